@@ -1,0 +1,89 @@
+"""The two containers every domain speaks to the core: :class:`Tokens` and :class:`Cond`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Tokens:
+    """A batch of token sets.
+
+    x:    (B, N, C) token features.
+    pos:  (B, N, A) float coordinates along A axes for RoPE / sin-cos embeddings, or None (a set).
+    mask: (B, N) bool, True for real tokens, False for padding; None means all real.
+    """
+
+    x: Tensor
+    pos: Tensor | None = None
+    mask: Tensor | None = None
+
+    def with_x(self, x: Tensor) -> Tokens:
+        """The same positions and mask around new features `x` (B, N, C')."""
+        return Tokens(x, self.pos, self.mask)
+
+
+@dataclass
+class Cond:
+    """Conditioning of a batch. Every field is optional.
+
+    labels:       (B,) long class ids into the DiT's label table.
+    vector:       (B, D_v) float vector, projected and added to the adaLN conditioning.
+    context:      (B, M, D_c) context tokens for MM-DiT joint attention (text, observations...).
+    context_mask: (B, M) bool, True for real context tokens.
+    given:        (B, N) bool, True for clean tokens that condition the generation (frames of a
+                  video to predict from, a known region): they are not noised, not generated and
+                  carry no loss. Not dropped for classifier-free guidance.
+    dropped:      (B,) bool, True where labels/vector/context are replaced by the learned null
+                  conditioning (classifier-free guidance's unconditional branch).
+    """
+
+    labels: Tensor | None = None
+    vector: Tensor | None = None
+    context: Tensor | None = None
+    context_mask: Tensor | None = None
+    given: Tensor | None = None
+    dropped: Tensor | None = None
+
+    def _first(self) -> Tensor | None:
+        return next((v for f in fields(self) if (v := getattr(self, f.name)) is not None), None)
+
+    @property
+    def batch_size(self) -> int | None:
+        first = self._first()
+        return None if first is None else first.shape[0]
+
+    def unconditional(self) -> Cond:
+        """The same batch with every droppable field replaced by the null conditioning."""
+        first = self._first()
+        if first is None:
+            return self
+        return replace(self, dropped=torch.ones(first.shape[0], dtype=torch.bool, device=first.device))
+
+    def with_dropout(self, p: float, generator: torch.Generator | None = None) -> Cond:
+        """Drop the conditioning of each sample with probability `p` (CFG training)."""
+        first = self._first()
+        if first is None or p <= 0:
+            return self
+        drop = torch.rand(first.shape[0], generator=generator).to(first.device) < p
+        if self.dropped is not None:
+            drop = drop | self.dropped
+        return replace(self, dropped=drop)
+
+    def to(self, device: torch.device | str) -> Cond:
+        return Cond(**{f.name: _to(getattr(self, f.name), device) for f in fields(self)})
+
+    def index(self, idx: slice | Tensor) -> Cond:
+        """The sub-batch `idx` of every field."""
+        return Cond(**{f.name: _index(getattr(self, f.name), idx) for f in fields(self)})
+
+
+def _to(t: Tensor | None, device: torch.device | str) -> Tensor | None:
+    return None if t is None else t.to(device)
+
+
+def _index(t: Tensor | None, idx: slice | Tensor) -> Tensor | None:
+    return None if t is None else t[idx]
