@@ -13,7 +13,11 @@ class MixtureOracle:
 
     def __init__(self, process: AffineProcess, weights: Tensor, means: Tensor, variances: Tensor):
         self.process = process
-        self.weights, self.means, self.variances = weights.double(), means.double(), variances.double()
+        self.weights, self.means, self.variances = (
+            weights.double(),
+            means.double(),
+            variances.double(),
+        )
 
     def sample_data(self, n: int, generator: torch.Generator) -> Tensor:
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)
@@ -44,5 +48,3 @@ class MixtureOracle:
         eps = (xd - a * x0) / s
         out = self.process.from_x0_eps(x0[:, None], eps[:, None], t.double())
         return out.to(x.dtype)
-
-

@@ -13,7 +13,9 @@ from polydit.core.process import FlowMatching, GaussianDiffusion, ProcessConfig,
 from polydit.core.sampling import SAMPLER_NAMES, ClassifierFreeGuidance, StepContext, sample
 from polydit.core.tokens import Cond
 
-_spec = importlib.util.spec_from_file_location("gaussian_mixture", Path(__file__).with_name("gaussian_mixture.py"))
+_spec = importlib.util.spec_from_file_location(
+    "gaussian_mixture", Path(__file__).with_name("gaussian_mixture.py")
+)
 _gm = importlib.util.module_from_spec(_spec)
 sys.modules["gaussian_mixture"] = _gm
 _spec.loader.exec_module(_gm)
@@ -49,7 +51,10 @@ def test_exact_denoiser_reaches_mixture_moments(sampler, process_name):
     noise = torch.randn(6000, 1, 2, generator=g, dtype=torch.float64)
     x = sample(oracle, process, noise, steps=STEPS[sampler], sampler=sampler, generator=g)[:, 0]
     assert torch.allclose(x.mean(0), oracle.mean(), atol=0.05), (x.mean(0), oracle.mean())
-    assert torch.allclose(torch.cov(x.T), oracle.covariance(), atol=0.08), (torch.cov(x.T), oracle.covariance())
+    assert torch.allclose(torch.cov(x.T), oracle.covariance(), atol=0.08), (
+        torch.cov(x.T),
+        oracle.covariance(),
+    )
 
 
 def test_mixture_oracle_would_fail_with_a_wrong_denoiser():
@@ -84,7 +89,10 @@ def test_convergence_order_on_the_curved_closed_form(sampler, order):
     oracle = MixtureOracle(process, torch.ones(1), mu[None], torch.full((1, 2), s**2))
     z = torch.randn(32, 1, 2, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     exact = mu + s * z
-    errors = [(sample(oracle, process, z, steps=n, sampler=sampler) - exact).abs().max().item() for n in (10, 20, 40)]
+    errors = [
+        (sample(oracle, process, z, steps=n, sampler=sampler) - exact).abs().max().item()
+        for n in (10, 20, 40)
+    ]
     assert errors[0] > errors[1] > errors[2]
     assert errors[0] / errors[2] == pytest.approx(4.0**order, rel=0.3)
 
@@ -94,7 +102,9 @@ def test_ddim_one_step_on_point_mass_is_exact_for_vp():
     mu = torch.tensor([[0.3, -0.7]], dtype=torch.float64)
     oracle = MixtureOracle(process, torch.ones(1), mu, torch.full((1, 2), 1e-30))
     z = torch.randn(16, 1, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    torch.testing.assert_close(sample(oracle, process, z, steps=1, sampler="ddim")[:, 0], mu.expand(16, 2))
+    torch.testing.assert_close(
+        sample(oracle, process, z, steps=1, sampler="ddim")[:, 0], mu.expand(16, 2)
+    )
 
 
 def test_dpmpp2m_beats_euler_at_equal_steps():
@@ -103,8 +113,10 @@ def test_dpmpp2m_beats_euler_at_equal_steps():
     oracle = MixtureOracle(process, torch.ones(1), mu[None], torch.full((1, 2), s**2))
     z = torch.randn(32, 1, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     exact = mu + s * z
-    err = {name: (sample(oracle, process, z, steps=10, sampler=name) - exact).abs().max().item()
-           for name in ("euler", "heun", "dpmpp2m")}
+    err = {
+        name: (sample(oracle, process, z, steps=10, sampler=name) - exact).abs().max().item()
+        for name in ("euler", "heun", "dpmpp2m")
+    }
     assert err["dpmpp2m"] < err["euler"] / 5
     assert err["heun"] < err["euler"] / 5
 
@@ -134,7 +146,14 @@ def test_cfg_guides_every_channel_and_tags_branches():
 
 def test_sampler_step_contexts():
     rec = Recorder()
-    sample(rec, FlowMatching(), torch.zeros(1, 1, 2), steps=3, sampler="heun", cond=Cond(labels=torch.tensor([0])))
+    sample(
+        rec,
+        FlowMatching(),
+        torch.zeros(1, 1, 2),
+        steps=3,
+        sampler="heun",
+        cond=Cond(labels=torch.tensor([0])),
+    )
     assert [(c.index, c.stage) for c in rec.calls] == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0)]
     assert rec.calls[0].t == 1.0 and rec.calls[-1].t_next == 0.0
 
@@ -151,8 +170,16 @@ def test_given_tokens_are_held(sampler):
     def per_token(x, t, cond, ctx):  # the oracle applied to each token independently
         return torch.cat([oracle(x[:, i : i + 1], t, cond, ctx) for i in range(x.shape[1])], 1)
 
-    x = sample(per_token, process, noise, steps=5, sampler=sampler, cond=Cond(given=given), known=known,
-               generator=torch.Generator().manual_seed(0))
+    x = sample(
+        per_token,
+        process,
+        noise,
+        steps=5,
+        sampler=sampler,
+        cond=Cond(given=given),
+        known=known,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert torch.equal(x[given], known[given])
     assert not torch.equal(x[:, 1], known[:, 1])
 

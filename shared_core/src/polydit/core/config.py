@@ -41,7 +41,9 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+        raise ConfigError(
+            f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}"
+        )
     hints = typing.get_type_hints(cls)
     kwargs = {name: _decode(hints[name], value, f"{where}.{name}") for name, value in data.items()}
     try:

@@ -70,9 +70,13 @@ class DiTConfig:
 
     def __post_init__(self) -> None:
         if self.pos_embed not in ("rope", "sincos", "none"):
-            raise ConfigError(f"DiTConfig.pos_embed must be rope|sincos|none, got {self.pos_embed!r}")
+            raise ConfigError(
+                f"DiTConfig.pos_embed must be rope|sincos|none, got {self.pos_embed!r}"
+            )
         if self.hidden % self.heads:
-            raise ConfigError(f"DiTConfig.hidden={self.hidden} is not divisible by heads={self.heads}")
+            raise ConfigError(
+                f"DiTConfig.hidden={self.hidden} is not divisible by heads={self.heads}"
+            )
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> DiTConfig:
@@ -105,17 +109,27 @@ class DiT(nn.Module):
         self.vector = nn.Linear(cfg.vector_dim, d) if cfg.vector_dim else None
         self.null_vector = nn.Parameter(torch.zeros(d)) if cfg.vector_dim else None
         self.context = nn.Linear(cfg.context_dim, d) if cfg.context_dim else None
-        self.rope = AxialRoPE(d // cfg.heads, cfg.pos_axes, cfg.rope_theta) if cfg.pos_embed == "rope" else None
+        self.rope = (
+            AxialRoPE(d // cfg.heads, cfg.pos_axes, cfg.rope_theta)
+            if cfg.pos_embed == "rope"
+            else None
+        )
         block = JointBlock if cfg.context_dim else DiTBlock
         self.blocks = nn.ModuleList(
-            block(d, cfg.heads, cfg.mlp_ratio, cfg.qk_norm, cfg.moe, cfg.norm_eps) for _ in range(cfg.depth)
+            block(d, cfg.heads, cfg.mlp_ratio, cfg.qk_norm, cfg.moe, cfg.norm_eps)
+            for _ in range(cfg.depth)
         )
         self.head = FinalLayer(d, cfg.out_dim or cfg.in_dim, cfg.norm_eps)
         self._init_weights()
 
     def _init_weights(self) -> None:
         """Xavier-uniform linears, N(0, 0.02) embeddings; adaLN and output stay zero (adaLN-Zero)."""
-        zero = {id(p) for m in self.modules() if isinstance(m, FinalLayer | DiTBlock) for p in m.adaln.parameters()}
+        zero = {
+            id(p)
+            for m in self.modules()
+            if isinstance(m, FinalLayer | DiTBlock)
+            for p in m.adaln.parameters()
+        }
         zero |= {id(p) for p in self.head.linear.parameters()}
         for m in self.modules():
             if isinstance(m, nn.Linear) and id(m.weight) not in zero:
@@ -127,7 +141,9 @@ class DiT(nn.Module):
         if self.labels is not None:
             nn.init.normal_(self.labels.table.weight, std=0.02)
 
-    def forward(self, tokens: Tokens, t: Tensor, cond: Cond | None = None, bias: Tensor | None = None) -> Tensor:
+    def forward(
+        self, tokens: Tokens, t: Tensor, cond: Cond | None = None, bias: Tensor | None = None
+    ) -> Tensor:
         """tokens.x (B, N, in_dim), t (B,) → (B, N, out_dim).
 
         bias: optional (B, H, N, N) additive attention bias among the tokens (pair features).
@@ -144,19 +160,25 @@ class DiT(nn.Module):
         cfg, cond = self.config, cond or Cond()
         x = tokens.x
         if x.shape[-1] != cfg.in_dim:
-            raise ConfigError(f"tokens have {x.shape[-1]} channels; this DiT expects in_dim={cfg.in_dim}")
+            raise ConfigError(
+                f"tokens have {x.shape[-1]} channels; this DiT expects in_dim={cfg.in_dim}"
+            )
         h = self.embed(x)
         rope = None
         if cfg.pos_embed != "none":
             if tokens.pos is None or tokens.pos.shape[-1] != cfg.pos_axes:
-                raise ConfigError(f"DiT with pos_embed={cfg.pos_embed!r} needs Tokens.pos with {cfg.pos_axes} axes")
+                raise ConfigError(
+                    f"DiT with pos_embed={cfg.pos_embed!r} needs Tokens.pos with {cfg.pos_axes} axes"
+                )
             if cfg.pos_embed == "sincos":
                 h = h + sincos_embedding(tokens.pos, cfg.hidden).to(h.dtype)
             else:
                 rope = self.rope(tokens.pos)
 
         extra = self._condition(cond, x.shape[0])
-        times = t if cond.given is None else torch.stack([t, torch.zeros_like(t)], 1)  # (B,) | (B, 2)
+        times = (
+            t if cond.given is None else torch.stack([t, torch.zeros_like(t)], 1)
+        )  # (B,) | (B, 2)
         c = self.time(times.reshape(-1)).view(x.shape[0], -1, cfg.hidden) + extra[:, None]
         slot = None if cond.given is None else cond.given.long()
 
@@ -182,7 +204,7 @@ class DiT(nn.Module):
         """Label + vector embedding (B, D) added to the time embedding."""
         cfg, dropped = self.config, cond.dropped
         device = self.embed.weight.device
-        extra = torch.zeros(batch, cfg.hidden, device=device)
+        extra = torch.zeros(batch, cfg.hidden, device=device, dtype=self.embed.weight.dtype)
         if cond.labels is not None and self.labels is None:
             raise ConfigError("Cond.labels was given but this DiT has num_classes=0")
         if cond.vector is not None and self.vector is None:

@@ -61,7 +61,9 @@ class Cond:
         first = self._first()
         if first is None:
             return self
-        return replace(self, dropped=torch.ones(first.shape[0], dtype=torch.bool, device=first.device))
+        return replace(
+            self, dropped=torch.ones(first.shape[0], dtype=torch.bool, device=first.device)
+        )
 
     def with_dropout(self, p: float, generator: torch.Generator | None = None) -> Cond:
         """Drop the conditioning of each sample with probability `p` (CFG training)."""

@@ -28,7 +28,9 @@ class Attention(nn.Module):
         self.q_norm = nn.RMSNorm(head_dim, eps=eps) if qk_norm else nn.Identity()
         self.k_norm = nn.RMSNorm(head_dim, eps=eps) if qk_norm else nn.Identity()
 
-    def project(self, x: Tensor, rope: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def project(
+        self, x: Tensor, rope: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """x (B, N, D) → q, k, v, each (B, H, N, D/H); QK-norm then RoPE applied to q and k."""
         q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.heads)
         q, k = self.q_norm(q), self.k_norm(k)
@@ -47,7 +49,9 @@ class Attention(nn.Module):
         return self.proj(attend(*self.project(x, rope), mask=mask, bias=bias))
 
 
-def attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, bias: Tensor | None = None) -> Tensor:
+def attend(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, bias: Tensor | None = None
+) -> Tensor:
     """SDPA over q, k, v (B, H, N, Dh) → (B, N, H*Dh).
 
     mask (B, N) bool marks the keys that may be attended (padding excluded); bias (B, H, N, N) is

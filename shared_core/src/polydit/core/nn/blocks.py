@@ -73,8 +73,13 @@ class DiTBlock(nn.Module):
     """
 
     def __init__(
-        self, dim: int, heads: int, mlp_ratio: float = 4.0, qk_norm: bool = False,
-        moe: MoEConfig | None = None, eps: float = 1e-6,
+        self,
+        dim: int,
+        heads: int,
+        mlp_ratio: float = 4.0,
+        qk_norm: bool = False,
+        moe: MoEConfig | None = None,
+        eps: float = 1e-6,
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=eps)
@@ -88,7 +93,9 @@ class DiTBlock(nn.Module):
         return adaln(self.adaln, inputs.c, inputs.slot, 6)
 
     def attn_branch(self, x: Tensor, shift: Tensor, scale: Tensor, inputs: BlockInputs) -> Tensor:
-        return self.attn(modulate(self.norm1(x), shift, scale), inputs.rope, inputs.mask, inputs.bias)
+        return self.attn(
+            modulate(self.norm1(x), shift, scale), inputs.rope, inputs.mask, inputs.bias
+        )
 
     def mlp_branch(self, x: Tensor, shift: Tensor, scale: Tensor, inputs: BlockInputs) -> Tensor:
         return self.mlp(modulate(self.norm2(x), shift, scale), inputs.c)
@@ -104,8 +111,13 @@ class JointBlock(nn.Module):
     projection and MLP, attending jointly over the concatenated sequence [context; generated]."""
 
     def __init__(
-        self, dim: int, heads: int, mlp_ratio: float = 4.0, qk_norm: bool = False,
-        moe: MoEConfig | None = None, eps: float = 1e-6,
+        self,
+        dim: int,
+        heads: int,
+        mlp_ratio: float = 4.0,
+        qk_norm: bool = False,
+        moe: MoEConfig | None = None,
+        eps: float = 1e-6,
     ):
         super().__init__()
         self.x = DiTBlock(dim, heads, mlp_ratio, qk_norm, moe, eps)
@@ -117,10 +129,15 @@ class JointBlock(nn.Module):
         mod_c = adaln(self.ctx.adaln, inputs.c, None, 6)
         mod_g = self.x.modulation(inputs)
         qc, kc, vc = self.ctx.attn.project(modulate(self.ctx.norm1(xc), mod_c[0], mod_c[1]))
-        qg, kg, vg = self.x.attn.project(modulate(self.x.norm1(xg), mod_g[0], mod_g[1]), inputs.rope)
+        qg, kg, vg = self.x.attn.project(
+            modulate(self.x.norm1(xg), mod_g[0], mod_g[1]), inputs.rope
+        )
         h = attend(
-            torch.cat([qc, qg], 2), torch.cat([kc, kg], 2), torch.cat([vc, vg], 2),
-            mask=inputs.mask, bias=inputs.bias,
+            torch.cat([qc, qg], 2),
+            torch.cat([kc, kg], 2),
+            torch.cat([vc, vg], 2),
+            mask=inputs.mask,
+            bias=inputs.bias,
         )
         xc = xc + mod_c[2] * self.ctx.attn.proj(h[:, :m])
         xg = xg + mod_g[2] * self.x.attn.proj(h[:, m:])

@@ -30,7 +30,8 @@ class TimestepEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(freq_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
 
     def forward(self, t: Tensor) -> Tensor:
-        return self.mlp(timestep_features(t * self.time_scale, self.freq_dim))
+        features = timestep_features(t * self.time_scale, self.freq_dim)
+        return self.mlp(features.to(self.mlp[0].weight.dtype))
 
 
 class LabelEmbedding(nn.Module):

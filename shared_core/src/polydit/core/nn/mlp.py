@@ -76,7 +76,11 @@ class MoEMLP(nn.Module):
         for e, expert in enumerate(self.experts):
             rows, slot = (flat_chosen == e).nonzero(as_tuple=True)
             if rows.numel():
-                flat_out = flat_out.index_add(0, rows, expert(flat_x[rows]) * flat_w[rows, slot, None])
+                flat_out = flat_out.index_add(
+                    0, rows, expert(flat_x[rows]) * flat_w[rows, slot, None]
+                )
         fraction = F.one_hot(chosen, cfg.num_experts).float().mean(dim=(0, 1, 2))
-        self.balance_loss = cfg.balance_weight * cfg.num_experts * (fraction * probs.mean(dim=(0, 1))).sum()
+        self.balance_loss = (
+            cfg.balance_weight * cfg.num_experts * (fraction * probs.mean(dim=(0, 1))).sum()
+        )
         return flat_out.view_as(x)

@@ -29,7 +29,7 @@ class AxialRoPE(nn.Module):
 
     def forward(self, pos: Tensor) -> tuple[Tensor, Tensor]:
         """pos (B, N, A) → (cos, sin), each (B, 1, N, head_dim // 2), ready for :func:`apply_rope`."""
-        angles = (pos.float()[..., None] * self.freqs).flatten(-2)  # (B, N, A * pairs)
+        angles = (pos.to(self.freqs.dtype)[..., None] * self.freqs).flatten(-2)  # (B, N, A * pairs)
         pad = self.head_dim // 2 - angles.shape[-1]
         if pad:
             angles = torch.nn.functional.pad(angles, (0, pad))
@@ -38,8 +38,9 @@ class AxialRoPE(nn.Module):
 
 
 def apply_rope(x: Tensor, rope: tuple[Tensor, Tensor]) -> Tensor:
-    """Rotate consecutive pairs (x[2i], x[2i+1]) of x (B, H, N, Dh) by the angles of `rope`."""
+    """Rotate consecutive pairs (x[2i], x[2i+1]) of x (B, H, N, Dh) by the angles of `rope`
+    (computed in the angles' precision, at least float32)."""
     cos, sin = rope
-    x1, x2 = x.float().unflatten(-1, (-1, 2)).unbind(-1)
+    x1, x2 = x.to(cos.dtype).unflatten(-1, (-1, 2)).unbind(-1)
     rotated = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
     return rotated.type_as(x)

@@ -44,7 +44,9 @@ class ProcessConfig:
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
-                raise ConfigError(f"ProcessConfig.{name}={getattr(self, name)!r}; expected one of {allowed}")
+                raise ConfigError(
+                    f"ProcessConfig.{name}={getattr(self, name)!r}; expected one of {allowed}"
+                )
         if self.prediction == "v" and self.kind != "gaussian":
             raise ConfigError("ProcessConfig.prediction='v' is defined for kind='gaussian' only")
 
@@ -75,7 +77,9 @@ class AffineProcess(ABC):
     def schedule_derivative(self, t: Tensor) -> tuple[Tensor, Tensor]:
         """(d alpha / dt, d sigma / dt) for t (B,)."""
 
-    def sample_t(self, n: int, generator: torch.Generator | None = None, device: Any = "cpu") -> Tensor:
+    def sample_t(
+        self, n: int, generator: torch.Generator | None = None, device: Any = "cpu"
+    ) -> Tensor:
         """Training times (n,) in [0, 1]."""
         cfg = self.config
         if cfg.t_sampling == "logit_normal":
@@ -175,5 +179,3 @@ def build_process(config: ProcessConfig) -> AffineProcess:
     from polydit.core.process.gaussian import GaussianDiffusion
 
     return FlowMatching(config) if config.kind == "flow_matching" else GaussianDiffusion(config)
-
-

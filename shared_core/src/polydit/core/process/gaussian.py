@@ -39,7 +39,9 @@ class GaussianDiffusion(AffineProcess):
             d_log_abar = -TRAIN_STEPS * (BETA_MIN + (BETA_MAX - BETA_MIN) * t)
         else:
             u = (t + COSINE_S) / (1 + COSINE_S) * math.pi / 2
-            log_abar = 2 * (torch.cos(u).log() - math.log(math.cos(COSINE_S / (1 + COSINE_S) * math.pi / 2)))
+            log_abar = 2 * (
+                torch.cos(u).log() - math.log(math.cos(COSINE_S / (1 + COSINE_S) * math.pi / 2))
+            )
             d_log_abar = -2 * torch.tan(u) * math.pi / (2 * (1 + COSINE_S))
             clamped = log_abar < math.log(MIN_ALPHA_BAR)
             log_abar = log_abar.clamp_min(math.log(MIN_ALPHA_BAR))

@@ -13,7 +13,9 @@ from polydit.core.tokens import Cond, Tokens
 class ModelDenoiser:
     """Calls ``model(Tokens(x, pos, mask), t, cond, **kwargs)``; pos/mask are fixed for a batch."""
 
-    def __init__(self, model: nn.Module, pos: Tensor | None = None, mask: Tensor | None = None, **kwargs: Any):
+    def __init__(
+        self, model: nn.Module, pos: Tensor | None = None, mask: Tensor | None = None, **kwargs: Any
+    ):
         self.model, self.pos, self.mask, self.kwargs = model, pos, mask, kwargs
 
     def __call__(self, x: Tensor, t: Tensor, cond: Cond | None, ctx: StepContext) -> Tensor:

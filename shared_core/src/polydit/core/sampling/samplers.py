@@ -124,7 +124,9 @@ def dpmpp2m(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
         x0, _ = run.predict(x, i, t)
         alpha_t, sigma_t = run.coefficients(t)
         alpha_s, sigma_s = run.coefficients(s)
-        ratio = 0.0 if alpha_t == 0 or sigma_s == 0 else (alpha_t * sigma_s) / (alpha_s * sigma_t)  # e^{-h}
+        ratio = (
+            0.0 if alpha_t == 0 or sigma_s == 0 else (alpha_t * sigma_s) / (alpha_s * sigma_t)
+        )  # e^{-h}
         h = -torch.log(torch.tensor(ratio)).item() if ratio > 0 else float("inf")
         d = x0
         if prev_x0 is not None and prev_h is not None and ratio > 0 and prev_h < float("inf"):
