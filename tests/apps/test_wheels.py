@@ -1,0 +1,66 @@
+"""Each member builds a wheel that installs alone into an empty venv with only its own deps."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# (distribution, member directory, a module it must import) — every new package joins this list
+MEMBERS = [
+    ("polydit-core", "shared_core", "polydit.core.dit"),
+    ("polydit", "apps/polydit", "polydit.umbrella.cli"),
+]
+UV = shutil.which("uv")
+
+
+def workspace_distributions() -> set[str]:
+    names = set()
+    for pyproject in [
+        ROOT / "shared_core/pyproject.toml",
+        *ROOT.glob("packages/*/pyproject.toml"),
+        *ROOT.glob("apps/*/pyproject.toml"),
+    ]:
+        names.add(tomllib.loads(pyproject.read_text())["project"]["name"])
+    return names
+
+
+def test_every_member_is_listed():
+    listed = {name for name, _, _ in MEMBERS} | {"polydit-bench"}  # the bench app is not published
+    assert workspace_distributions() == listed
+
+
+@pytest.mark.skipif(UV is None, reason="uv is not on PATH")
+@pytest.mark.parametrize(("dist", "member", "module"), MEMBERS)
+def test_wheel_installs_alone(dist, member, module, tmp_path):
+    wheels = tmp_path / "wheels"
+    for name in {"polydit-core", dist}:  # the member and the one workspace sibling it may need
+        subprocess.run(
+            [UV, "build", "--package", name, "--wheel", "-o", str(wheels)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+    env_dir = tmp_path / "venv"
+    subprocess.run(
+        [UV, "venv", "-q", "-p", sys.executable, str(env_dir)], check=True, capture_output=True
+    )
+    python = env_dir / "bin" / "python"
+    result = subprocess.run(
+        [UV, "pip", "install", "-q", "--python", str(python), "--find-links", str(wheels), dist],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    subprocess.run([str(python), "-c", f"import {module}"], check=True)
+    listed = subprocess.run(
+        [UV, "pip", "list", "--python", str(python)], capture_output=True, text=True, check=True
+    ).stdout
+    others = {name for name in workspace_distributions() if name != dist and name != "polydit-core"}
+    installed = {line.split()[0] for line in listed.splitlines()[2:]}
+    assert not (installed & others), f"{dist} pulled in other members: {installed & others}"
