@@ -1,0 +1,185 @@
+"""The base of every domain generator: a DiT, a process and default sampling settings.
+
+A domain subclass adds its codec (data ↔ tokens) and its conditioning; this class owns noise,
+guidance, dtype, the sampler call and the pretrained-directory format.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import torch
+from torch import Tensor
+
+from polydit.core.config import from_dict, to_dict
+from polydit.core.dit import DiT, DiTConfig
+from polydit.core.errors import CheckpointError, ConfigError
+from polydit.core.hub import load_pretrained, package_version, save_pretrained
+from polydit.core.process import AffineProcess, ProcessConfig, build_process
+from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, sample
+from polydit.core.sampling.samplers import SAMPLER_NAMES
+from polydit.core.tokens import Cond, Tokens
+
+DTYPES = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """Default sampling settings stored with a model (every CLI flag overrides one).
+
+    cfg_scale: classifier-free guidance scale (1 = none); shift: SD3 time shift of the grid.
+    """
+
+    steps: int = 50
+    sampler: str = "euler"
+    cfg_scale: float = 1.0
+    shift: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLER_NAMES:
+            raise ConfigError(f"sampler {self.sampler!r} is not one of {', '.join(SAMPLER_NAMES)}")
+        if self.steps < 1:
+            raise ConfigError(f"steps must be ≥ 1, got {self.steps}")
+
+    def override(self, **values: Any) -> SamplingConfig:
+        """A copy with every non-None value replaced."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+@contextlib.contextmanager
+def precision(dtype: str, device: torch.device | str) -> Iterator[None]:
+    """Autocast for "bf16", nothing for "fp32"."""
+    if dtype not in DTYPES:
+        raise ConfigError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    device_type = torch.device(device).type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=dtype == "bf16"):
+        yield
+
+
+def seeded_noise(shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu") -> Tensor:
+    """Noise (B, ...) where sample i is drawn from seed + i, so a sample does not depend on the
+    batch it was drawn in."""
+    rows = [
+        torch.randn(shape[1:], generator=torch.Generator().manual_seed(seed + i))
+        for i in range(shape[0])
+    ]
+    return torch.stack(rows).to(device)
+
+
+class Pipeline:
+    """DiT + process + sampling defaults; subclasses add a codec and conditioning.
+
+    Subclasses set :attr:`package` (their distribution name) and implement
+    :meth:`codec_config` / :meth:`from_configs` to serialise what they add.
+    """
+
+    package: ClassVar[str] = "polydit-core"
+
+    def __init__(self, model: DiT, process: AffineProcess, sampling: SamplingConfig | None = None):
+        self.model = model.eval()
+        self.process = process
+        self.sampling = sampling or SamplingConfig()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device: torch.device | str) -> Self:
+        self.model.to(device)
+        return self
+
+    # --- sampling -------------------------------------------------------------------------
+    def generate(
+        self,
+        template: Tokens,
+        cond: Cond | None = None,
+        *,
+        known: Tensor | None = None,
+        seed: int = 0,
+        dtype: str = "fp32",
+        **overrides: Any,
+    ) -> Tensor:
+        """Sample token features (B, N, C) for the positions/mask of `template` (its x gives the
+        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift."""
+        settings = self.sampling.override(**overrides)
+        device = self.device
+        noise = seeded_noise(tuple(template.x.shape), seed, device)
+        denoiser = ModelDenoiser(self.model, _to(template.pos, device), _to(template.mask, device))
+        guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale)
+        with precision(dtype, device):
+            return sample(
+                guided,
+                self.process,
+                noise,
+                steps=settings.steps,
+                sampler=settings.sampler,
+                cond=None if cond is None else cond.to(device),
+                known=_to(known, device),
+                shift=settings.shift,
+                generator=torch.Generator().manual_seed(seed),
+            ).float()
+
+    # --- persistence ----------------------------------------------------------------------
+    def codec_config(self) -> dict[str, Any]:
+        """The subclass's own serialisable settings (codec, conditioning)."""
+        return {}
+
+    @classmethod
+    def from_configs(
+        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
+    ) -> Self:
+        """Rebuild from the parts :meth:`save_pretrained` stored."""
+        return cls(model, process, sampling)
+
+    def save_pretrained(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write config.json + model.safetensors (+ metrics.json) atomically."""
+        config = {
+            "model": self.model.config.to_dict(),
+            "process": self.process.config.to_dict(),
+            "sampling": to_dict(self.sampling),
+            "codec": self.codec_config(),
+        }
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        extra = {"metrics.json": metrics} if metrics else None
+        return save_pretrained(
+            directory,
+            package=self.package,
+            version=package_version(self.package),
+            config=config,
+            state_dict=state,
+            extra=extra,
+        )
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: torch.device | str = "cpu") -> Self:
+        """Load a directory written by :meth:`save_pretrained` of the same package."""
+        config, state = load_pretrained(
+            directory, package=cls.package, version=package_version(cls.package)
+        )
+        where = f"{directory}/config.json"
+        try:
+            model = DiT(from_dict(DiTConfig, config["model"], where=f"{where}: model"))
+            process = build_process(
+                from_dict(ProcessConfig, config["process"], where=f"{where}: process")
+            )
+            sampling = from_dict(
+                SamplingConfig, config.get("sampling", {}), where=f"{where}: sampling"
+            )
+        except KeyError as e:
+            raise ConfigError(f"{where}: missing section {e}") from None
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
+            raise CheckpointError(
+                f"{directory}/model.safetensors does not fit its config.json: {first}"
+            ) from None
+        return cls.from_configs(model.to(device), process, sampling, config.get("codec", {}))
+
+
+def _to(t: Tensor | None, device: torch.device | str) -> Tensor | None:
+    return None if t is None else t.to(device)
