@@ -24,3 +24,16 @@ class DataError(PolyditError):
 
 class TrainingDiverged(PolyditError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(PolyditError):
+    """SIGTERM/SIGINT stopped training after a finished step whose checkpoint was written.
+
+    `step` is the last completed optimizer step and `checkpoint` the file holding it;
+    `Trainer.fit(resume=True)` continues from there exactly.
+    """
+
+    def __init__(self, message: str, *, step: int = 0, checkpoint: str = "") -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
