@@ -1,0 +1,67 @@
+"""What the CLIs write: atomic text files, key/value tables and strict JSON."""
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temp file beside it, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def to_json(data: Any, **kwargs: Any) -> str:
+    """Strict JSON: paths as strings, NaN/inf as null."""
+    return json.dumps(_strict(data), allow_nan=False, **kwargs)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return _strict(value.item())
+    return str(value)
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as left-aligned columns separated by two spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """(dotted key, value) pairs of a nested mapping, for printing as a table."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            pairs += flatten(value, f"{prefix}{key}.")
+        elif isinstance(value, float):
+            pairs.append((f"{prefix}{key}", f"{value:.6g}"))
+        else:
+            pairs.append((f"{prefix}{key}", str(value)))
+    return pairs

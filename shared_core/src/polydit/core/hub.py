@@ -1,0 +1,219 @@
+"""Pretrained directories: ``config.json`` + ``model.safetensors`` (+ extra JSON files).
+
+``config.json`` holds ``{"format": 1, "package": ..., "version": ..., **config}``; the weights are
+safetensors (never pickle). A directory is written into a temp sibling and renamed into place, so
+a reader sees either the previous complete version or the new one; if a crash hits between moving
+the old version aside and moving the new one in, the old version survives as ``.<name>.old-*``.
+Loading checks the package and version that wrote the directory and names the file at fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from polydit.core.errors import CheckpointError, ConfigError, PolyditError
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+FORMAT = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+_BOOKKEEPING = ("format", "package", "version")
+_VERSION = re.compile(r"\s*v?(\d+(?:\.\d+)*)")
+
+
+def save_pretrained(
+    directory: str | os.PathLike[str],
+    *,
+    package: str,
+    version: str,
+    config: dict[str, Any],
+    state_dict: dict[str, Tensor],
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Atomically write `directory` and return it.
+
+    extra: more JSON files by file name, e.g. ``{"metrics.json": {...}}``.
+    An existing pretrained directory is replaced; any other existing path is refused.
+    """
+    from safetensors.torch import save_file
+
+    target = Path(directory)
+    clash = [key for key in _BOOKKEEPING if key in config]
+    if clash:
+        raise ConfigError(f"config must not set {', '.join(clash)}: save_pretrained writes them")
+    extra = extra or {}
+    for name in extra:
+        if (
+            name in (CONFIG_FILE, WEIGHTS_FILE)
+            or Path(name).name != name
+            or not name.endswith(".json")
+        ):
+            raise ConfigError(f"extra file {name!r}: expected a plain *.json file name")
+    _check_replaceable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a crashed save
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        _write_json(
+            tmp / CONFIG_FILE, {"format": FORMAT, "package": package, "version": version, **config}
+        )
+        save_file(_tensors(state_dict), str(tmp / WEIGHTS_FILE), metadata={"package": package})
+        _fsync(tmp / WEIGHTS_FILE)
+        for name, data in extra.items():
+            _write_json(tmp / name, data)
+        _fsync(tmp)
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def load_pretrained(
+    directory: str | os.PathLike[str], *, package: str, version: str
+) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """(config without format/package/version, state dict on CPU) of a pretrained directory.
+
+    package, version: the installed package that is loading; a directory written by another
+    package, by a newer version of this one, or in another format is a `CheckpointError`.
+    """
+    root = Path(directory)
+    config = _read_config(root, package=package, version=version)
+    weights = root / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(
+            f"{weights}: missing; expected the model weights next to {CONFIG_FILE}"
+        )
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(weights))
+    except Exception as e:
+        reason = " ".join(str(e).split())
+        raise CheckpointError(f"{weights}: corrupt or truncated safetensors file ({reason})") from e
+    return config, state
+
+
+def package_version(distribution: str) -> str:
+    """The installed version of `distribution`, e.g. ``package_version("polydit-core")``."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        raise PolyditError(f"{distribution} is not installed (no distribution metadata)") from None
+
+
+def _read_config(root: Path, *, package: str, version: str) -> dict[str, Any]:
+    if not root.is_dir():
+        backups = sorted(root.parent.glob(f".{root.name}.old-*"))
+        hint = (
+            f"; an interrupted save left the previous version in {backups[-1]}" if backups else ""
+        )
+        raise CheckpointError(
+            f"{root}: no such pretrained directory (expected {CONFIG_FILE} + {WEIGHTS_FILE}){hint}"
+        )
+    path = root / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{path}: missing; expected a pretrained config written by {package}"
+        ) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: invalid JSON ({e})") from None
+    if not isinstance(config, dict) or any(key not in config for key in _BOOKKEEPING):
+        raise CheckpointError(
+            f"{path}: not a polydit pretrained config (expected a JSON object with "
+            f"{', '.join(_BOOKKEEPING)})"
+        )
+    fmt, writer, written = (config.pop(key) for key in _BOOKKEEPING)
+    if writer != package:
+        raise CheckpointError(f"{path}: written by {writer}, expected {package}")
+    if type(fmt) is not int or fmt != FORMAT:
+        advice = "upgrade" if type(fmt) is int and fmt > FORMAT else "re-save it"
+        raise CheckpointError(
+            f"{path}: checkpoint format {fmt!r} written by {writer} {written}; this is {version}, "
+            f"which reads format {FORMAT} — {advice}"
+        )
+    if _version_key(written, path) > _version_key(version, path):
+        raise CheckpointError(f"{path}: written by {writer} {written}; this is {version} — upgrade")
+    return config
+
+
+def _version_key(text: Any, path: Path) -> tuple[int, ...]:
+    """Numeric release parts of a version, padded: '0.3' → (0, 3, 0, 0); suffixes are ignored."""
+    match = _VERSION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise CheckpointError(f"{path}: version {text!r} is not a release number like 0.1.0")
+    parts = tuple(int(p) for p in match.group(1).split("."))
+    return parts + (0,) * (4 - len(parts))
+
+
+def _check_replaceable(target: Path) -> None:
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise CheckpointError(f"{target}: exists and is not a directory; refusing to replace it")
+    if any(target.iterdir()) and not (target / CONFIG_FILE).is_file():
+        raise CheckpointError(
+            f"{target}: exists and is not a pretrained directory (no {CONFIG_FILE}); "
+            "refusing to replace it"
+        )
+
+
+def _tensors(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Contiguous CPU tensors; tensors sharing storage (tied weights) are copied apart."""
+    import torch
+
+    out: dict[str, Tensor] = {}
+    storages: set[int] = set()
+    for name, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise ConfigError(
+                f"state_dict[{name!r}]: expected a Tensor, got {type(value).__name__}"
+            )
+        tensor = value.detach().cpu().contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in storages:
+            tensor = tensor.clone()
+        storages.add(storage)
+        out[name] = tensor
+    return out
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old)  # `old` is an empty directory, so this rename replaces it
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    _fsync(target.parent)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or directory entry to disk where the OS allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

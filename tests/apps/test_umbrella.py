@@ -1,0 +1,161 @@
+"""The `polydit` umbrella CLI: plugin discovery, `list` and the `demo` gallery.
+
+Discovery is monkeypatched with a light fake domain (no torch) instead of installing a plugin.
+"""
+
+import subprocess
+import sys
+import types
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from polydit.core.cli import Domain, GalleryItem
+from polydit.core.errors import CheckpointError
+from polydit.umbrella import cli, plugins
+
+
+class ShowcaseDomain(Domain):
+    """Writes one image, one sound and one array per demo; loads nothing heavy."""
+
+    package = "polydit-showcase"
+    default_model = "small"
+
+    def __init__(self, name: str, root: Path, *, fail: bool = False) -> None:
+        self.name = name
+        self.pretrained_root = root
+        self.fail = fail
+        for model in ("small", "large"):
+            (root / model).mkdir(parents=True, exist_ok=True)
+            (root / model / "config.json").write_text("{}")
+
+    def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
+        if self.fail:
+            raise CheckpointError(f"{model_dir}/model.safetensors: corrupt")
+        return {"model": model_dir, "device": device}
+
+    def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
+        files = {"digit 3.png": b"\x89PNG", "tone.wav": b"RIFF", "raw.npy": b"\x93NUMPY"}
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+        command = f"polydit-{self.name} sample --seed {seed}"
+        return [GalleryItem(Path(name), f"<{name}> seed {seed}", command) for name in files]
+
+    def sample(self, *args: Any) -> Any:
+        raise NotImplementedError
+
+    evaluate = train = data_show = info = sample
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[plugins.Installed]:
+    found = [
+        plugins.Installed(ShowcaseDomain("alpha", tmp_path / "alpha"), "0.2.0"),
+        plugins.Installed(ShowcaseDomain("beta", tmp_path / "beta"), "0.1.0"),
+    ]
+    broken = [plugins.Broken("gamma", "polydit.gamma.cli:DOMAIN", "ImportError: no gamma")]
+    monkeypatch.setattr(plugins, "discover", lambda: (found, broken))
+    return found
+
+
+def invoke(*args: Any) -> Any:
+    return CliRunner().invoke(cli.app, [str(a) for a in args])
+
+
+def test_list_shows_domains_versions_models_and_broken_plugins(installed: list) -> None:
+    result = invoke("list")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split() == ["domain", "package", "version", "models"]
+    assert lines[1].split() == ["alpha", "polydit-showcase", "0.2.0", "large,", "small*"]
+    assert lines[2].startswith("beta")
+    assert "broken plugin gamma" in result.stderr and "ImportError: no gamma" in result.stderr
+
+
+def test_demo_writes_a_gallery_of_every_domain(installed: list, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = invoke("demo", "--out", out, "--seed", "5")
+    assert result.exit_code == 0, result.output
+    assert (out / "alpha" / "tone.wav").is_file() and (out / "beta" / "raw.npy").is_file()
+    page = (out / "index.html").read_text()
+    assert '<img src="alpha/digit%203.png"' in page
+    assert '<audio controls src="beta/tone.wav">' in page
+    assert '<a href="alpha/raw.npy">raw.npy</a>' in page
+    assert "&lt;tone.wav&gt; seed 5" in page and "<tone.wav>" not in page
+    assert "polydit-alpha sample --seed 5" in page
+    assert f"polydit demo --out {out} --device cpu --seed 5" in page
+    assert not list(out.glob(".index.html.tmp-*"))
+
+
+def test_demo_selects_domains_and_rejects_unknown_ones(installed: list, tmp_path: Path) -> None:
+    result = invoke("demo", "--out", tmp_path / "d", "--domains", "beta")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "d" / "alpha").exists() and (tmp_path / "d" / "beta").is_dir()
+    result = invoke("demo", "--out", tmp_path / "e", "--domains", "beta,delta")
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: Invalid value for '--domains': delta")
+    assert "installed: alpha, beta" in last
+
+
+def test_a_failing_domain_is_reported_and_the_others_still_render(
+    installed: list, tmp_path: Path
+) -> None:
+    installed[0].domain.fail = True
+    result = invoke("demo", "--out", tmp_path)
+    assert result.exit_code == 1
+    assert "error: alpha: " in result.stderr and "corrupt" in result.stderr
+    page = (tmp_path / "index.html").read_text()
+    assert "failed:" in page and "beta/tone.wav" in page
+
+
+def test_demo_without_domains_still_writes_a_page(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(plugins, "discover", lambda: ([], []))
+    result = invoke("demo", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "No polydit domain packages are installed" in (tmp_path / "index.html").read_text()
+    assert "no polydit domain packages" in invoke("list").stdout
+
+
+def test_discover_loads_entry_points_and_reports_broken_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    module = types.ModuleType("fake_polydit_plugin")
+    module.DOMAIN = ShowcaseDomain("alpha", tmp_path)  # type: ignore[attr-defined]
+    module.NOT_A_DOMAIN = object()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_polydit_plugin", module)
+    points = [
+        EntryPoint("zeta", "no_such_module_xyz:DOMAIN", plugins.GROUP),
+        EntryPoint("alpha", "fake_polydit_plugin:DOMAIN", plugins.GROUP),
+        EntryPoint("eta", "fake_polydit_plugin:NOT_A_DOMAIN", plugins.GROUP),
+    ]
+    monkeypatch.setattr(
+        plugins, "entry_points", lambda group: [p for p in points if p.group == group]
+    )
+    installed, broken = plugins.discover()
+    assert [item.domain for item in installed] == [module.DOMAIN]
+    assert [(b.name, b.error.split(":")[0]) for b in broken] == [
+        ("eta", "TypeError"),
+        ("zeta", "ModuleNotFoundError"),
+    ]
+
+
+def test_the_installed_script(tmp_path: Path) -> None:
+    """The real `polydit` script: no domain packages are installed in this workspace."""
+    script = Path(sys.executable).with_name("polydit")
+    done = subprocess.run(
+        [script, "demo", "--out", tmp_path], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "index.html").is_file()
+    done = subprocess.run([script, "demo", "--device", "tpu"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: Invalid value for '--device': 'tpu' is not a device; expected cpu, cuda or cuda:N "
+        "(see 'polydit demo --help')"
+    ]

@@ -1,0 +1,299 @@
+"""The CLI factory end to end, on a tiny fake domain (a 4→4 linear map sampling .npy arrays).
+
+Run as a script, this file is that fake domain's CLI (the subprocess tests use it); its pretrained
+root comes from $POLYDIT_FAKE_ROOT. Torch is imported inside the domain's methods only, as real
+domain packages must, so ``--help`` can be checked to import no torch.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from polydit.core.cli import (
+    DataOptions,
+    Domain,
+    EvalOptions,
+    Flag,
+    GalleryItem,
+    SampleOptions,
+    TrainOptions,
+    make_cli,
+    run_cli,
+)
+from polydit.core.hub import load_pretrained, save_pretrained
+
+PACKAGE, VERSION = "polydit-fake", "0.1.0"
+
+
+def save_tiny(directory: Path, seed: int = 0) -> Path:
+    import torch
+
+    torch.manual_seed(seed)
+    net = torch.nn.Linear(4, 4)
+    return save_pretrained(
+        directory, package=PACKAGE, version=VERSION, config={"dim": 4}, state_dict=net.state_dict()
+    )
+
+
+class FakeDomain(Domain):
+    name = "fake"
+    package = PACKAGE
+    default_model = "tiny"
+    sample_options = (
+        Flag("scale", float, 1.0, "Multiply every sample by this."),
+        Flag("label", str, None, "A class label.", choices=("cat", "dog")),
+        Flag("mirror", bool, False, "Negate the samples."),
+    )
+    train_options = (Flag("width", int, 4, "Hidden width."),)
+
+    def __init__(self, pretrained_root: Path) -> None:
+        self.pretrained_root = pretrained_root
+
+    def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
+        import torch
+
+        config, state = load_pretrained(model_dir, package=PACKAGE, version=VERSION)
+        net = torch.nn.Linear(config["dim"], config["dim"])
+        net.load_state_dict(state)
+        return net.to(device, {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype])
+
+    def _array(self, net: Any, seed: int) -> Any:
+        import torch
+
+        noise = torch.randn(3, 4, generator=torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            return net(noise.to(net.weight.dtype)).float().numpy()
+
+    def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
+        import numpy as np
+
+        sign = -1.0 if opts.extra["mirror"] else 1.0
+        records = []
+        for i in range(opts.num):
+            name = f"sample_{i:03d}.npy"
+            np.save(out / name, sign * opts.extra["scale"] * self._array(generator, opts.seed + i))
+            conditioning = {"label": opts.extra["label"], "sampler": opts.sampler, "cfg": opts.cfg}
+            records.append({"file": name, "seed": opts.seed + i, "conditioning": conditioning})
+        return records
+
+    def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
+        print("evaluating the fake domain...")  # progress on stdout must not break --json
+        values = self._array(generator, opts.seed)
+        return {"mean": float(values.mean()), "std": float(values.std()), "nan": float("nan")}
+
+    def train(self, opts: TrainOptions) -> Path:
+        print(f"training {opts.steps} steps on {opts.data} with {opts.config}")
+        return save_tiny(opts.out / "model", seed=opts.seed)
+
+    def data_show(self, opts: DataOptions) -> None:
+        print(f"dataset {opts.data or 'builtin'}: showing {opts.num}")
+
+    def info(self, generator: Any) -> dict[str, Any]:
+        return {"parameters": sum(p.numel() for p in generator.parameters()), "arch": {"dim": 4}}
+
+    def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
+        raise NotImplementedError  # the umbrella tests have their own demo domain
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pretrained")
+    save_tiny(root / "tiny")
+    return root
+
+
+@pytest.fixture(scope="module")
+def app(root: Path) -> Any:
+    return make_cli(FakeDomain(root))
+
+
+def invoke(app: Any, *args: str) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def assert_one_line_error(result: Any, code: int, *needles: str) -> None:
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_sample_writes_one_record_per_sample(app: Any, tmp_path: Path) -> None:
+    result = invoke(app, "sample", "--num", "3", "--seed", "7", "--out", tmp_path, "--scale", "2",
+                    "--label", "dog", "--sampler", "heun", "--cfg", "1.5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "samples.json").read_text())
+    assert [r["seed"] for r in records] == [7, 8, 9]
+    assert all((tmp_path / r["file"]).is_file() for r in records)
+    assert records[0]["conditioning"] == {"label": "dog", "sampler": "heun", "cfg": 1.5}
+    assert "3 samples" in result.stdout.strip().splitlines()[-1]
+    assert not list(tmp_path.glob(".samples.json.tmp-*"))
+
+
+def test_sample_is_deterministic_and_extra_flags_reach_the_domain(
+    app: Any, root: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    runs = {
+        "a": ["--seed", "3"],
+        "b": ["--seed", "3", "--model", root / "tiny"],
+        "c": ["--seed", "3", "--scale", "2", "--mirror"],
+    }
+    for name, flags in runs.items():
+        assert invoke(app, "sample", "--num", "1", "--out", tmp_path / name, *flags).exit_code == 0
+    a, b, c = (np.load(tmp_path / name / "sample_000.npy") for name in runs)
+    assert np.array_equal(a, b)
+    assert np.array_equal(c, -2 * a)
+
+
+def test_eval_json_is_the_last_stdout_line(app: Any) -> None:
+    result = invoke(app, "eval", "--json", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "evaluating the fake domain..."
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(metrics) == {"mean", "std", "nan"} and metrics["nan"] is None
+    table = invoke(app, "eval").stdout
+    assert "mean" in table and "{" not in table
+
+
+def test_info_table_and_json(app: Any, root: Path) -> None:
+    details = json.loads(invoke(app, "info", "--json").stdout.strip().splitlines()[-1])
+    assert details == {"model": str(root / "tiny"), "parameters": 20, "arch": {"dim": 4}}
+    assert "arch.dim" in invoke(app, "info").stdout
+
+
+def test_train_then_sample_the_trained_model(app: Any, tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"lr": 0.001}))
+    result = invoke(app, "train", "--data", "digits", "--config", config, "--steps", "5",
+                    "--out", tmp_path / "run", "--width", "8")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "training 5 steps on digits with {'lr': 0.001}" in result.stdout
+    model = tmp_path / "run" / "model"
+    assert result.stdout.strip().endswith(f"saved {model}")
+    assert (
+        invoke(app, "sample", "--model", model, "--num", "1", "--out", tmp_path / "s").exit_code
+        == 0
+    )
+
+
+def test_data_show_and_help(app: Any) -> None:
+    assert "dataset builtin: showing 2" in invoke(app, "data", "show", "--num", "2").stdout
+    top = invoke(app)
+    assert top.exit_code == 0
+    assert all(verb in top.stdout for verb in ("train", "sample", "eval", "data", "info"))
+    sample_help = invoke(app, "sample", "--help").stdout
+    assert all(
+        flag in sample_help for flag in ("--scale", "--label", "--mirror", "--sampler", "--cfg")
+    )
+    assert "--width" in invoke(app, "train", "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sample", "--num", "0"], "--num"),
+        (["sample", "--num", "x"], "--num"),
+        (["sample", "--steps", "-1"], "--steps"),
+        (["sample", "--sampler", "magic"], "euler"),
+        (["sample", "--cache", "fast"], "none"),
+        (["sample", "--dtype", "fp16"], "bf16"),
+        (["sample", "--device", "gpu"], "cuda:N"),
+        (["sample", "--label", "cow"], "cat"),
+        (["sample", "--cfg", "-2"], "--cfg"),
+        (["sample", "--model", "nonexistent"], "tiny"),
+        (["sample", "--frobnicate"], "--frobnicate"),
+        (["smaple"], "sample"),
+        (["train", "--config", "missing.json"], "missing.json"),
+        (["eval", "--json", "--width", "3"], "--width"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(app: Any, args: list[str], needle: str) -> None:
+    assert_one_line_error(invoke(app, *args), 2, needle)
+
+
+def test_bad_config_json_is_a_usage_error(app: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert_one_line_error(invoke(app, "train", "--config", bad), 2, str(bad), "JSON")
+    bad.write_text("[1, 2]")
+    assert_one_line_error(invoke(app, "train", "--config", bad), 2, "expected a JSON object")
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(app: Any) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert_one_line_error(invoke(app, "sample", "--device", "cuda:0"), 2, "no CUDA device")
+
+
+def test_checkpoint_errors_exit_1_with_one_line(app: Any, root: Path, tmp_path: Path) -> None:
+    broken = save_tiny(tmp_path / "broken")
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:50])
+    assert_one_line_error(invoke(app, "sample", "--model", broken), 1, str(weights), "corrupt")
+    other = save_pretrained(tmp_path / "other", package="polydit-graph", version="0.1.0",
+                            config={}, state_dict={})  # fmt: skip
+    assert_one_line_error(invoke(app, "info", "--model", other), 1, "written by polydit-graph")
+
+
+def test_domain_flags_must_not_clash_with_common_flags(root: Path) -> None:
+    class Clashing(FakeDomain):
+        sample_options = (Flag("seed", int, 0, "again"),)
+
+    with pytest.raises(ValueError, match="--seed"):
+        make_cli(Clashing(root))
+    with pytest.raises(ValueError, match="choices"):
+        Flag("size", int, 1, choices=("1", "2"))
+
+
+def run_script(
+    root: Path, *args: str, importtime: bool = False
+) -> subprocess.CompletedProcess[str]:
+    flags = ["-X", "importtime"] if importtime else []
+    env = {**os.environ, "POLYDIT_FAKE_ROOT": str(root)}
+    command = [sys.executable, *flags, __file__, *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_help_imports_no_torch(root: Path) -> None:
+    for args in ([], ["--help"], ["sample", "--help"], ["eval", "--help"], ["train", "--help"]):
+        done = run_script(root, *args, importtime=True)
+        assert done.returncode == 0, done.stderr
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+        assert "torch" not in imported and "safetensors.torch" not in imported, args
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["sample", "--num", "x"], 2, "--num"),
+        (["sample", "--model", "/nonexistent/model"], 2, "/nonexistent/model"),
+        (["sample", "--model", "{broken}"], 1, "model.safetensors"),
+    ],
+)
+def test_real_process_exit_codes(
+    root: Path, tmp_path: Path, args: list[str], code: int, needle: str
+) -> None:
+    broken = save_tiny(tmp_path / "broken")
+    (broken / "model.safetensors").write_bytes(b"\x00" * 16)
+    args = [a.replace("{broken}", str(broken)) for a in args]
+    done = run_script(root, *args, "--out", tmp_path / "out")
+    assert done.returncode == code, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], done.stderr
+    assert not (tmp_path / "out" / "samples.json").exists()
+
+
+if __name__ == "__main__":
+    run_cli(make_cli(FakeDomain(Path(os.environ["POLYDIT_FAKE_ROOT"]))))
