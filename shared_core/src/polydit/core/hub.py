@@ -9,7 +9,6 @@ Loading checks the package and version that wrote the directory and names the fi
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polydit.core.atomic import fsync_path
 from polydit.core.errors import CheckpointError, ConfigError, PolyditError
 
 if TYPE_CHECKING:
@@ -69,10 +69,10 @@ def save_pretrained(
             tmp / CONFIG_FILE, {"format": FORMAT, "package": package, "version": version, **config}
         )
         save_file(_tensors(state_dict), str(tmp / WEIGHTS_FILE), metadata={"package": package})
-        _fsync(tmp / WEIGHTS_FILE)
+        fsync_path(tmp / WEIGHTS_FILE)
         for name, data in extra.items():
             _write_json(tmp / name, data)
-        _fsync(tmp)
+        fsync_path(tmp)
         _move_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -199,7 +199,7 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)
-    _fsync(target.parent)
+    fsync_path(target.parent)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -207,13 +207,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         f.write(json.dumps(data, indent=2) + "\n")
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or directory entry to disk where the OS allows it."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -5,8 +5,9 @@ from typing import Annotated
 
 import typer
 
+from polydit.core.atomic import atomic_write_text
 from polydit.core.cli import new_app, run_cli
-from polydit.core.cli.output import table, write_text_atomic
+from polydit.core.cli.output import table
 from polydit.core.cli.params import parse_device
 from polydit.core.errors import PolyditError
 from polydit.umbrella import gallery, plugins
@@ -67,7 +68,7 @@ def demo(
     page = out / "index.html"
     only = f" --domains {domains}" if domains is not None else ""
     command = f"polydit demo --out {out} --device {device} --seed {seed}{only}"
-    write_text_atomic(page, gallery.render(sections, page, command))
+    atomic_write_text(page, gallery.render(sections, page, command))
     typer.echo(f"gallery of {len(sections)} domain(s): {page}")
     if any(section.error is not None for section in sections):
         raise typer.Exit(1)

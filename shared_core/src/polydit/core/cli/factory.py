@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from polydit.core.atomic import atomic_write_text
 from polydit.core.cli.domain import (
     DataOptions,
     Domain,
@@ -17,7 +18,7 @@ from polydit.core.cli.domain import (
     SampleOptions,
     TrainOptions,
 )
-from polydit.core.cli.output import flatten, table, to_json, write_text_atomic
+from polydit.core.cli.output import flatten, table, to_json
 from polydit.core.cli.params import (
     model_resolver,
     named,
@@ -103,7 +104,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         generator = domain.load(opts.model, device=device, dtype=dtype)
         out.mkdir(parents=True, exist_ok=True)
         records = domain.sample(generator, opts, out)
-        write_text_atomic(out / "samples.json", to_json(records, indent=2) + "\n")
+        atomic_write_text(out / "samples.json", to_json(records, indent=2) + "\n")
         seconds = time.perf_counter() - started
         typer.echo(f"{len(records)} samples from {opts.model} in {out} ({seconds:.1f}s)")
 

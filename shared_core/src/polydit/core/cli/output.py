@@ -1,29 +1,9 @@
-"""What the CLIs write: atomic text files, key/value tables and strict JSON."""
+"""What the CLIs print and write: key/value tables and strict JSON."""
 
-import contextlib
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file beside it, fsync, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def to_json(data: Any, **kwargs: Any) -> str:

@@ -8,22 +8,18 @@ Shipped weights go through `polydit.core.hub` (safetensors), not through these f
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
+from polydit.core.atomic import atomic_write
 from polydit.core.errors import CheckpointError
 
 FORMAT = "polydit.train/1"
 KEYS = ("format", "step", "loss", "micro_batches", "config", "model", "ema", "optimizer")
 _NAME = re.compile(r"step_(\d+)\.pt")
-_TMP_PREFIX = ".tmp-"
 
 
 def checkpoint_path(directory: Path, step: int) -> Path:
@@ -36,28 +32,6 @@ def list_checkpoints(directory: Path) -> list[tuple[int, Path]]:
         return []
     found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.fullmatch(p.name))]
     return sorted(found)
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write `path` through `write(file)` into a temp file beside it, fsync, then `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-    try:
-        with open(tmp, "xb") as f:  # unlike mkstemp, honours the umask (not always 0600)
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -85,10 +59,3 @@ def prune_checkpoints(directory: Path, keep: int) -> None:
     """Delete all but the newest `keep` checkpoints of `directory`."""
     for _, path in list_checkpoints(directory)[:-keep]:
         path.unlink(missing_ok=True)
-
-
-def remove_temp_files(directory: Path) -> None:
-    """Delete temp files left in `directory` by a writer that crashed before `os.replace`."""
-    if directory.is_dir():
-        for p in directory.glob(f"{_TMP_PREFIX}*"):
-            p.unlink(missing_ok=True)

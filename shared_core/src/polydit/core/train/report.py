@@ -10,7 +10,7 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from polydit.core.train.checkpoint import atomic_write
+from polydit.core.atomic import atomic_write
 
 
 class Reporter:

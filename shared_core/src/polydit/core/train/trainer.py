@@ -16,6 +16,7 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.utils import clip_grads_with_norm_, get_total_norm
 
+from polydit.core.atomic import remove_temp_files
 from polydit.core.config import to_dict
 from polydit.core.errors import (
     CheckpointError,
@@ -30,7 +31,6 @@ from polydit.core.train.checkpoint import (
     list_checkpoints,
     load_checkpoint,
     prune_checkpoints,
-    remove_temp_files,
     save_checkpoint,
 )
 from polydit.core.train.config import TrainConfig

@@ -1,0 +1,59 @@
+"""Atomic file writes: nothing half-written survives a crash.
+
+Every file polydit writes (samples, checkpoints, manifests, galleries) goes through a temp file
+beside its target, is fsynced and then renamed over the target, so readers see either the old
+complete file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+TMP_PREFIX = ".tmp-"
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
+    """Write `path` through ``write(binary_file)`` into a temp file beside it, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
+    try:
+        with open(tmp, "xb") as f:  # unlike mkstemp, honours the umask (not always 0600)
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_path(path.parent)  # make the rename itself durable
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Atomically write UTF-8 `text` to `path`."""
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file or directory entry to disk where the OS allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def remove_temp_files(directory: str | os.PathLike[str]) -> None:
+    """Delete temp files left in `directory` by a writer that crashed before its rename."""
+    directory = Path(directory)
+    if directory.is_dir():
+        for p in directory.glob(f"{TMP_PREFIX}*"):
+            p.unlink(missing_ok=True)
