@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = [
     ("polydit-core", "shared_core", "polydit.core.dit"),
     ("polydit", "apps/polydit", "polydit.umbrella.cli"),
+    ("polydit-image", "packages/image", "polydit.image"),
+    ("polydit-video", "packages/video", "polydit.video"),
+    ("polydit-molecule", "packages/molecule", "polydit.molecule"),
+    ("polydit-policy", "packages/policy", "polydit.policy"),
 ]
 UV = shutil.which("uv")
 

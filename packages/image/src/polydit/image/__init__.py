@@ -1,0 +1,1 @@
+"""polydit-image: class- and text-conditional image generation with a DiT."""

@@ -1,0 +1,1 @@
+"""polydit-policy: diffusion-transformer robot policies in MuJoCo (MetaWorld)."""

@@ -1,0 +1,1 @@
+"""polydit-video: video generation, prediction and interpolation with one DiT (VDT-style)."""
