@@ -87,7 +87,20 @@ def test_demo_writes_a_gallery_of_every_domain(installed: list, tmp_path: Path) 
     assert "&lt;tone.wav&gt; seed 5" in page and "<tone.wav>" not in page
     assert "polydit-alpha sample --seed 5" in page
     assert f"polydit demo --out {out} --device cpu --seed 5" in page
-    assert not list(out.glob(".index.html.tmp-*"))
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_a_domain_without_a_shipped_model_is_noted_not_failed(
+    installed: list, tmp_path: Path
+) -> None:
+    for model in ("small", "large"):
+        (installed[1].domain.pretrained_root / model / "config.json").unlink()
+    out = tmp_path / "demo"
+    result = invoke("demo", "--out", out)
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert "no shipped model yet" in page and "polydit-showcase train" in page
+    assert (out / "alpha" / "tone.wav").is_file() and not (out / "beta").exists()
 
 
 def test_demo_selects_domains_and_rejects_unknown_ones(installed: list, tmp_path: Path) -> None:
@@ -146,7 +159,7 @@ def test_discover_loads_entry_points_and_reports_broken_ones(
 
 
 def test_the_installed_script(tmp_path: Path) -> None:
-    """The real `polydit` script: no domain packages are installed in this workspace."""
+    """The real `polydit` script over the domain packages installed in this workspace."""
     script = Path(sys.executable).with_name("polydit")
     done = subprocess.run(
         [script, "demo", "--out", tmp_path], capture_output=True, text=True, timeout=120

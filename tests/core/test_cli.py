@@ -78,7 +78,12 @@ class FakeDomain(Domain):
         for i in range(opts.num):
             name = f"sample_{i:03d}.npy"
             np.save(out / name, sign * opts.extra["scale"] * self._array(generator, opts.seed + i))
-            conditioning = {"label": opts.extra["label"], "sampler": opts.sampler, "cfg": opts.cfg}
+            conditioning = {
+                "label": opts.extra["label"],
+                "sampler": opts.sampler,
+                "cfg": opts.cfg,
+                "cache": [opts.cache, opts.cache_opts],
+            }
             records.append({"file": name, "seed": opts.seed + i, "conditioning": conditioning})
         return records
 
@@ -128,14 +133,20 @@ def assert_one_line_error(result: Any, code: int, *needles: str) -> None:
 
 def test_sample_writes_one_record_per_sample(app: Any, tmp_path: Path) -> None:
     result = invoke(app, "sample", "--num", "3", "--seed", "7", "--out", tmp_path, "--scale", "2",
-                    "--label", "dog", "--sampler", "heun", "--cfg", "1.5")  # fmt: skip
+                    "--label", "dog", "--sampler", "heun", "--cfg", "1.5",
+                    "--cache", "fora", "--cache-opts", "interval=3", "--cache-opts", "x = y")  # fmt: skip
     assert result.exit_code == 0, result.output
     records = json.loads((tmp_path / "samples.json").read_text())
     assert [r["seed"] for r in records] == [7, 8, 9]
     assert all((tmp_path / r["file"]).is_file() for r in records)
-    assert records[0]["conditioning"] == {"label": "dog", "sampler": "heun", "cfg": 1.5}
+    assert records[0]["conditioning"] == {
+        "label": "dog",
+        "sampler": "heun",
+        "cfg": 1.5,
+        "cache": ["fora", {"interval": "3", "x": "y"}],
+    }
     assert "3 samples" in result.stdout.strip().splitlines()[-1]
-    assert not list(tmp_path.glob(".samples.json.tmp-*"))
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_sample_is_deterministic_and_extra_flags_reach_the_domain(
@@ -206,6 +217,7 @@ def test_data_show_and_help(app: Any) -> None:
         (["sample", "--steps", "-1"], "--steps"),
         (["sample", "--sampler", "magic"], "euler"),
         (["sample", "--cache", "fast"], "none"),
+        (["sample", "--cache", "fora", "--cache-opts", "interval"], "KEY=VALUE"),
         (["sample", "--dtype", "fp16"], "bf16"),
         (["sample", "--device", "gpu"], "cuda:N"),
         (["sample", "--label", "cow"], "cat"),

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import Tensor
 
+from polydit.core.accel import CachedDenoiser, Usage, build_policy
 from polydit.core.config import from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
@@ -83,6 +84,7 @@ class Pipeline:
         self.model = model.eval()
         self.process = process
         self.sampling = sampling or SamplingConfig()
+        self.last_usage: Usage | None = None
 
     @property
     def device(self) -> torch.device:
@@ -101,14 +103,27 @@ class Pipeline:
         known: Tensor | None = None,
         seed: int = 0,
         dtype: str = "fp32",
+        cache: str = "none",
+        cache_opts: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> Tensor:
         """Sample token features (B, N, C) for the positions/mask of `template` (its x gives the
-        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift."""
+        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift.
+
+        cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
+        afterwards :attr:`last_usage` holds the computed/total block evaluations.
+        """
         settings = self.sampling.override(**overrides)
         device = self.device
         noise = seeded_noise(tuple(template.x.shape), seed, device)
-        denoiser = ModelDenoiser(self.model, _to(template.pos, device), _to(template.mask, device))
+        pos, mask = _to(template.pos, device), _to(template.mask, device)
+        policy = build_policy(cache, cache_opts)
+        denoiser = (
+            ModelDenoiser(self.model, pos, mask)
+            if policy is None
+            else CachedDenoiser(self.model, policy, pos, mask)
+        )
+        self.last_usage = getattr(denoiser, "usage", None)
         guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale)
         with precision(dtype, device):
             return sample(

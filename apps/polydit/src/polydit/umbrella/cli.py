@@ -78,6 +78,10 @@ def _demo_one(item: plugins.Installed, out: Path, *, device: str, seed: int) -> 
     """Load the domain's default model and run its demo; a failure becomes the section's error."""
     domain = item.domain
     directory = out / domain.name
+    if domain.default_model not in domain.shipped_models():
+        note = f"no shipped model yet: train one with `{domain.package} train`"
+        typer.echo(f"{domain.name}: {note}")
+        return gallery.Section(domain.name, domain.package, item.version, directory, [], note=note)
     try:
         generator = domain.load(
             Path(domain.pretrained_root) / domain.default_model, device=device, dtype="fp32"

@@ -30,7 +30,8 @@ code { display: block; margin-top: .4rem; font-size: .8rem; color: #555; word-br
 
 @dataclass(frozen=True)
 class Section:
-    """One domain's part of the gallery: its files (relative to `directory`) or its error."""
+    """One domain's part of the gallery: its files (relative to `directory`), its error, or a
+    note saying why it has nothing to show (no shipped model yet)."""
 
     name: str
     package: str
@@ -38,6 +39,7 @@ class Section:
     directory: Path
     items: list[GalleryItem]
     error: str | None = None
+    note: str | None = None
 
 
 def render(sections: list[Section], page: Path, command: str) -> str:
@@ -64,6 +66,8 @@ def _section(section: Section, root: Path) -> str:
     title = f"<h2>{escape(section.name)} <small>{escape(section.package)} {escape(section.version)}</small></h2>"
     if section.error is not None:
         return f'<section>{title}<p class="error">failed: {escape(section.error)}</p></section>'
+    if section.note is not None:
+        return f"<section>{title}<p>{escape(section.note)}</p></section>"
     figures = "\n".join(_figure(item, section.directory, root) for item in section.items)
     return f'<section>{title}<div class="grid">\n{figures}\n</div></section>'
 

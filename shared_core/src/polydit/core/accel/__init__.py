@@ -1,3 +1,34 @@
-"""Training-free accelerators: denoiser wrappers driven by the sampler's StepContext."""
+"""Training-free accelerators: denoiser wrappers driven by the sampler's StepContext.
 
-CACHE_NAMES = ("none",)
+They work on the DiT's plain list of blocks (no registry, no monkey-patching) and keep separate
+state per classifier-free-guidance branch. ``--cache NAME --cache-opts key=value`` selects one.
+"""
+
+from polydit.core.accel.denoiser import CachedDenoiser
+from polydit.core.accel.policies import (
+    POLICIES,
+    CachePolicy,
+    DeltaDiT,
+    FirstBlockCache,
+    Fora,
+    TaylorSeer,
+    Usage,
+    build_policy,
+    newton_extrapolate,
+)
+
+CACHE_NAMES = ("none", *POLICIES)
+
+__all__ = [
+    "CACHE_NAMES",
+    "POLICIES",
+    "CachePolicy",
+    "CachedDenoiser",
+    "DeltaDiT",
+    "FirstBlockCache",
+    "Fora",
+    "TaylorSeer",
+    "Usage",
+    "build_policy",
+    "newton_extrapolate",
+]

@@ -62,6 +62,7 @@ class _GenerationOptions:
     sampler: str | None  # a name of polydit.core.sampling.SAMPLER_NAMES; None: the model's
     cfg: float | None  # guidance scale; None: the model's default
     cache: str  # a name of polydit.core.accel.CACHE_NAMES
+    cache_opts: dict[str, str]  # --cache-opts KEY=VALUE pairs for that cache
     device: str  # "cpu", "cuda" or "cuda:N"
     dtype: str  # "fp32" or "bf16"
     extra: dict[str, Any]  # the domain's flags, by Flag.key

@@ -20,8 +20,10 @@ from polydit.core.cli.domain import (
 )
 from polydit.core.cli.output import flatten, table, to_json
 from polydit.core.cli.params import (
+    check_cache_opts,
     model_resolver,
     named,
+    parse_cache_opts,
     parse_device,
     read_json_config,
     with_flags,
@@ -48,6 +50,15 @@ Cache = Annotated[
         metavar="NAME",
         callback=named("polydit.core.accel", "CACHE_NAMES"),
         help="Training-free accelerator (a wrong name lists them all).",
+    ),
+]
+CacheOpts = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--cache-opts",
+        metavar="KEY=VALUE",
+        callback=check_cache_opts,
+        help="An option of the --cache accelerator, e.g. interval=3 (repeatable).",
     ),
 ]
 Device = Annotated[str, typer.Option(callback=parse_device, help="cpu, cuda or cuda:N.")]
@@ -79,6 +90,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         sampler: Sampler = None,
         cfg: Cfg = None,
         cache: Cache = "none",
+        cache_opts: CacheOpts = None,
         device: Device = "cpu",
         dtype: Dtype = "fp32",
         out: Annotated[Path, typer.Option(file_okay=False, help="Output directory.")] = Path(
@@ -96,6 +108,7 @@ def make_cli(domain: Domain) -> typer.Typer:
             sampler=sampler,
             cfg=cfg,
             cache=cache,
+            cache_opts=parse_cache_opts(cache_opts),
             device=device,
             dtype=dtype,
             extra=extra,
@@ -119,6 +132,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         sampler: Sampler = None,
         cfg: Cfg = None,
         cache: Cache = "none",
+        cache_opts: CacheOpts = None,
         device: Device = "cpu",
         dtype: Dtype = "fp32",
         json: Json = False,
@@ -134,6 +148,7 @@ def make_cli(domain: Domain) -> typer.Typer:
             sampler=sampler,
             cfg=cfg,
             cache=cache,
+            cache_opts=parse_cache_opts(cache_opts),
             device=device,
             dtype=dtype,
             extra=extra,

@@ -52,6 +52,23 @@ def named(module: str, attribute: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def check_cache_opts(items: list[str] | None) -> list[str] | None:
+    """--cache-opts callback: every item must be KEY=VALUE."""
+    parse_cache_opts(items)
+    return items
+
+
+def parse_cache_opts(items: list[str] | None) -> dict[str, str]:
+    """["interval=3", "order=2"] → {"interval": "3", "order": "2"}."""
+    parsed = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r}: expected KEY=VALUE")
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
 def model_resolver(domain: Domain) -> Callable[[str], Path]:
     """A --model callback: a shipped model name → its directory; else an existing directory."""
 

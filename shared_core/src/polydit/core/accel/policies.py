@@ -1,0 +1,252 @@
+"""Cache policies: which blocks to compute at each network evaluation, and what to reuse.
+
+Every policy keeps its state per CFG branch (see :class:`~polydit.core.accel.CachedDenoiser`)
+and counts evaluations itself, so Heun's two evaluations per step are two evaluations here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor, nn
+
+from polydit.core.accel import features as F
+from polydit.core.errors import ConfigError
+from polydit.core.nn.blocks import BlockInputs
+from polydit.core.sampling.context import StepContext
+
+
+@dataclass
+class BranchState:
+    """Per-branch memory of a policy: evaluation count and whatever the policy stores."""
+
+    calls: int = 0
+    store: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    """Block evaluations actually computed vs what the uncached model would compute."""
+
+    computed: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return self.computed / self.total if self.total else 1.0
+
+
+class CachePolicy(ABC):
+    """Runs the list of blocks for one evaluation; may reuse or forecast block outputs."""
+
+    @abstractmethod
+    def run(
+        self,
+        blocks: nn.ModuleList,
+        h: Tensor,
+        inputs: BlockInputs,
+        ctx: StepContext,
+        state: BranchState,
+        usage: Usage,
+    ) -> Tensor:
+        """h (B, L, D) in → (B, L, D) out, as ``for b in blocks: h = b(h, inputs)`` would."""
+
+
+def _compute_all(
+    blocks: nn.ModuleList, h: Tensor, inputs: BlockInputs, usage: Usage
+) -> tuple[Tensor, list[F.Features]]:
+    feats = []
+    for block in blocks:
+        h, f = F.compute(block, h, inputs)
+        feats.append(f)
+    usage.computed += len(blocks)
+    usage.total += len(blocks)
+    return h, feats
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"--cache-opts {name}={value}: expected a positive value")
+
+
+@dataclass
+class Fora(CachePolicy):
+    """FORA (Selvaraju et al. 2024): compute every block at every `interval`-th evaluation and
+    reuse each block's attention/MLP features in between. interval = 1 is the uncached model."""
+
+    interval: int = 2
+
+    def __post_init__(self) -> None:
+        _positive("interval", self.interval)
+
+    def run(self, blocks, h, inputs, ctx, state, usage):
+        if state.calls % self.interval == 0 or "feats" not in state.store:
+            h, state.store["feats"] = _compute_all(blocks, h, inputs, usage)
+            return h
+        usage.total += len(blocks)
+        for block, f in zip(blocks, state.store["feats"], strict=True):
+            h = F.reuse(block, h, inputs, f)
+        return h
+
+
+@dataclass
+class DeltaDiT(CachePolicy):
+    """Δ-DiT (Chen et al. 2024): cache the *deviation* a group of blocks adds. Early in sampling
+    (the first `boundary` fraction of steps, where outlines form) the rear blocks are cached;
+    later (details) the front blocks. `split` is the number of front blocks (default half);
+    the cache is refreshed every `interval` evaluations."""
+
+    interval: int = 2
+    boundary: float = 0.5
+    split: int = 0
+
+    def __post_init__(self) -> None:
+        _positive("interval", self.interval)
+        if not 0 <= self.boundary <= 1:
+            raise ConfigError(
+                f"--cache-opts boundary={self.boundary}: expected a fraction in [0, 1]"
+            )
+
+    def run(self, blocks, h, inputs, ctx, state, usage):
+        split = self.split or len(blocks) // 2
+        if not 0 < split < len(blocks):
+            raise ConfigError(f"--cache-opts split={split}: expected 1..{len(blocks) - 1}")
+        front, rear = blocks[:split], blocks[split:]
+        if state.calls % self.interval == 0 or "front" not in state.store:
+            mid = h
+            for b in front:
+                mid = b(mid, inputs)
+            out = mid
+            for b in rear:
+                out = b(out, inputs)
+            state.store["front"], state.store["rear"] = mid - h, out - mid
+            usage.computed += len(blocks)
+            usage.total += len(blocks)
+            return out
+        usage.total += len(blocks)
+        early = ctx.index < self.boundary * ctx.num_steps
+        if early:  # compute the front (outline) blocks, reuse the rear deviation
+            for b in front:
+                h = b(h, inputs)
+            usage.computed += len(front)
+            return h + state.store["rear"]
+        h = h + state.store["front"]
+        for b in rear:
+            h = b(h, inputs)
+        usage.computed += len(rear)
+        return h
+
+
+@dataclass
+class TaylorSeer(CachePolicy):
+    """TaylorSeer (Liu et al. 2025): forecast each block's attention/MLP features from the last
+    `order` + 1 fully computed evaluations. We extrapolate with Newton's divided differences in t,
+    which is exact for features that are polynomials of degree ≤ `order` in t (the paper's
+    backward-difference Taylor series equals it at order 1). Full computation every `interval`
+    evaluations and for the first `warmup` (≥ order + 1 gives a full history)."""
+
+    order: int = 1
+    interval: int = 3
+    warmup: int = 0
+
+    def __post_init__(self) -> None:
+        _positive("interval", self.interval)
+        if self.order < 0:
+            raise ConfigError(f"--cache-opts order={self.order}: expected ≥ 0")
+
+    def run(self, blocks, h, inputs, ctx, state, usage):
+        history: list[tuple[float, list[F.Features]]] = state.store.setdefault("history", [])
+        warmup = max(self.warmup, 1)
+        if state.calls < warmup or state.calls % self.interval == 0 or not history:
+            h, feats = _compute_all(blocks, h, inputs, usage)
+            history.append((ctx.t, feats))
+            del history[: -(self.order + 1)]
+            return h
+        usage.total += len(blocks)
+        times = [t for t, _ in history]
+        for i, block in enumerate(blocks):
+            forecast = tuple(
+                newton_extrapolate(times, [feats[i][j] for _, feats in history], ctx.t)
+                for j in range(len(history[0][1][i]))
+            )
+            h = F.reuse(block, h, inputs, forecast)
+        return h
+
+
+def newton_extrapolate(times: list[float], values: list[Tensor], t: float) -> Tensor:
+    """Evaluate at `t` the polynomial through (times[i], values[i]) (Newton's divided differences)."""
+    coeffs = list(values)
+    n = len(times)
+    for level in range(1, n):
+        for i in range(n - 1, level - 1, -1):
+            coeffs[i] = (coeffs[i] - coeffs[i - 1]) / (times[i] - times[i - level])
+    out = coeffs[-1]
+    for i in range(n - 2, -1, -1):
+        out = coeffs[i] + (t - times[i]) * out
+    return out
+
+
+@dataclass
+class FirstBlockCache(CachePolicy):
+    """Adaptive reuse (FBCache / TeaCache style): always compute the first block; if its residual
+    changed by less than `threshold` (relative L1 to the last fully computed evaluation), reuse
+    the remaining blocks' total residual, else compute them and refresh it. threshold = 0 is the
+    uncached model."""
+
+    threshold: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.threshold < 0:
+            raise ConfigError(f"--cache-opts threshold={self.threshold}: expected ≥ 0")
+
+    def run(self, blocks, h, inputs, ctx, state, usage):
+        first = blocks[0](h, inputs)
+        residual = first - h
+        usage.total += len(blocks)
+        previous = state.store.get("first")
+        if previous is not None and self.threshold > 0:
+            change = (residual - previous).abs().mean() / previous.abs().mean().clamp_min(1e-12)
+            if change.item() < self.threshold:
+                usage.computed += 1
+                return first + state.store["rest"]
+        out = first
+        for b in blocks[1:]:
+            out = b(out, inputs)
+        usage.computed += len(blocks)
+        state.store["first"], state.store["rest"] = residual, out - first
+        return out
+
+
+POLICIES: dict[str, type[CachePolicy]] = {
+    "fora": Fora,
+    "delta": DeltaDiT,
+    "taylorseer": TaylorSeer,
+    "firstblock": FirstBlockCache,
+}
+
+
+def build_policy(name: str, options: dict[str, Any] | None = None) -> CachePolicy | None:
+    """The policy `name` ("none" → None) with `options` (strings are converted to the field types)."""
+    if name == "none":
+        if options:
+            raise ConfigError("--cache-opts given without a --cache")
+        return None
+    if name not in POLICIES:
+        raise ConfigError(f"unknown cache {name!r}; choose one of none, {', '.join(POLICIES)}")
+    cls = POLICIES[name]
+    fields = {f: type(getattr(cls(), f)) for f in cls.__dataclass_fields__}
+    kwargs = {}
+    for key, value in (options or {}).items():
+        if key not in fields:
+            raise ConfigError(
+                f"--cache-opts {key}: not an option of {name}; options: {', '.join(fields)}"
+            )
+        try:
+            kwargs[key] = fields[key](value)
+        except ValueError:
+            raise ConfigError(
+                f"--cache-opts {key}={value!r}: expected {fields[key].__name__}"
+            ) from None
+    return cls(**kwargs)
