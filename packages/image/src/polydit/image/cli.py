@@ -1,0 +1,219 @@
+"""`polydit-image`: the core CLI factory plus the image flags (--label, --prompt, --per-class,
+--size, --positions for sample; --process, --skip-bad for train and data).
+
+This module imports no torch at module level: `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from polydit.core.cli import (
+    DataOptions,
+    Domain,
+    EvalOptions,
+    Flag,
+    GalleryItem,
+    SampleOptions,
+    TrainOptions,
+    make_cli,
+    run_cli,
+)
+
+PRETRAINED = Path(__file__).resolve().parents[3] / "pretrained"
+GRID_COLUMNS = 8
+
+
+def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
+    """The sampling settings the user overrode (None = the model's default)."""
+    values: dict[str, Any] = {"steps": opts.steps, "sampler": opts.sampler, "cfg_scale": opts.cfg}
+    if opts.cache != "none":  # only then: a cache needs a core that supports it
+        values["cache"] = opts.cache
+        values["cache_opts"] = getattr(opts, "cache_opts", None)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class ImageDomain(Domain):
+    name = "image"
+    package = "polydit-image"
+    pretrained_root = PRETRAINED
+    default_model = "digits"
+    sample_options = (
+        Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
+        Flag("prompt", str, None, "Text prompt (text-conditional models)."),
+        Flag("per-class", int, None, "N samples of every class, one grid row per class."),
+        Flag("size", int, None, "Sample at a larger square size (FiTv2-style RoPE grid)."),
+        Flag(
+            "positions",
+            str,
+            "extrapolate",
+            "Positions of a larger grid.",
+            choices=("extrapolate", "interpolate"),
+        ),
+    )
+    train_options = (
+        Flag("process", str, None, "flow (default) or ddpm (eps prediction).", ("flow", "ddpm")),
+        Flag("skip-bad", bool, False, "Skip unreadable files of a folder and report them."),
+    )
+    data_options = (
+        Flag("split", str, "train", "Which split to show.", choices=("train", "test", "all")),
+        Flag("skip-bad", bool, False, "Skip unreadable files of a folder and report them."),
+    )
+
+    def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
+        from polydit.image.pipeline import ImageGenerator
+
+        return ImageGenerator.from_pretrained(model_dir, device=device)
+
+    def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
+        import torch
+
+        from polydit.core.errors import ConfigError
+
+        extra = opts.extra
+        num, labels = opts.num, None
+        per_class = extra.get("per_class")
+        if per_class is not None:
+            if extra.get("label") is not None or extra.get("prompt") is not None:
+                raise ConfigError("--per-class cannot be combined with --label or --prompt")
+            k = len(generator.class_names)
+            num, labels = k * per_class, torch.arange(k).repeat_interleave(per_class)
+        elif extra.get("label") is not None:
+            labels = generator.label_index(extra["label"])
+        size = extra.get("size")
+        samples = generator.sample(
+            num,
+            labels,
+            prompts=extra.get("prompt"),
+            seed=opts.seed,
+            dtype=opts.dtype,
+            height=size,
+            width=size,
+            positions=extra.get("positions") or "extrapolate",
+            **_overrides(opts),
+        )
+        columns = per_class if per_class is not None else min(GRID_COLUMNS, num)
+        return write_samples(samples, out, opts.seed, columns)
+
+    def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
+        from polydit.image.metrics import EVAL_NUM, evaluate_digits
+
+        return evaluate_digits(
+            generator, opts.num or EVAL_NUM, opts.seed, opts.dtype, **_overrides(opts)
+        )
+
+    def train(self, opts: TrainOptions) -> Path:
+        from polydit.image.data import load_dataset
+        from polydit.image.train import PROCESSES, ImageTrainSpec, train_image
+
+        spec = ImageTrainSpec.from_json(opts.config)
+        train_cfg = dataclasses.replace(spec.train, dtype=opts.dtype)
+        if opts.steps is not None:
+            train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
+        spec = spec.replace(train=train_cfg)
+        if opts.extra.get("process"):
+            spec = spec.replace(process=PROCESSES[opts.extra["process"]])
+        data, skipped = load_dataset(
+            opts.data, "train", spec.size, spec.channels, opts.extra.get("skip_bad", False)
+        )
+        if skipped:
+            typer.echo(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0]}", err=True)
+        _, seconds = train_image(
+            spec, data, opts.out, resume=opts.resume, seed=opts.seed, device=opts.device
+        )
+        typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
+        return opts.out / "model"
+
+    def data_show(self, opts: DataOptions) -> None:
+        import torch
+
+        from polydit.image.data import load_dataset
+        from polydit.image.io import save_grid, save_png
+
+        data, skipped = load_dataset(
+            opts.data, opts.extra.get("split", "train"), skip_bad=opts.extra.get("skip_bad", False)
+        )
+        c, h, w = data.shape
+        counts = torch.bincount(data.labels, minlength=len(data.class_names)).tolist()
+        typer.echo(f"{data.name}: {len(data)} images, {c}×{h}×{w}, values in [-1, 1]")
+        for name, count in zip(data.class_names, counts, strict=True):
+            typer.echo(f"  class {name!r}: {count}")
+        if skipped:
+            typer.echo(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0]}")
+        g = torch.Generator().manual_seed(opts.seed)
+        picks = torch.randperm(len(data), generator=g)[: opts.num]
+        if opts.out is None:
+            typer.echo(
+                "examples: "
+                + ", ".join(f"#{i} ({data.class_names[data.labels[i]]})" for i in picks.tolist())
+            )
+            return
+        for i in picks.tolist():
+            save_png(opts.out / f"example_{i:05d}.png", data.images[i])
+        save_grid(opts.out / "grid.png", data.images[picks], min(GRID_COLUMNS, len(picks)))
+        typer.echo(f"wrote {len(picks)} examples and grid.png to {opts.out}")
+
+    def info(self, generator: Any) -> dict[str, Any]:
+        model = generator.model
+        return {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "architecture": model.config.to_dict(),
+            "codec": generator.codec_config(),
+            "process": generator.process.config.to_dict(),
+            "sampling": dataclasses.asdict(generator.sampling),
+        }
+
+    def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
+        import torch
+
+        from polydit.core.atomic import atomic_write_text
+
+        per_class, k = 10, len(generator.class_names)
+        labels = torch.arange(k).repeat_interleave(per_class)
+        samples = generator.sample(k * per_class, labels, seed=seed)
+        records = write_samples(samples, out, seed, per_class)
+        atomic_write_text(out / "samples.json", json.dumps(records, indent=2) + "\n")
+        names = ", ".join(generator.class_names)
+        caption = (
+            f"{len(records)} samples of the shipped {generator.data or 'image'} model, one row per "
+            f"class ({names}), {generator.sampling.sampler} {generator.sampling.steps} steps, "
+            f"CFG {generator.sampling.cfg_scale}"
+        )
+        command = f"polydit-image sample --per-class {per_class} --seed {seed} --out DIR"
+        return [GalleryItem(Path("grid.png"), caption, command)]
+
+
+def write_samples(samples: Any, out: Path, seed: int, columns: int) -> list[dict[str, Any]]:
+    """One PNG per sample and grid.png into `out`; the samples.json records."""
+    from polydit.image.io import save_grid, save_png
+
+    records = []
+    for i, image in enumerate(samples.images):
+        name = f"sample_{i:04d}.png"
+        save_png(out / name, image)
+        records.append({"file": name, "seed": seed + i, "conditioning": _cond(samples, i)})
+    save_grid(out / "grid.png", samples.images, columns)
+    return records
+
+
+def _cond(samples: Any, i: int) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    label = int(samples.labels[i])
+    if label >= 0:
+        record["label"] = label
+    if samples.prompts is not None:
+        record["prompt"] = samples.prompts[i]
+    return record
+
+
+DOMAIN = ImageDomain()
+app = make_cli(DOMAIN)
+
+
+def main() -> None:
+    run_cli(app)

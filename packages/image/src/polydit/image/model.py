@@ -1,0 +1,43 @@
+"""DiT sizes for images: named presets of the core :class:`~polydit.core.dit.DiTConfig`.
+
+Every image DiT uses 2-D axial RoPE over (row, col) patch positions, QK-norm, a label table with
+a null class (classifier-free guidance) and, for text models, MM-DiT joint attention over
+``context_dim``-wide token features.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polydit.core.dit import DiTConfig
+from polydit.core.errors import ConfigError
+from polydit.image.codec import PatchCodec
+
+PRESETS: dict[str, dict[str, int]] = {
+    "micro": {"hidden": 64, "depth": 2, "heads": 2},  # tests
+    "digits": {"hidden": 128, "depth": 4, "heads": 4},  # the shipped 8×8 digits model
+    "small": {"hidden": 256, "depth": 8, "heads": 4},  # 24–32 px folders, faces
+}
+
+
+def image_dit_config(
+    preset: str,
+    codec: PatchCodec,
+    num_classes: int,
+    context_dim: int = 0,
+    **overrides: Any,
+) -> DiTConfig:
+    """The DiT config of preset `preset` for `codec`'s tokens (any field of `overrides` wins)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown image preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    fields = {
+        **PRESETS[preset],
+        "in_dim": codec.token_dim,
+        "pos_embed": "rope",
+        "pos_axes": 2,
+        "qk_norm": True,
+        "num_classes": num_classes,
+        "context_dim": context_dim,
+    }
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    return DiTConfig(**fields)

@@ -1,0 +1,167 @@
+"""`ImageGenerator`: patch codec + DiT + process, class- (and text-) conditional sampling.
+
+Images are (B, C, H, W) float in [-1, 1]. Class labels go through the DiT's label table; the
+null class (label dropout in training) is the unconditional branch of classifier-free guidance.
+Text models add token features of the prompt as MM-DiT context (see :mod:`polydit.image.text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import torch
+from torch import Tensor
+
+from polydit.core.config import from_dict, to_dict
+from polydit.core.dit import DiT
+from polydit.core.errors import ConfigError
+from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.process import AffineProcess
+from polydit.core.tokens import Cond
+from polydit.image.codec import PatchCodec
+
+SAMPLE_CHUNK = 250  # images per sampler call; sample i's noise depends only on seed + i
+
+
+@dataclass(frozen=True)
+class ImageSamples:
+    """images (B, C, H, W) in [-1, 1]; labels (B,) long (-1 where none); prompts per sample."""
+
+    images: Tensor
+    labels: Tensor
+    prompts: tuple[str, ...] | None = None
+
+
+class ImageGenerator(Pipeline):
+    """An image DiT with its codec, class names and (optional) text encoder name."""
+
+    package = "polydit-image"
+
+    def __init__(
+        self,
+        model: DiT,
+        process: AffineProcess,
+        sampling: SamplingConfig | None = None,
+        *,
+        codec: PatchCodec,
+        class_names: Sequence[str] = (),
+        data: str = "",
+        text_encoder: str | None = None,
+    ) -> None:
+        super().__init__(model, process, sampling)
+        self.codec = codec
+        self.class_names = tuple(class_names)
+        self.data = data
+        self.text_encoder = text_encoder
+
+    # --- persistence ----------------------------------------------------------------------
+    def codec_config(self) -> dict[str, Any]:
+        return {
+            "patch": to_dict(self.codec),
+            "class_names": list(self.class_names),
+            "data": self.data,
+            "text_encoder": self.text_encoder,
+        }
+
+    @classmethod
+    def from_configs(
+        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
+    ) -> Self:
+        return cls(
+            model,
+            process,
+            sampling,
+            codec=from_dict(PatchCodec, codec.get("patch", {}), where="config.json: codec.patch"),
+            class_names=codec.get("class_names", ()),
+            data=codec.get("data", ""),
+            text_encoder=codec.get("text_encoder"),
+        )
+
+    # --- conditioning ---------------------------------------------------------------------
+    @property
+    def is_text(self) -> bool:
+        return self.model.config.context_dim > 0
+
+    def label_index(self, label: str | int) -> int:
+        """A class id from a class name or an integer id (checked against the class names)."""
+        names = self.class_names
+        if isinstance(label, str) and label in names:
+            return names.index(label)
+        try:
+            index = int(label)
+        except ValueError:
+            index = -1
+        if not 0 <= index < len(names):
+            raise ConfigError(
+                f"--label {label!r} is not a class of this model (classes: {', '.join(names)})"
+            )
+        return index
+
+    def draw_labels(self, num: int, seed: int) -> Tensor:
+        """(num,) labels uniform over the classes, from `seed` (what an omitted --label means)."""
+        g = torch.Generator().manual_seed(seed)
+        return torch.randint(len(self.class_names), (num,), generator=g)
+
+    def _cond(self, labels: Tensor | None, prompts: Sequence[str] | None) -> Cond:
+        if self.is_text:
+            from polydit.image.text import encode_prompts
+
+            if not prompts:
+                raise ConfigError("this is a text-conditional model: give --prompt")
+            context, mask = encode_prompts(list(prompts), self.text_encoder)
+            return Cond(labels=labels, context=context, context_mask=mask)
+        if prompts:
+            raise ConfigError("--prompt needs a text-conditional model; this one takes --label")
+        return Cond(labels=labels)
+
+    # --- sampling -------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(
+        self,
+        num: int,
+        labels: Tensor | Sequence[int] | int | None = None,
+        *,
+        prompts: Sequence[str] | str | None = None,
+        seed: int = 0,
+        dtype: str = "fp32",
+        height: int | None = None,
+        width: int | None = None,
+        positions: str = "extrapolate",
+        **overrides: Any,
+    ) -> ImageSamples:
+        """`num` images; labels: one id, (num,) ids, or None (uniform, seeded by `seed`).
+
+        height/width: a grid larger than trained (FiTv2-style, see :class:`PatchCodec`).
+        overrides: steps, sampler, cfg_scale, shift. Sample i depends only on seed + i.
+        """
+        if isinstance(prompts, str):
+            prompts = [prompts] * num
+        if prompts is not None and len(prompts) != num:
+            raise ConfigError(f"got {len(prompts)} prompts for {num} samples")
+        label_tensor = self._labels(num, labels, seed, text=prompts is not None)
+        chunks = []
+        for start in range(0, num, SAMPLE_CHUNK):
+            stop = min(num, start + SAMPLE_CHUNK)
+            part = None if label_tensor is None else label_tensor[start:stop]
+            cond = self._cond(part, None if prompts is None else prompts[start:stop])
+            template = self.codec.template(stop - start, height, width, positions)
+            x = self.generate(template, cond, seed=seed + start, dtype=dtype, **overrides)
+            chunks.append(self.codec.decode(x, height, width).clamp(-1, 1).cpu())
+        out_labels = label_tensor if label_tensor is not None else torch.full((num,), -1)
+        return ImageSamples(
+            torch.cat(chunks), out_labels, None if prompts is None else tuple(prompts)
+        )
+
+    def _labels(
+        self, num: int, labels: Tensor | Sequence[int] | int | None, seed: int, text: bool
+    ) -> Tensor | None:
+        if labels is None:
+            return None if text else self.draw_labels(num, seed)
+        if isinstance(labels, int):
+            return torch.full((num,), self.label_index(labels), dtype=torch.long)
+        tensor = torch.as_tensor(labels, dtype=torch.long)
+        if tensor.shape != (num,):
+            raise ConfigError(f"labels must have shape ({num},), got {tuple(tensor.shape)}")
+        return tensor

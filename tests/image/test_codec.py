@@ -1,0 +1,40 @@
+import pytest
+import torch
+
+from polydit.core.errors import ConfigError
+from polydit.image.codec import PatchCodec
+
+
+@pytest.mark.parametrize(("channels", "size", "patch"), [(1, 8, 1), (1, 8, 2), (3, 24, 4)])
+def test_round_trip_is_exact(channels: int, size: int, patch: int) -> None:
+    codec = PatchCodec(channels, size, size, patch)
+    images = torch.rand(3, channels, size, size, generator=torch.Generator().manual_seed(0))
+    tokens = codec.encode(images)
+    n = (size // patch) ** 2
+    assert tokens.x.shape == (3, n, patch * patch * channels)
+    assert tokens.pos.shape == (3, n, 2)
+    assert torch.equal(codec.decode(tokens.x), images)
+
+
+def test_tokens_are_patches_in_row_major_order_with_grid_positions() -> None:
+    codec = PatchCodec(1, 4, 4, 2)
+    image = torch.arange(16.0).view(1, 1, 4, 4)
+    tokens = codec.encode(image)
+    assert tokens.x[0, 1].tolist() == [2.0, 3.0, 6.0, 7.0]  # the top-right patch
+    assert tokens.pos[0].tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+def test_larger_grid_extrapolates_or_interpolates_positions() -> None:
+    codec = PatchCodec(1, 8, 8, 2)
+    far = codec.template(2, 16, 16, "extrapolate")
+    assert far.x.shape == (2, 64, 4) and far.pos.max() == 7
+    near = codec.template(2, 16, 16, "interpolate")
+    assert near.pos.max() == pytest.approx(3.0) and near.pos.min() == 0
+    assert codec.decode(far.x, 16, 16).shape == (2, 1, 16, 16)
+
+
+def test_sizes_must_be_multiples_of_the_patch() -> None:
+    with pytest.raises(ConfigError, match="multiple"):
+        PatchCodec(1, 9, 8, 2)
+    with pytest.raises(ConfigError, match="multiple"):
+        PatchCodec(1, 8, 8, 2).template(1, 9, 9)

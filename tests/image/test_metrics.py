@@ -1,0 +1,28 @@
+import torch
+
+from polydit.image.classifier import load_classifier
+from polydit.image.data import load_digits_set
+from polydit.image.metrics import baseline_metrics, quantize, sample_metrics
+
+
+def test_shipped_classifier_is_accurate_on_the_held_out_split() -> None:
+    test = load_digits_set("test")
+    with torch.no_grad():
+        accuracy = (load_classifier()(test.images).argmax(1) == test.labels).float().mean()
+    assert accuracy >= 0.97
+
+
+def test_real_train_digits_score_like_the_floor_and_the_baseline_does_not() -> None:
+    train = load_digits_set("train")
+    real = sample_metrics(train.images, train.labels)
+    assert real["accuracy"] > 0.99
+    # the only difference to the floor is the 8-bit quantisation of the samples
+    assert abs(real["fd_ratio"] - 1.0) < 0.01
+    baseline = baseline_metrics(num=500)
+    assert baseline["fd_ratio"] > 2.0
+
+
+def test_quantize_keeps_256_levels() -> None:
+    x = torch.linspace(-1.2, 1.2, 1000)
+    levels = torch.unique(quantize(x))
+    assert len(levels) == 256 and levels.min() == -1 and levels.max() == 1
