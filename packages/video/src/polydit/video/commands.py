@@ -1,0 +1,215 @@
+"""What the CLI verbs do (imported lazily by :mod:`polydit.video.cli`, which must stay light)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from polydit.core.atomic import atomic_write_text
+from polydit.core.cli import GalleryItem
+from polydit.core.errors import ConfigError
+from polydit.video.data import MovingDigitsConfig, eval_set, load_clip, make_clip
+from polydit.video.io import write_gif, write_mp4, write_strip
+from polydit.video.pipeline import VideoGenerator
+
+GIF_SCALE = 4  # frames are enlarged 4× in written GIFs/MP4s (24 px is tiny on screen)
+
+
+def sampling(opts: Any) -> dict[str, Any]:
+    """Sampler overrides of the common flags (None = the model's default)."""
+    return {
+        "steps": opts.steps,
+        "sampler": opts.sampler,
+        "cfg_scale": opts.cfg,
+        "dtype": opts.dtype,
+    }
+
+
+def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list[str]:
+    """Write `name`.gif (and `name`.mp4) into `out`; returns the file names."""
+    files = [write_gif(out / f"{name}.gif", clip, scale=GIF_SCALE).name]
+    if mp4:
+        files.append(write_mp4(out / f"{name}.mp4", clip, scale=GIF_SCALE * 2).name)
+    return files
+
+
+def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, Any]]:
+    clips = generator.sample(opts.num, seed=opts.seed, **sampling(opts))
+    records = []
+    for i, clip in enumerate(clips):
+        files = write_clip(out, f"clip_{i:03d}", clip, mp4=opts.extra["mp4"])
+        records.append(
+            {"file": files[0], "files": files, "seed": opts.seed + i, "conditioning": {}}
+        )
+    write_strip(out / "strip.png", list(clips))
+    return records
+
+
+def read_input(generator: VideoGenerator, path: Path) -> Tensor:
+    """A user's clip resampled to the model's frames/size/channels: (1, T, C, H, W)."""
+    c = generator.codec
+    return torch.from_numpy(load_clip(path, c.frames, c.size, c.channels))[None]
+
+
+def predict(
+    generator: VideoGenerator,
+    clip: Path,
+    given: int,
+    out: Path,
+    *,
+    num: int,
+    seed: int,
+    overrides: dict[str, Any],
+    mp4: bool = False,
+) -> list[dict[str, Any]]:
+    """`num` continuations of `clip` from its first `given` frames (after resampling)."""
+    video = read_input(generator, clip)
+    results = generator.predict(video.expand(num, -1, -1, -1, -1), given, seed=seed, **overrides)
+    return _write_results(
+        out, "predict", video[0], results, seed, {"input": str(clip), "given": given}, mp4
+    )
+
+
+def interpolate(
+    generator: VideoGenerator,
+    clip: Path,
+    out: Path,
+    *,
+    num: int,
+    seed: int,
+    overrides: dict[str, Any],
+    mp4: bool = False,
+) -> list[dict[str, Any]]:
+    """`num` in-betweens of the first and last frames of `clip` (after resampling)."""
+    video = read_input(generator, clip)
+    first, last = video[:, 0].expand(num, -1, -1, -1), video[:, -1].expand(num, -1, -1, -1)
+    results = generator.interpolate(first, last, seed=seed, **overrides)
+    return _write_results(out, "interpolate", video[0], results, seed, {"input": str(clip)}, mp4)
+
+
+def _write_results(
+    out: Path,
+    task: str,
+    video: Tensor,
+    results: Tensor,
+    seed: int,
+    conditioning: dict[str, Any],
+    mp4: bool,
+) -> list[dict[str, Any]]:
+    out.mkdir(parents=True, exist_ok=True)
+    write_clip(out, "input", video)
+    records = []
+    for i, clip in enumerate(results):
+        files = write_clip(out, f"{task}_{i:03d}", clip, mp4=mp4)
+        records.append(
+            {"file": files[0], "files": files, "seed": seed + i, "task": task,
+             "conditioning": conditioning}
+        )  # fmt: skip
+    write_strip(out / "strip.png", [video, *results])
+    atomic_write_text(out / "samples.json", json.dumps(records, indent=2) + "\n")
+    return records
+
+
+def data_config(generator: VideoGenerator) -> MovingDigitsConfig:
+    if generator.data_config is None:
+        raise ConfigError(
+            "this model was not trained on moving digits: eval and demo need its test set"
+        )
+    return generator.data_config
+
+
+def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:
+    from polydit.video.classifier import load_classifier
+    from polydit.video.metrics import evaluate as run
+
+    clips = eval_set(data_config(generator), opts.num or 128)
+    return run(
+        generator,
+        clips,
+        load_classifier(),
+        given=opts.extra["given"],
+        num_unconditional=opts.extra["unconditional"],
+        seed=opts.seed,
+        **sampling(opts),
+    )
+
+
+def data_show(opts: Any) -> None:
+    if opts.data not in (None, "moving-digits"):
+        from polydit.video.data import ClipFolder
+
+        folder = ClipFolder(opts.data, opts.extra["frames"], opts.extra["size"])
+        print(f"{opts.data}: {len(folder)} clips, resampled to {tuple(folder[0].shape)}")
+        clips = [folder[i] for i in range(min(opts.num, len(folder)))]
+        names = [str(p) for p in folder.files[: len(clips)]]
+    else:
+        config = MovingDigitsConfig(frames=opts.extra["frames"], size=opts.extra["size"])
+        print(
+            f"moving-digits: {config.frames} frames of {config.size}×{config.size}, "
+            f"{config.min_digits}-{config.max_digits} scikit-learn digit(s) of "
+            f"{config.digit_size}×{config.digit_size}, speed ≤ {config.max_speed} px/frame, "
+            f"seed {config.seed}; train digits 0-1499, test digits 1500-1796"
+        )
+        raw = [make_clip(config, "train", opts.seed + i) for i in range(opts.num)]
+        clips = [torch.from_numpy(c.video) for c in raw]
+        names = [
+            f"train[{opts.seed + i}]: digit {c.labels[0]}, start {c.positions[0, 0].tolist()}, "
+            f"velocity {c.velocity[0].tolist()}"
+            for i, c in enumerate(raw)
+        ]
+    for name in names:
+        print(name)
+    if opts.out is not None:
+        for i, clip in enumerate(clips):
+            write_clip(opts.out, f"data_{i:03d}", clip)
+        write_strip(opts.out / "strip.png", clips)
+        print(f"wrote {len(clips)} GIFs and strip.png to {opts.out}")
+
+
+def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem]:
+    """Unconditional, predicted and interpolated clips, each next to its ground truth."""
+    out.mkdir(parents=True, exist_ok=True)
+    items = []
+    samples = generator.sample(4, seed=seed)
+    for i, clip in enumerate(samples):
+        write_gif(out / f"sample_{i}.gif", clip, scale=GIF_SCALE)
+        items.append(
+            GalleryItem(
+                Path(f"sample_{i}.gif"),
+                f"unconditional moving digit (seed {seed + i})",
+                f"polydit-video sample --num 4 --seed {seed} --out samples",
+            )
+        )
+    clips = eval_set(data_config(generator), 3)
+    for i, clip in enumerate(clips):
+        video = torch.from_numpy(clip.video)
+        write_gif(out / f"truth_{i}.gif", video, scale=GIF_SCALE)
+        predicted = generator.predict(video[None], 4, seed=seed)[0]
+        write_gif(out / f"predict_{i}.gif", predicted, scale=GIF_SCALE)
+        items += [
+            GalleryItem(
+                Path(f"truth_{i}.gif"),
+                f"test clip {i} (digit {clip.labels[0]}): ground truth",
+                "polydit-video data show --num 1 --out data  # test clips: polydit.video.data.eval_set",
+            ),
+            GalleryItem(
+                Path(f"predict_{i}.gif"),
+                f"test clip {i}: frames 5-8 predicted from the first 4",
+                f"polydit-video predict --input truth_{i}.gif --given 4 --seed {seed} --out predict",
+            ),
+        ]
+        if i == 0:
+            inter = generator.interpolate(video[None, 0], video[None, -1], seed=seed)[0]
+            write_gif(out / "interpolate_0.gif", inter, scale=GIF_SCALE)
+            items.append(
+                GalleryItem(
+                    Path("interpolate_0.gif"),
+                    "test clip 0: frames 2-7 interpolated from the first and last",
+                    f"polydit-video interpolate --input truth_0.gif --seed {seed} --out interpolate",
+                )
+            )
+    return items

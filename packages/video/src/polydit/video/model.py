@@ -1,0 +1,68 @@
+"""The video DiT: the core DiT over 3-D patch tokens with 3-axis RoPE (t, h, w).
+
+Full spatiotemporal attention (LTX-Video) is the default: every token attends to every token of
+the clip. ``attention="factorized"`` selects Latte's variant 1 instead: blocks alternate between
+spatial attention (the tokens of one frame) and temporal attention (the tokens at one spatial
+location), built by :mod:`polydit.video.factorized` around the core blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from polydit.core.config import from_dict, to_dict
+from polydit.core.dit import DiT, DiTConfig
+from polydit.core.errors import ConfigError
+from polydit.video.codec import VideoCodec
+
+ATTENTION = ("full", "factorized")
+
+
+@dataclass(frozen=True)
+class VideoModelConfig:
+    """Size and attention pattern of the video DiT (the token layout comes from the codec)."""
+
+    hidden: int = 128
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    attention: str = "full"
+    qk_norm: bool = True
+
+    def __post_init__(self) -> None:
+        if self.attention not in ATTENTION:
+            raise ConfigError(
+                f"VideoModelConfig.attention must be one of {', '.join(ATTENTION)}, "
+                f"got {self.attention!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoModelConfig:
+        return from_dict(cls, data, where="model")
+
+    def dit_config(self, codec: VideoCodec) -> DiTConfig:
+        """The core DiT config for `codec`'s tokens: 3-axis RoPE over (t, h, w)."""
+        return DiTConfig(
+            in_dim=codec.token_dim,
+            hidden=self.hidden,
+            depth=self.depth,
+            heads=self.heads,
+            mlp_ratio=self.mlp_ratio,
+            pos_embed="rope",
+            pos_axes=3,
+            qk_norm=self.qk_norm,
+        )
+
+
+def build_model(config: VideoModelConfig, codec: VideoCodec) -> DiT:
+    """A fresh DiT for `codec`'s tokens (factorized attention when the config asks for it)."""
+    model = DiT(config.dit_config(codec))
+    if config.attention == "factorized":
+        from polydit.video.factorized import factorize
+
+        factorize(model, codec)
+    return model

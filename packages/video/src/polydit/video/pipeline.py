@@ -1,0 +1,154 @@
+"""`VideoGenerator`: one model for generation, prediction, interpolation and completion.
+
+Every task is the same call — sample the tokens that are not `given`, holding the given ones at
+the values of a conditioning clip (VDT mask modeling; LTX per-token t = 0 conditioning) — with
+a different given mask. Clips are (B, T, C, H, W) float in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Self
+
+import torch
+from torch import Tensor
+
+from polydit.core.dit import DiT
+from polydit.core.errors import ConfigError
+from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.process import AffineProcess
+from polydit.core.tokens import Cond, Tokens
+from polydit.video.codec import VideoCodec
+from polydit.video.data import MovingDigitsConfig
+from polydit.video.model import VideoModelConfig
+from polydit.video.tasks import box_pixels, interpolate_frames, predict_frames
+
+
+class VideoGenerator(Pipeline):
+    """DiT + process + :class:`VideoCodec`; ``data_config`` records the built-in training data."""
+
+    package = "polydit-video"
+
+    def __init__(
+        self,
+        model: DiT,
+        process: AffineProcess,
+        sampling: SamplingConfig | None = None,
+        *,
+        codec: VideoCodec,
+        model_config: VideoModelConfig | None = None,
+        data_config: MovingDigitsConfig | None = None,
+    ):
+        super().__init__(model, process, sampling)
+        self.codec = codec
+        self.model_config = model_config or VideoModelConfig()
+        self.data_config = data_config
+        if self.model_config.attention == "factorized":
+            from polydit.video.factorized import factorize
+
+            factorize(self.model, codec)
+
+    # --- persistence ----------------------------------------------------------------------
+    def codec_config(self) -> dict[str, Any]:
+        return {
+            "codec": self.codec.to_dict(),
+            "model": self.model_config.to_dict(),
+            "data": None if self.data_config is None else self.data_config.to_dict(),
+        }
+
+    @classmethod
+    def from_configs(
+        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
+    ) -> Self:
+        if "codec" not in codec:
+            raise ConfigError("config.json: the codec section has no 'codec' settings")
+        data = codec.get("data")
+        return cls(
+            model,
+            process,
+            sampling,
+            codec=VideoCodec.from_dict(codec["codec"]),
+            model_config=VideoModelConfig.from_dict(codec.get("model", {})),
+            data_config=None if data is None else MovingDigitsConfig.from_dict(data),
+        )
+
+    # --- tasks ----------------------------------------------------------------------------
+    def fill(
+        self, clips: Tensor | None, given_pixels: Tensor, *, seed: int = 0, **overrides: Any
+    ) -> Tensor:
+        """Sample everything of `clips` (B, T, C, H, W) outside `given_pixels` (B, T, H, W) bool.
+
+        Given tokens (a token is given when all its pixels are) are returned exactly as in
+        `clips`; the rest is generated. clips may be None when nothing is given. Clip i is drawn
+        from noise seeded by seed + i. overrides: steps, sampler, cfg_scale, shift, dtype.
+        Returns (B, T, C, H, W) clamped to [0, 1].
+        """
+        codec = self.codec
+        b = given_pixels.shape[0]
+        if clips is None:
+            clips = torch.zeros(b, codec.frames, codec.channels, codec.size, codec.size)
+        clips = clips.float().cpu()
+        codec.check(clips)
+        tokens = codec.encode(clips)
+        given = codec.pixels_to_tokens(given_pixels.cpu())
+        cond = Cond(given=given) if bool(given.any()) else None
+        template = Tokens(tokens.x, tokens.pos)
+        x = self.generate(template, cond, known=tokens.x if cond else None, seed=seed, **overrides)
+        out = codec.decode(x.cpu()).clamp(0, 1)
+        keep = codec.tokens_to_pixels(given)[:, :, None]  # given pixels are returned unchanged
+        return torch.where(keep, clips, out)
+
+    def sample(self, num: int, *, seed: int = 0, **overrides: Any) -> Tensor:
+        """`num` unconditional clips (num, T, C, H, W)."""
+        c = self.codec
+        nothing = torch.zeros(num, c.frames, c.size, c.size, dtype=torch.bool)
+        return self.fill(None, nothing, seed=seed, **overrides)
+
+    def predict(self, clips: Tensor, given: int, *, seed: int = 0, **overrides: Any) -> Tensor:
+        """Continue clips (B, T', C, H, W) with T' >= `given` from their first `given` frames."""
+        full = self._pad(clips, given)
+        mask = predict_frames(full.shape[0], self.codec.frames, given)
+        return self.fill(full, self._frames(mask), seed=seed, **overrides)
+
+    def interpolate(
+        self, first: Tensor, last: Tensor, *, seed: int = 0, **overrides: Any
+    ) -> Tensor:
+        """The T-frame clips from frames `first` to `last`, each (B, C, H, W)."""
+        c = self.codec
+        full = torch.zeros(first.shape[0], c.frames, c.channels, c.size, c.size)
+        full[:, 0], full[:, -1] = first, last
+        mask = interpolate_frames(first.shape[0], c.frames)
+        return self.fill(full, self._frames(mask), seed=seed, **overrides)
+
+    def complete(
+        self, clips: Tensor, box: tuple[int, int, int, int], *, seed: int = 0, **overrides: Any
+    ) -> Tensor:
+        """Regenerate everything of `clips` outside the box (top, left, height, width) that is
+        given in every frame (pixel units; snap it to the patch grid for an exact hold)."""
+        c = self.codec
+        mask = box_pixels(clips.shape[0], c.frames, c.size, *box)
+        return self.fill(clips, mask, seed=seed, **overrides)
+
+    def _frames(self, frame_mask: Tensor) -> Tensor:
+        c = self.codec
+        return frame_mask[:, :, None, None].expand(-1, -1, c.size, c.size)
+
+    def _pad(self, clips: Tensor, given: int) -> Tensor:
+        c = self.codec
+        if clips.shape[1] < given:
+            raise ConfigError(f"--given {given}: the clip has only {clips.shape[1]} frames")
+        full = torch.zeros(clips.shape[0], c.frames, c.channels, c.size, c.size)
+        full[:, :given] = clips[:, :given]
+        return full
+
+    def describe(self) -> dict[str, Any]:
+        """Architecture facts for `info`."""
+        return {
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "codec": asdict(self.codec),
+            "model": asdict(self.model_config),
+            "tokens": self.codec.num_tokens,
+            "process": asdict(self.process.config),
+            "sampling": asdict(self.sampling),
+            "data": None if self.data_config is None else asdict(self.data_config),
+        }
