@@ -132,5 +132,16 @@ def interpolate(
     typer.echo(f"{len(records)} interpolations of {input} in {out}")
 
 
+@app.command("export")
+def export(
+    run: Annotated[Path, typer.Option(file_okay=False, help="A training run directory.")],
+    out: Out,
+) -> None:
+    """Save the EMA weights of a run's newest checkpoint as a pretrained directory."""
+    from polydit.video.train import export_checkpoint
+
+    typer.echo(f"saved {export_checkpoint(run, out)}")
+
+
 def main() -> None:
     run_cli(app)

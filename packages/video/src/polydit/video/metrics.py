@@ -107,6 +107,7 @@ def stack_clips(clips: list[Clip]) -> tuple[Tensor, Tensor]:
     return videos, labels
 
 
+@torch.no_grad()
 def evaluate(
     generator: Any,
     clips: list[Clip],

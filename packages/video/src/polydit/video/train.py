@@ -16,14 +16,20 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from polydit.core.atomic import atomic_write_text
 from polydit.core.config import from_dict, to_dict
+from polydit.core.errors import CheckpointError, ConfigError
+from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.tokens import Cond
 from polydit.core.train import TrainConfig, Trainer
 from polydit.video.codec import VideoCodec
 from polydit.video.data import ClipFolder, MovingDigits, MovingDigitsConfig
 from polydit.video.model import VideoModelConfig, build_model
+from polydit.video.pipeline import VideoGenerator
 from polydit.video.tasks import TaskMix, sample_given
+
+SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
@@ -93,14 +99,15 @@ def train(
 
     data: None or "moving-digits" for the built-in set, else a folder of GIF/MP4 clips.
     """
-    from polydit.core.pipeline import SamplingConfig
-    from polydit.video.pipeline import VideoGenerator
 
     out = Path(out)
     codec = spec.codec
+    _write_spec(out, spec, resume)
     if data in (None, "moving-digits"):
         if (spec.data.frames, spec.data.size) != (codec.frames, codec.size) or codec.channels != 1:
-            raise ValueError("--config: data.frames/size must match codec.frames/size (1 channel)")
+            raise ConfigError(
+                "--config: data.frames/size must match codec.frames/size, with 1 channel"
+            )
         dataset: Any = MovingDigits(spec.data, "train")
     else:
         dataset = ClipFolder(data, codec.frames, codec.size, codec.channels)
@@ -119,20 +126,58 @@ def train(
     started = time.perf_counter()
     result = trainer.fit(resume=resume)
     seconds = time.perf_counter() - started
-    generator = VideoGenerator(
-        trainer.ema_model,
-        process,
-        SamplingConfig(steps=spec.sampling_steps, sampler="euler"),
-        codec=codec,
-        model_config=spec.model,
-        data_config=spec.data,
-    )
-    saved = generator.save_pretrained(out / "model")
-    from polydit.core.atomic import atomic_write_text
-
+    saved = generator_for(spec, trainer.ema_model).save_pretrained(out / "model")
     record = {"step": result.step, "loss": result.loss, "seconds_this_call": seconds}
     atomic_write_text(out / "train_result.json", json.dumps(record, indent=2) + "\n")
     return saved
+
+
+def generator_for(spec: VideoTrainSpec, model: nn.Module) -> VideoGenerator:
+    """The pipeline of a model trained per `spec`."""
+    return VideoGenerator(
+        model,
+        build_process(spec.process),
+        SamplingConfig(steps=spec.sampling_steps, sampler="euler"),
+        codec=spec.codec,
+        model_config=spec.model,
+        data_config=spec.data,
+    )
+
+
+def _write_spec(out: Path, spec: VideoTrainSpec, resume: bool) -> None:
+    path = out / SPEC_FILE
+    if resume and path.is_file():
+        stored = read_spec(out)
+        if stored != spec:
+            raise ConfigError(
+                f"{path}: --resume with different settings than the run was started with"
+            )
+        return
+    atomic_write_text(path, json.dumps(spec.to_dict(), indent=2) + "\n")
+
+
+def read_spec(run: str | Path) -> VideoTrainSpec:
+    """The spec a run directory was started with (its spec.json)."""
+    path = Path(run) / SPEC_FILE
+    try:
+        return VideoTrainSpec.from_dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path}: not a readable run spec ({e})") from None
+
+
+def export_checkpoint(run: str | Path, out: str | Path, spec: VideoTrainSpec | None = None) -> Path:
+    """Save the EMA weights of the newest checkpoint of run directory `run` as a pretrained
+    directory `out` (to ship or evaluate a run that is still going or was stopped)."""
+    from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
+
+    spec = spec or read_spec(run)
+    found = list_checkpoints(Path(run) / "checkpoints")
+    if not found:
+        raise CheckpointError(f"{run}/checkpoints: no checkpoint to export")
+    _, path = found[-1]
+    model = build_model(spec.model, spec.codec)
+    model.load_state_dict(load_checkpoint(path)["ema"])
+    return generator_for(spec, model).save_pretrained(out)
 
 
 def with_steps(spec: VideoTrainSpec, steps: int | None, seed: int | None = None) -> VideoTrainSpec:
