@@ -1,0 +1,198 @@
+"""Environments behind one small gymnasium-style interface.
+
+Anything that follows :class:`PolicyEnv` can be rolled out by :mod:`polydit.policy.rollout`:
+``reset(seed=s) -> (obs, info)`` where the seed fixes the initial configuration (object and goal
+positions), and ``step(action) -> (obs, reward, terminated, truncated, info)`` with
+``info["success"]`` set to whether the task is solved. Observations are flat float state
+vectors of ``observation_dim``; actions are in ``[-1, 1]^action_dim``. Any ``gymnasium.Env``
+with a flat Box observation and an ``info["success"]`` flag already fits (wrap it to add
+``task``/``max_episode_steps`` attributes).
+
+:class:`MetaWorldEnv` wraps one MetaWorld v3 task (goal observable, 39-d state, 4-d action:
+end-effector xyz delta + gripper effort). MetaWorld is imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from polydit.core.errors import ConfigError, PolyditError
+
+MT10: tuple[str, ...] = (
+    "reach-v3",
+    "push-v3",
+    "pick-place-v3",
+    "door-open-v3",
+    "drawer-open-v3",
+    "drawer-close-v3",
+    "button-press-topdown-v3",
+    "peg-insert-side-v3",
+    "window-open-v3",
+    "window-close-v3",
+)
+TASK_SETS: dict[str, tuple[str, ...]] = {"MT10": MT10}
+
+# Language goals (one instruction per MT10 task) for the language-conditioned variant.
+INSTRUCTIONS: dict[str, str] = {
+    "reach-v3": "reach the goal position with the gripper",
+    "push-v3": "push the puck to the goal",
+    "pick-place-v3": "pick up the puck and place it at the goal",
+    "door-open-v3": "open the door by pulling its handle",
+    "drawer-open-v3": "open the drawer",
+    "drawer-close-v3": "close the drawer",
+    "button-press-topdown-v3": "press the button from the top",
+    "peg-insert-side-v3": "insert the peg into the hole from the side",
+    "window-open-v3": "slide the window open",
+    "window-close-v3": "slide the window closed",
+}
+
+MAX_EPISODE_STEPS = 500  # MetaWorld's max_path_length
+
+
+@runtime_checkable
+class PolicyEnv(Protocol):
+    """The interface the rollout harness needs (a subset of ``gymnasium.Env``)."""
+
+    task: str
+    observation_dim: int
+    action_dim: int
+    max_episode_steps: int
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]: ...
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]: ...
+
+
+def metaworld_tasks() -> tuple[str, ...]:
+    """Every MetaWorld v3 task that ships a scripted expert, sorted."""
+    from metaworld.policies import ENV_POLICY_MAP
+
+    return tuple(sorted(ENV_POLICY_MAP))
+
+
+def check_task(name: str) -> str:
+    """`name` if it is a MetaWorld task with an expert, else a ConfigError listing valid ones."""
+    valid = metaworld_tasks()
+    if name not in valid:
+        raise ConfigError(
+            f"unknown task {name!r}; valid tasks: {', '.join(valid)} (or a set: "
+            f"{', '.join(TASK_SETS)})"
+        )
+    return name
+
+
+def resolve_tasks(spec: str) -> tuple[str, ...]:
+    """A task set name ("MT10"), one task, or a comma-separated list of tasks."""
+    if spec in TASK_SETS:
+        return TASK_SETS[spec]
+    names = tuple(n.strip() for n in spec.split(",") if n.strip())
+    if not names:
+        raise ConfigError("--task: expected a task name, a comma-separated list or MT10")
+    return tuple(check_task(n) for n in names)
+
+
+def configure_rendering() -> None:
+    """Select an offscreen OpenGL backend (osmesa) unless the user chose one; call before
+    MuJoCo creates a renderer."""
+    os.environ.setdefault("MUJOCO_GL", "osmesa")
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+
+
+class RenderingUnavailable(PolyditError):
+    """MuJoCo offscreen rendering cannot start (no OpenGL library for MUJOCO_GL)."""
+
+
+class MetaWorldEnv:
+    """One MetaWorld v3 task, goal observable; ``reset(seed=s)`` draws the object and goal
+    placement from `s` alone, so the same seed gives the same episode start.
+
+    render_size: (height, width) of ``render()`` frames, or None for no rendering.
+    """
+
+    action_dim = 4
+
+    def __init__(self, task: str, render_size: tuple[int, int] | None = None):
+        self.task = check_task(task)
+        if render_size is not None:
+            configure_rendering()
+        from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
+
+        cls = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task}-goal-observable"]
+        kwargs: dict[str, Any] = {}
+        if render_size is not None:
+            kwargs = {
+                "render_mode": "rgb_array",
+            }
+        self._env = cls(seed=0, **kwargs)
+        if render_size is not None:
+            self._env.height, self._env.width = render_size
+            self._env.mujoco_renderer.height, self._env.mujoco_renderer.width = render_size
+            self._env.mujoco_renderer.camera_name = "corner"
+            self._env.mujoco_renderer.camera_id = None
+        self._env.max_path_length = MAX_EPISODE_STEPS
+        self.max_episode_steps = MAX_EPISODE_STEPS
+        self.observation_dim = int(self._env.observation_space.shape[0])
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; `seed` fixes the object/goal placement (None: the next draw)."""
+        env = self._env
+        if seed is not None:
+            env.seed(int(seed))
+        env._freeze_rand_vec = False
+        env.seeded_rand_vec = True
+        obs, info = env.reset()
+        env._freeze_rand_vec = True
+        return np.asarray(obs, dtype=np.float32), dict(info)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply a 4-d action clipped to [-1, 1]; terminated is True once the task succeeds."""
+        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        obs, reward, _, truncated, info = self._env.step(action)
+        success = bool(info.get("success", 0.0))
+        info = {**info, "success": success}
+        return np.asarray(obs, dtype=np.float32), float(reward), success, bool(truncated), info
+
+    def render(self) -> np.ndarray:
+        """The current frame (H, W, 3) uint8 from the "corner" camera."""
+        try:
+            frame = self._env.render()
+        except Exception as e:  # GL backends raise assorted errors when the library is missing
+            raise RenderingUnavailable(
+                f"MuJoCo offscreen rendering failed with MUJOCO_GL={os.environ.get('MUJOCO_GL')} "
+                f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); install the OSMesa "
+                "library (Debian: apt-get install libosmesa6) or set MUJOCO_GL=egl with EGL "
+                "installed"
+            ) from None
+        return np.ascontiguousarray(np.asarray(frame)[::-1])  # MetaWorld renders upside down
+
+    def close(self) -> None:
+        self._env.close()
+
+
+def make_env(task: str, render_size: tuple[int, int] | None = None) -> MetaWorldEnv:
+    """The MetaWorld environment of `task` (see :class:`MetaWorldEnv`)."""
+    return MetaWorldEnv(task, render_size)
+
+
+class ScriptedExpert:
+    """MetaWorld's scripted expert for `task`: ``expert(obs (D,)) -> action (4,)``."""
+
+    def __init__(self, task: str):
+        from metaworld.policies import ENV_POLICY_MAP
+
+        self.task = check_task(task)
+        self._policy = ENV_POLICY_MAP[task]()
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Constant(s) may be too high"
+            return np.asarray(self._policy.get_action(np.asarray(obs, np.float64)), np.float32)

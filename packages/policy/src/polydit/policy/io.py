@@ -1,0 +1,137 @@
+"""The episode file format (NPZ) and rollout videos (MP4/GIF).
+
+One demonstration = one ``.npz`` file (numpy ``savez_compressed``) holding:
+
+==================  ==============  =========================================================
+key                 dtype, shape    meaning
+==================  ==============  =========================================================
+``format``          int64 ()        format version, currently 1
+``task``            str ()          task name, e.g. ``push-v3``
+``observations``    float32 (T, D)  the state the policy saw before each action
+``actions``         float32 (T, A)  the expert's action at each step (the label; the executed
+                                    action may carry extra noise, see ``action_noise``)
+``success``         bool ()         whether the episode reached ``info["success"]``
+``seed``            int64 ()        the environment seed of the episode (initial placement)
+``action_noise``    float64 ()      std of the Gaussian noise added to the executed actions
+==================  ==============  =========================================================
+
+A collection directory holds ``<task>/seed_<seed>.npz`` files and a ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from polydit.core.atomic import atomic_write
+from polydit.core.errors import DataError
+
+FORMAT = 1
+KEYS = ("format", "task", "observations", "actions", "success", "seed", "action_noise")
+
+
+@dataclass
+class Episode:
+    """One episode: observations (T, D) float32, actions (T, A) float32 and its metadata."""
+
+    task: str
+    observations: np.ndarray
+    actions: np.ndarray
+    success: bool
+    seed: int
+    action_noise: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+
+def save_episode(path: str | Path, episode: Episode) -> Path:
+    """Write `episode` atomically as a compressed NPZ."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        format=np.int64(FORMAT),
+        task=np.str_(episode.task),
+        observations=np.asarray(episode.observations, np.float32),
+        actions=np.asarray(episode.actions, np.float32),
+        success=np.bool_(episode.success),
+        seed=np.int64(episode.seed),
+        action_noise=np.float64(episode.action_noise),
+    )
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
+def load_episode(path: str | Path) -> Episode:
+    """Read an episode file; a DataError names the file and what is wrong with it."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in KEYS if k not in data.files]
+            if missing:
+                raise DataError(
+                    f"{path}: not a polydit-policy episode (missing {', '.join(missing)}; "
+                    f"expected keys {', '.join(KEYS)})"
+                )
+            arrays = {k: data[k] for k in KEYS}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such episode file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise DataError(
+            f"{path}: corrupt or truncated episode file ({type(e).__name__}: {e})"
+        ) from None
+    if int(arrays["format"]) != FORMAT:
+        raise DataError(f"{path}: episode format {int(arrays['format'])}, expected {FORMAT}")
+    obs, act = arrays["observations"], arrays["actions"]
+    if obs.ndim != 2 or act.ndim != 2 or obs.shape[0] != act.shape[0] or obs.shape[0] == 0:
+        raise DataError(
+            f"{path}: observations {obs.shape} and actions {act.shape} must be (T, D) and "
+            "(T, A) with the same T ≥ 1"
+        )
+    if not (np.isfinite(obs).all() and np.isfinite(act).all()):
+        raise DataError(f"{path}: observations/actions contain NaN or inf")
+    return Episode(
+        task=str(arrays["task"]),
+        observations=obs.astype(np.float32),
+        actions=act.astype(np.float32),
+        success=bool(arrays["success"]),
+        seed=int(arrays["seed"]),
+        action_noise=float(arrays["action_noise"]),
+    )
+
+
+def episode_files(directory: str | Path) -> list[Path]:
+    """Every ``*.npz`` under `directory` (recursively), sorted; a DataError if there is none."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: no such episode directory (create it with `collect`)")
+    files = sorted(directory.rglob("*.npz"))
+    if not files:
+        raise DataError(f"{directory}: holds no *.npz episode files (create them with `collect`)")
+    return files
+
+
+def load_episodes(directory: str | Path) -> list[Episode]:
+    """Every episode under `directory`, in file-name order."""
+    return [load_episode(p) for p in episode_files(directory)]
+
+
+def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+    """Write frames (H, W, 3) uint8 as MP4 (H.264 via PyAV) or GIF, chosen by the suffix."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise DataError(f"{path}: video must end in .mp4 or .gif")
+    stack = np.stack(frames)
+    if suffix == ".mp4":
+        data = iio.imwrite(
+            "<bytes>", stack, extension=".mp4", plugin="pyav", codec="libx264", fps=fps
+        )
+    else:
+        data = iio.imwrite("<bytes>", stack, extension=".gif", duration=1000 / fps, loop=0)
+    return atomic_write(path, lambda f: f.write(data))
