@@ -65,5 +65,5 @@ def test_mismatched_lengths_are_refused(tmp_path: Path) -> None:
 def test_empty_or_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such episode directory"):
         episode_files(tmp_path / "nope")
-    with pytest.raises(DataError, match="no .*npz episode files"):
+    with pytest.raises(DataError, match=r"no .*npz episode files"):
         episode_files(tmp_path)
