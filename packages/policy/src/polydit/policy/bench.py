@@ -1,0 +1,122 @@
+"""Benchmarks behind the README table (not tests).
+
+    python -m polydit.policy.bench baselines --data runs/demos_mt10 --config configs/mt10.json \
+        --out runs/baselines
+    python -m polydit.policy.bench eval --model pretrained/mt10-dit --episodes 50 --seed 1000 \
+        --out runs/eval_dit.json
+    python -m polydit.policy.bench table runs/eval_dit.json runs/eval_mlp_single.json ...
+
+`baselines` trains the two MLP-BC policies on the same demonstrations, codec (normalisation,
+horizon, history) and task list as the DiT trained with the same --config. `eval` runs the closed-loop
+protocol of `polydit-policy eval` and writes per-task results; `table` prints the Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from polydit.core.atomic import atomic_write_text
+
+
+def _baselines(args: argparse.Namespace) -> None:
+    import torch
+
+    from polydit.core.train import TrainConfig
+    from polydit.policy.baselines import KINDS, train_mlp
+    from polydit.policy.codec import ActionCodec
+    from polydit.policy.io import load_episodes
+    from polydit.policy.train import PolicyTrainConfig, WindowDataset, fit_codec_on
+
+    torch.set_num_threads(1)
+    settings = PolicyTrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+    episodes = [ep for ep in load_episodes(args.data) if ep.success]
+    codec = fit_codec_on(episodes, settings)
+    dataset = WindowDataset(episodes, ActionCodec(codec))
+    config = TrainConfig(
+        steps=args.steps,
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=1e-4,
+        warmup_steps=200,
+        ema_decay=0.999,
+        checkpoint_every=1000,
+        log_every=100,
+    )
+    for kind in KINDS:
+        started = time.perf_counter()
+        policy = train_mlp(dataset, codec, kind, Path(args.out) / f"run_{kind}", config)
+        seconds = time.perf_counter() - started
+        policy.save_pretrained(
+            Path(args.out) / f"mlp-{kind}",
+            metrics={"training": {"steps": args.steps, "seconds": seconds}},
+        )
+        print(f"mlp-{kind}: {args.steps} steps in {seconds:.0f}s", flush=True)
+
+
+def _eval(args: argparse.Namespace) -> None:
+    import torch
+
+    from polydit.policy.cli import DOMAIN
+    from polydit.policy.env import resolve_tasks
+    from polydit.policy.metrics import eval_seeds, evaluate_policy
+
+    torch.set_num_threads(1)
+    policy = DOMAIN.load(Path(args.model), device="cpu", dtype="fp32")
+    codec = policy.codec.config
+    tasks = codec.tasks if args.task is None else resolve_tasks(args.task)
+    seeds = eval_seeds(args.seed, args.episodes, codec.demo_seed_max)
+    started = time.perf_counter()
+    metrics, _ = evaluate_policy(policy, tasks, seeds, num_envs=args.num_envs)
+    metrics["eval_seconds"] = time.perf_counter() - started
+    record = {"model": str(args.model), "seed": args.seed, "metrics": metrics}
+    atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+    print(json.dumps(metrics))
+
+
+def _table(args: argparse.Namespace) -> None:
+    records = [json.loads(Path(p).read_text()) for p in args.results]
+    names = [Path(r["model"]).name for r in records]
+    tasks = sorted(
+        {k.rsplit(".", 1)[0] for r in records for k in r["metrics"] if k.endswith(".success_rate")}
+    )
+    print("| task | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for task in tasks:
+        cells = [
+            f"{100 * r['metrics'].get(f'{task}.success_rate', float('nan')):.0f}" for r in records
+        ]
+        print(f"| {task} | " + " | ".join(cells) + " |")
+    means = [f"**{100 * r['metrics']['success_rate']:.1f}**" for r in records]
+    print("| **mean** | " + " | ".join(means) + " |")
+    lengths = [f"{r['metrics']['mean_episode_length']:.0f}" for r in records]
+    print("| mean episode length | " + " | ".join(lengths) + " |")
+    latency = [f"{r['metrics']['latency_ms_per_chunk']:.1f}" for r in records]
+    print("| latency per chunk (ms) | " + " | ".join(latency) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m polydit.policy.bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("baselines", help="train the MLP-BC baselines")
+    b.add_argument("--data", required=True)
+    b.add_argument("--config", required=True, help="the DiT's training --config (chunking)")
+    b.add_argument("--out", required=True)
+    b.add_argument("--steps", type=int, default=5000)
+    e = sub.add_parser("eval", help="closed-loop evaluation to a JSON file")
+    e.add_argument("--model", required=True)
+    e.add_argument("--task", default=None)
+    e.add_argument("--episodes", type=int, default=50)
+    e.add_argument("--seed", type=int, default=1000)
+    e.add_argument("--num-envs", type=int, default=50)
+    e.add_argument("--out", type=Path, required=True)
+    t = sub.add_parser("table", help="Markdown table of eval JSON files")
+    t.add_argument("results", nargs="+")
+    args = parser.parse_args()
+    {"baselines": _baselines, "eval": _eval, "table": _table}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

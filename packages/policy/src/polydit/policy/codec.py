@@ -1,0 +1,164 @@
+"""Action chunks ↔ tokens, observation histories → context tokens.
+
+Generated tokens: an action chunk of horizon H, one token per step, features = the action
+min-max normalised to [-1, 1] (Diffusion Policy's LinearNormalizer), position = step index (1-D
+RoPE). Context tokens (MM-DiT joint attention): one token per observation of the history
+(n_obs steps, oldest first), features = the normalised state concatenated with a one-hot of its
+slot in the history (the context stream has no RoPE, so the slot carries the time order). The
+task enters as a label (``Cond.labels``, the task's index in ``tasks``) through adaLN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from polydit.core.config import from_dict, to_dict
+from polydit.core.errors import ConfigError
+from polydit.core.tokens import Cond, Tokens
+
+OBS_CLIP = 3.0  # normalised observations are clipped to ±OBS_CLIP (out-of-range states at eval)
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Everything needed to turn data into tokens and back; stored with the model.
+
+    horizon: actions per chunk (H); n_obs: observations in the history; n_action_steps: actions
+    of each chunk executed before re-planning (k ≤ H). obs_/act_ min/max: normalisation stats.
+    demo_seed_max: the largest environment seed of the training demonstrations (evaluation
+    refuses seeds ≤ it).
+    """
+
+    tasks: tuple[str, ...]
+    obs_dim: int
+    action_dim: int
+    obs_min: tuple[float, ...]
+    obs_max: tuple[float, ...]
+    act_min: tuple[float, ...]
+    act_max: tuple[float, ...]
+    horizon: int = 16
+    n_obs: int = 2
+    n_action_steps: int = 8
+    demo_seed_max: int = -1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n_action_steps <= self.horizon:
+            raise ConfigError(
+                f"CodecConfig.n_action_steps={self.n_action_steps}: expected 1..horizon "
+                f"({self.horizon})"
+            )
+        for name, dim in (
+            ("obs_min", self.obs_dim),
+            ("obs_max", self.obs_dim),
+            ("act_min", self.action_dim),
+            ("act_max", self.action_dim),
+        ):
+            if len(getattr(self, name)) != dim:
+                raise ConfigError(f"CodecConfig.{name}: expected {dim} values")
+
+    @property
+    def context_dim(self) -> int:
+        return self.obs_dim + self.n_obs
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "codec") -> CodecConfig:
+        return from_dict(cls, data, where=where)
+
+
+def fit_codec(
+    observations: np.ndarray,
+    actions: np.ndarray,
+    tasks: tuple[str, ...],
+    **settings: Any,
+) -> CodecConfig:
+    """A codec whose stats are the min/max of observations (N, D) and actions (N, A)."""
+    return CodecConfig(
+        tasks=tuple(tasks),
+        obs_dim=int(observations.shape[-1]),
+        action_dim=int(actions.shape[-1]),
+        obs_min=tuple(float(v) for v in observations.min(0)),
+        obs_max=tuple(float(v) for v in observations.max(0)),
+        act_min=tuple(float(v) for v in actions.min(0)),
+        act_max=tuple(float(v) for v in actions.max(0)),
+        **settings,
+    )
+
+
+def _scale_offset(lo: tuple[float, ...], hi: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+    """x_n = x * scale + offset maps [lo, hi] to [-1, 1]; constant dims map to 0."""
+    lo_t, hi_t = torch.tensor(lo), torch.tensor(hi)
+    span = hi_t - lo_t
+    const = span < 1e-6
+    scale = torch.where(const, torch.ones_like(span), 2.0 / span.clamp_min(1e-6))
+    offset = torch.where(const, -lo_t, -1.0 - lo_t * scale)
+    return scale, offset
+
+
+class ActionCodec:
+    """Normalises and tokenises; see the module docstring for the token layout."""
+
+    def __init__(self, config: CodecConfig):
+        self.config = config
+        self._obs = _scale_offset(config.obs_min, config.obs_max)
+        self._act = _scale_offset(config.act_min, config.act_max)
+
+    # --- normalisation -----------------------------------------------------------------------
+    def normalize_obs(self, obs: Tensor) -> Tensor:
+        scale, offset = self._obs
+        return (obs * scale + offset).clamp(-OBS_CLIP, OBS_CLIP)
+
+    def normalize_actions(self, actions: Tensor) -> Tensor:
+        scale, offset = self._act
+        return actions * scale + offset
+
+    def denormalize_actions(self, x: Tensor) -> Tensor:
+        scale, offset = self._act
+        return (x - offset) / scale
+
+    # --- tokens ------------------------------------------------------------------------------
+    def positions(self, batch: int) -> Tensor:
+        """(B, H, 1) step indices of a chunk."""
+        steps = torch.arange(self.config.horizon, dtype=torch.float32)
+        return steps.view(1, -1, 1).expand(batch, -1, -1)
+
+    def encode_actions(self, actions: Tensor) -> Tokens:
+        """actions (B, H, A) in env units → Tokens x (B, H, A) normalised, pos (B, H, 1)."""
+        return Tokens(self.normalize_actions(actions), self.positions(actions.shape[0]))
+
+    def template(self, batch: int) -> Tokens:
+        """Tokens of the chunk shape (for sampling: only the shape and positions matter)."""
+        cfg = self.config
+        return Tokens(torch.zeros(batch, cfg.horizon, cfg.action_dim), self.positions(batch))
+
+    def decode_actions(self, x: Tensor) -> Tensor:
+        """Token features (B, H, A) → actions (B, H, A) in env units."""
+        return self.denormalize_actions(x)
+
+    def context(self, obs_history: Tensor) -> Tensor:
+        """obs_history (B, n_obs, D) raw → context tokens (B, n_obs, D + n_obs)."""
+        b, n, _ = obs_history.shape
+        if n != self.config.n_obs:
+            raise ConfigError(f"expected {self.config.n_obs} observations of history, got {n}")
+        slot = torch.eye(n, dtype=obs_history.dtype).expand(b, -1, -1)
+        return torch.cat([self.normalize_obs(obs_history), slot], dim=-1)
+
+    def encode_cond(self, obs_history: Tensor, task_ids: Tensor) -> Cond:
+        """The conditioning of a batch: context tokens of the history + task labels (B,)."""
+        return Cond(labels=task_ids.long(), context=self.context(obs_history))
+
+    def task_id(self, task: str) -> int:
+        """Index of `task` in the codec's tasks (a ConfigError lists the known ones)."""
+        if task not in self.config.tasks:
+            raise ConfigError(
+                f"task {task!r} is not one this model was trained on: "
+                f"{', '.join(self.config.tasks)}"
+            )
+        return self.config.tasks.index(task)

@@ -1,0 +1,79 @@
+"""`PolicyGenerator`: the policy DiT + its codec; predicts action chunks from observation history.
+
+Receding horizon (Diffusion Policy): predict H actions from the last n_obs observations,
+execute the first k (``n_action_steps``), observe, re-plan. :meth:`PolicyGenerator.controller`
+returns that loop as a :class:`~polydit.policy.rollout.ChunkController` for the rollout harness.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import torch
+
+from polydit.core.dit import DiT
+from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.process import AffineProcess
+from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.policy.rollout import ChunkController
+
+
+class PolicyGenerator(Pipeline):
+    """``predict(obs_history (B, n_obs, D), task) -> actions (B, H, A)`` in env units."""
+
+    package = "polydit-policy"
+
+    def __init__(
+        self,
+        model: DiT,
+        process: AffineProcess,
+        sampling: SamplingConfig | None = None,
+        codec: CodecConfig | None = None,
+    ):
+        super().__init__(model, process, sampling or SamplingConfig(steps=10, sampler="euler"))
+        if codec is None:
+            raise TypeError("PolicyGenerator needs a CodecConfig")
+        self.codec = ActionCodec(codec)
+
+    def codec_config(self) -> dict[str, Any]:
+        return self.codec.config.to_dict()
+
+    @classmethod
+    def from_configs(
+        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
+    ) -> Self:
+        return cls(model, process, sampling, CodecConfig.from_dict(codec))
+
+    @torch.no_grad()
+    def predict(
+        self,
+        obs_history: np.ndarray | torch.Tensor,
+        task: str | list[str],
+        *,
+        seed: int = 0,
+        dtype: str = "fp32",
+        **overrides: Any,
+    ) -> np.ndarray:
+        """Action chunks (B, H, A) for observation histories (B, n_obs, D), oldest first.
+
+        task: one task name for the whole batch or one per sample. Sample i draws its noise from
+        seed + i. overrides: steps, sampler (see the core's Pipeline.generate).
+        """
+        obs = torch.as_tensor(np.asarray(obs_history), dtype=torch.float32)
+        b = obs.shape[0]
+        names = [task] * b if isinstance(task, str) else list(task)
+        ids = torch.tensor([self.codec.task_id(n) for n in names])
+        cond = self.codec.encode_cond(obs, ids)
+        x = self.generate(self.codec.template(b), cond, seed=seed, dtype=dtype, **overrides)
+        return self.codec.decode_actions(x).numpy()
+
+    def controller(self, task: str, *, seed: int = 0, **overrides: Any) -> ChunkController:
+        """The receding-horizon controller of `task` (execute k of every H predicted actions)."""
+        self.codec.task_id(task)
+        cfg = self.codec.config
+
+        def predict(obs_history: np.ndarray, call: int) -> np.ndarray:
+            return self.predict(obs_history, task, seed=seed + 1000 * call, **overrides)
+
+        return ChunkController(predict, n_obs=cfg.n_obs, n_action_steps=cfg.n_action_steps)

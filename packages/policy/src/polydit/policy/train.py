@@ -1,0 +1,169 @@
+"""Training the policy DiT on collected demonstrations (the core Trainer + flow matching)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from polydit.core.config import from_dict, to_dict
+from polydit.core.dit import DiT
+from polydit.core.errors import ConfigError
+from polydit.core.pipeline import SamplingConfig
+from polydit.core.process import ProcessConfig, build_process
+from polydit.core.tokens import Tokens
+from polydit.core.train import TrainConfig, Trainer
+from polydit.policy.codec import ActionCodec, CodecConfig, fit_codec
+from polydit.policy.data import make_windows
+from polydit.policy.io import Episode, load_episodes
+from polydit.policy.model import policy_dit_config
+from polydit.policy.pipeline import PolicyGenerator
+
+
+@dataclass(frozen=True)
+class PolicyTrainConfig:
+    """Settings of `train` (``--config`` JSON keys): chunking, model size, optimisation."""
+
+    horizon: int = 16
+    n_obs: int = 2
+    n_action_steps: int = 8
+    hidden: int = 128
+    depth: int = 4
+    heads: int = 4
+    moe: bool = False
+    num_experts: int = 4
+    top_k: int = 2
+    sampling_steps: int = 10
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=20000,
+            batch_size=256,
+            lr=3e-4,
+            weight_decay=1e-3,
+            warmup_steps=500,
+            ema_decay=0.999,
+            checkpoint_every=500,
+            log_every=50,
+        )
+    )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PolicyTrainConfig:
+        data = dict(data)
+        train = data.pop("train", {})
+        known = {f.name for f in fields(cls)} - {"train"}
+        base = cls()
+        merged = {**to_dict(base.train), **train}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"--config: unknown key(s) {', '.join(unknown)}; known: train, "
+                f"{', '.join(sorted(known))}"
+            )
+        return cls(**data, train=from_dict(TrainConfig, merged, where="--config: train"))
+
+
+class WindowDataset:
+    """Normalised training windows as tensors: context (W, n_obs, C), actions (W, H, A), task."""
+
+    def __init__(self, episodes: list[Episode], codec: ActionCodec):
+        cfg = codec.config
+        win = make_windows(episodes, cfg.tasks, cfg.n_obs, cfg.horizon)
+        self.context = codec.context(torch.from_numpy(win.obs))
+        self.actions = codec.normalize_actions(torch.from_numpy(win.actions))
+        self.task = torch.from_numpy(win.task)
+        self.positions = codec.positions(1)[0]
+
+    def __len__(self) -> int:
+        return self.task.shape[0]
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        return self.batch(torch.tensor([i]))
+
+    def batch(self, idx: Tensor) -> dict[str, Tensor]:
+        return {"context": self.context[idx], "actions": self.actions[idx], "task": self.task[idx]}
+
+
+def fit_codec_on(episodes: list[Episode], settings: PolicyTrainConfig) -> CodecConfig:
+    """Codec stats and task list of a set of episodes."""
+    tasks = tuple(sorted({ep.task for ep in episodes}))
+    obs = np.concatenate([ep.observations for ep in episodes])
+    act = np.concatenate([ep.actions for ep in episodes])
+    return fit_codec(
+        obs,
+        act,
+        tasks,
+        horizon=settings.horizon,
+        n_obs=settings.n_obs,
+        n_action_steps=settings.n_action_steps,
+        demo_seed_max=max(ep.seed for ep in episodes),
+    )
+
+
+def flow_loss(process):
+    """loss_fn for the Trainer: flow matching on action chunks + the MoE balance loss."""
+    from polydit.core.tokens import Cond
+
+    def loss_fn(model: nn.Module, batch: dict[str, Tensor], generator: torch.Generator):
+        b, h, _ = batch["actions"].shape
+        pos = torch.arange(h, dtype=torch.float32).view(1, h, 1).expand(b, -1, -1)
+        tokens = Tokens(batch["actions"], pos)
+        cond = Cond(labels=batch["task"], context=batch["context"])
+        fm = process.training_loss(model, tokens, cond, generator)
+        aux = getattr(model, "module", model).aux_loss().to(fm.device)
+        return {"loss": fm + aux, "flow": fm.detach()}
+
+    return loss_fn
+
+
+def train_policy(
+    data: str | Path,
+    out: str | Path,
+    settings: PolicyTrainConfig,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+) -> tuple[PolicyGenerator, dict[str, Any]]:
+    """Train the policy DiT on the episodes under `data`; save `out/model` (pretrained dir)."""
+    out = Path(out)
+    episodes = [ep for ep in load_episodes(data) if ep.success]
+    codec_cfg = fit_codec_on(episodes, settings)
+    codec = ActionCodec(codec_cfg)
+    dataset = WindowDataset(episodes, codec)
+    model_cfg = policy_dit_config(
+        codec_cfg,
+        hidden=settings.hidden,
+        depth=settings.depth,
+        heads=settings.heads,
+        moe=settings.moe,
+        num_experts=settings.num_experts,
+        top_k=settings.top_k,
+    )
+    torch.manual_seed(settings.train.seed)
+    model = DiT(model_cfg)
+    process = build_process(ProcessConfig(kind="flow_matching", t_sampling="uniform"))
+    trainer = Trainer(
+        model, flow_loss(process), dataset, settings.train, out, device=device, progress=progress
+    )
+    result = trainer.fit(resume=resume)
+    generator = PolicyGenerator(
+        trainer.ema_model.float().cpu(),
+        process,
+        SamplingConfig(steps=settings.sampling_steps, sampler="euler"),
+        codec_cfg,
+    )
+    info = {
+        "episodes": len(episodes),
+        "windows": len(dataset),
+        "steps": result.step,
+        "final_loss": result.loss,
+        "train_seconds_this_call": result.wall_time,
+        "settings": to_dict(settings),
+    }
+    generator.save_pretrained(out / "model", metrics={"training": info})
+    return generator, info
