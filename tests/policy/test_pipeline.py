@@ -100,3 +100,17 @@ def test_moe_option_counts_active_parameters() -> None:
     assert c_moe.params_active < c_moe.params_total
     assert c_moe.flops_per_chunk == 4 * c_moe.flops_per_forward
     assert moe.predict(np.zeros((1, 2, 39)), "reach-v3").shape == (1, 8, 4)
+
+
+def test_expert_cache_matches_routed_moe_and_reuses_routes() -> None:
+    gen = _generator(moe=True)
+    hist = np.random.default_rng(2).normal(size=(3, 2, 39)).astype(np.float32)
+    gen.use_expert_cache = False
+    plain = gen.predict(hist, "push-v3", seed=1)
+    gen.use_expert_cache = True
+    cached = gen.predict(hist, "push-v3", seed=1)
+    np.testing.assert_allclose(cached, plain, atol=1e-5)
+    layers, steps = len(gen.expert_cache.layers), gen.sampling.steps
+    assert gen.expert_cache.misses == layers * steps and gen.expert_cache.hits == 0
+    gen.predict(hist, "push-v3", seed=2)  # same time grid and task: every route is reused
+    assert gen.expert_cache.hits == layers * steps

@@ -7,6 +7,7 @@ returns that loop as a :class:`~polydit.policy.rollout.ChunkController` for the 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Self
 
 import numpy as np
@@ -16,6 +17,7 @@ from polydit.core.dit import DiT
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
 from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.policy.model import ExpertCache
 from polydit.policy.rollout import ChunkController
 
 
@@ -35,6 +37,8 @@ class PolicyGenerator(Pipeline):
         if codec is None:
             raise TypeError("PolicyGenerator needs a CodecConfig")
         self.codec = ActionCodec(codec)
+        self.expert_cache = ExpertCache(model)  # MoDE: experts fixed per (step, task)
+        self.use_expert_cache = True
 
     def codec_config(self) -> dict[str, Any]:
         return self.codec.config.to_dict()
@@ -65,7 +69,9 @@ class PolicyGenerator(Pipeline):
         names = [task] * b if isinstance(task, str) else list(task)
         ids = torch.tensor([self.codec.task_id(n) for n in names])
         cond = self.codec.encode_cond(obs, ids)
-        x = self.generate(self.codec.template(b), cond, seed=seed, dtype=dtype, **overrides)
+        cache = self.expert_cache if self.use_expert_cache else contextlib.nullcontext()
+        with cache:
+            x = self.generate(self.codec.template(b), cond, seed=seed, dtype=dtype, **overrides)
         return self.codec.decode_actions(x).numpy()
 
     def controller(self, task: str, *, seed: int = 0, **overrides: Any) -> ChunkController:
