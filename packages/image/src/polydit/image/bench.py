@@ -1,0 +1,125 @@
+"""Benchmarks behind the README numbers (not tests): ``python -m polydit.image.bench <command>``.
+
+* ``sweep RUN --cfg 1 1.5 2 --steps 16 32 --sampler heun``: metrics of the newest checkpoint's EMA
+  weights of a training run (or of ``RUN/model``) for each setting.
+* ``ship RUN DEST --cfg S --steps N --sampler NAME``: export the run's EMA model with those sampling
+  defaults to DEST, evaluated with the ``eval`` protocol, metrics.json included.
+* ``baseline``: the per-class-mean-plus-noise baseline and the real-vs-real floor.
+* ``bf16 MODEL``: FD between fp32 and bf16 samples of the same seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from polydit.core.pipeline import SamplingConfig
+from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
+from polydit.image.data import load_digits_set
+from polydit.image.metrics import EVAL_NUM, baseline_metrics, classify, evaluate_digits, quantize
+from polydit.image.pipeline import ImageGenerator
+from polydit.image.train import ImageTrainSpec, build_generator
+
+
+def load_run(run: Path, spec: ImageTrainSpec | None = None) -> tuple[ImageGenerator, int]:
+    """The EMA generator of the newest checkpoint of digits run `run` (or RUN/model); its step."""
+    if (run / "model" / "config.json").is_file() and not list_checkpoints(run / "checkpoints"):
+        return ImageGenerator.from_pretrained(run / "model"), -1
+    step, path = list_checkpoints(run / "checkpoints")[-1]
+    generator = build_generator(spec or ImageTrainSpec(), load_digits_set("train"))
+    generator.model.load_state_dict(load_checkpoint(path)["ema"])
+    generator.model.eval()
+    return generator, step
+
+
+def sweep(args: argparse.Namespace) -> None:
+    generator, step = load_run(Path(args.run))
+    for sampler in args.sampler:
+        for steps in args.steps:
+            for cfg in args.cfg:
+                m = evaluate_digits(
+                    generator, args.num, seed=args.seed, steps=steps, sampler=sampler, cfg_scale=cfg
+                )
+                print(json.dumps({"checkpoint_step": step, "sampler": sampler, **m}), flush=True)
+
+
+def ship(args: argparse.Namespace) -> None:
+    generator, step = load_run(Path(args.run))
+    generator.sampling = SamplingConfig(steps=args.steps, sampler=args.sampler, cfg_scale=args.cfg)
+    metrics = evaluate_digits(generator, EVAL_NUM, seed=0)
+    train_log = [json.loads(line) for line in (Path(args.run) / "metrics.jsonl").open()]
+    info: dict[str, Any] = {
+        "protocol": f"polydit-image eval --json ({EVAL_NUM} samples, seed 0, model defaults)",
+        "eval": metrics,
+        "training": {
+            "checkpoint_step": step if step >= 0 else train_log[-1]["step"],
+            "wall_seconds_last_segment": train_log[-1].get("elapsed_s"),
+            "command": args.command,
+        },
+        "sampling": dataclasses.asdict(generator.sampling),
+    }
+    generator.save_pretrained(args.dest, metrics=info)
+    print(json.dumps(info, indent=2))
+
+
+def baseline(args: argparse.Namespace) -> None:
+    for noise in (0.1, 0.2, 0.3, 0.5):
+        print(json.dumps({"baseline_noise": noise, **baseline_metrics(EVAL_NUM, 0, noise)}))
+
+
+def bf16(args: argparse.Namespace) -> None:
+    generator = ImageGenerator.from_pretrained(args.model)
+    labels = torch.arange(args.num) % 10
+    feats = {}
+    for dtype in ("fp32", "bf16"):
+        started = time.perf_counter()
+        images = generator.sample(args.num, labels, seed=0, dtype=dtype).images
+        feats[dtype] = classify(quantize(images))[1].double()
+        print(f"{dtype}: {time.perf_counter() - started:.1f}s")
+    from polydit.core.metrics import frechet_distance_from_features
+
+    print(
+        json.dumps(
+            {"fd_fp32_vs_bf16": frechet_distance_from_features(feats["fp32"], feats["bf16"])}
+        )
+    )
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(prog="python -m polydit.image.bench")
+    sub = parser.add_subparsers(required=True)
+    p = sub.add_parser("sweep")
+    p.add_argument("run")
+    p.add_argument("--cfg", type=float, nargs="+", default=[1.5])
+    p.add_argument("--steps", type=int, nargs="+", default=[32])
+    p.add_argument("--sampler", nargs="+", default=["heun"])
+    p.add_argument("--num", type=int, default=EVAL_NUM)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(fn=sweep)
+    p = sub.add_parser("ship")
+    p.add_argument("run")
+    p.add_argument("dest")
+    p.add_argument("--cfg", type=float, required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--sampler", required=True)
+    p.add_argument("--command", required=True, help="The reproduce command to record.")
+    p.set_defaults(fn=ship)
+    p = sub.add_parser("baseline")
+    p.set_defaults(fn=baseline)
+    p = sub.add_parser("bf16")
+    p.add_argument("model")
+    p.add_argument("--num", type=int, default=500)
+    p.set_defaults(fn=bf16)
+    args = parser.parse_args()
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()
