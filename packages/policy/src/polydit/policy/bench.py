@@ -97,6 +97,46 @@ def _table(args: argparse.Namespace) -> None:
     print("| latency per chunk (ms) | " + " | ".join(latency) + " |")
 
 
+def _cost(args: argparse.Namespace) -> None:
+    """Parameters and FLOPs per chunk of the shipped architecture, dense vs MoDE-style MoE, and
+    the latency per chunk of the MoE with and without the expert cache (weights untrained: cost
+    only)."""
+    import numpy as np
+    import torch
+
+    from polydit.core.dit import DiT
+    from polydit.policy.model import dit_cost, policy_dit_config
+    from polydit.policy.pipeline import PolicyGenerator
+
+    torch.set_num_threads(1)
+    base = PolicyGenerator.from_pretrained(args.model)
+    codec, cfg = base.codec.config, base.model.config
+    steps = base.sampling.steps
+    history = np.zeros((1, codec.n_obs, codec.obs_dim), np.float32)
+    print("| variant | params total | params active | MFLOPs per chunk | latency per chunk (ms) |")
+    print("|---|---|---|---|---|")
+    for moe in (False, True):
+        torch.manual_seed(0)
+        model = DiT(
+            policy_dit_config(codec, hidden=cfg.hidden, depth=cfg.depth, heads=cfg.heads, moe=moe)
+        )
+        gen = PolicyGenerator(model, base.process, base.sampling, codec)
+        cost = dit_cost(model, codec.horizon, codec.n_obs, steps)
+        for cached in (False, True) if moe else (False,):
+            gen.use_expert_cache = cached
+            gen.predict(history, codec.tasks[0])
+            times = []
+            for _ in range(args.calls):
+                started = time.perf_counter()
+                gen.predict(history, codec.tasks[0])
+                times.append(time.perf_counter() - started)
+            name = "dense" if not moe else f"MoE 4 experts top-2 + shared, cache {cached}"
+            print(
+                f"| {name} | {cost.params_total:,} | {cost.params_active:,} | "
+                f"{cost.flops_per_chunk / 1e6:.1f} | {1000 * float(np.median(times)):.1f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m polydit.policy.bench")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,8 +154,12 @@ def main() -> None:
     e.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("table", help="Markdown table of eval JSON files")
     t.add_argument("results", nargs="+")
+    c = sub.add_parser("cost", help="params/FLOPs/latency: dense vs MoE, expert cache on/off")
+    c.add_argument("--model", required=True)
+    c.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
-    {"baselines": _baselines, "eval": _eval, "table": _table}[args.command](args)
+    commands = {"baselines": _baselines, "eval": _eval, "table": _table, "cost": _cost}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
