@@ -59,6 +59,7 @@ class ImageDomain(Domain):
     train_options = (
         Flag("process", str, None, "flow (default) or ddpm (eps prediction).", ("flow", "ddpm")),
         Flag("skip-bad", bool, False, "Skip unreadable files of a folder and report them."),
+        Flag("text", bool, False, "Text-conditional (MM-DiT on prompt token features)."),
     )
     data_options = (
         Flag("split", str, "train", "Which split to show.", choices=("train", "test", "all")),
@@ -116,6 +117,8 @@ class ImageDomain(Domain):
         if opts.steps is not None:
             train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
         spec = spec.replace(train=train_cfg)
+        if opts.extra.get("text"):
+            spec = spec.replace(text=True)
         if opts.extra.get("process"):
             spec = spec.replace(process=PROCESSES[opts.extra["process"]])
         data, skipped = load_dataset(

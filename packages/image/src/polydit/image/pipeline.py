@@ -111,7 +111,7 @@ class ImageGenerator(Pipeline):
             if not prompts:
                 raise ConfigError("this is a text-conditional model: give --prompt")
             context, mask = encode_prompts(list(prompts), self.text_encoder)
-            return Cond(labels=labels, context=context, context_mask=mask)
+            return Cond(context=context, context_mask=mask)
         if prompts:
             raise ConfigError("--prompt needs a text-conditional model; this one takes --label")
         return Cond(labels=labels)

