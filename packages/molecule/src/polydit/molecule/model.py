@@ -1,0 +1,37 @@
+"""The molecule DiT: a plain set transformer over atom tokens (no positional embedding; not
+equivariant — rotations are handled by augmentation, as in ADiT)."""
+
+from __future__ import annotations
+
+from polydit.core.dit import DiTConfig
+from polydit.core.errors import ConfigError
+from polydit.molecule.codec import AtomCodec
+
+PRESETS: dict[str, dict[str, int]] = {
+    "tiny": {"hidden": 64, "depth": 2, "heads": 4},
+    "small": {"hidden": 128, "depth": 6, "heads": 4},
+    "base": {"hidden": 256, "depth": 8, "heads": 8},
+}
+
+
+def molecule_dit_config(
+    codec: AtomCodec,
+    preset: str = "small",
+    *,
+    num_classes: int = 0,
+    hidden: int | None = None,
+    depth: int | None = None,
+    heads: int | None = None,
+) -> DiTConfig:
+    """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none"."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    size = dict(PRESETS[preset])
+    size.update({k: v for k, v in (("hidden", hidden), ("depth", depth), ("heads", heads)) if v})
+    return DiTConfig(
+        in_dim=codec.channels,
+        pos_embed="none",
+        qk_norm=True,
+        num_classes=num_classes,
+        **size,
+    )

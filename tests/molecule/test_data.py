@@ -1,0 +1,41 @@
+"""QM9 from qm9pack: EDM split sizes, hydrogen-free variant, batches."""
+
+import numpy as np
+import torch
+
+from polydit.molecule.data import QM9_SIZE, load_qm9, qm9_split_indices
+
+
+def test_edm_split_sizes_are_disjoint_and_cover_qm9():
+    parts = {s: qm9_split_indices(s) for s in ("train", "val", "test")}
+    assert [len(parts[s]) for s in ("train", "val", "test")] == [100_000, 17_748, 13_083]
+    union = np.concatenate(list(parts.values()))
+    assert len(np.unique(union)) == QM9_SIZE
+    assert np.array_equal(qm9_split_indices("test", seed=0), parts["test"])
+    assert not np.array_equal(qm9_split_indices("test", seed=1), parts["test"])
+
+
+def test_qm9_molecules_are_centred_and_padded(qm9_test):
+    assert qm9_test.max_atoms == 29 and qm9_test.atom_types == ("H", "C", "N", "O", "F")
+    mask = qm9_test.types >= 0
+    assert np.array_equal(mask.sum(1), qm9_test.num_atoms)
+    centre = qm9_test.coords.sum(1) / qm9_test.num_atoms[:, None]
+    assert np.abs(centre).max() < 1e-4
+    assert (qm9_test.coords[~mask] == 0).all()
+    assert sum(qm9_test.size_histogram()) == len(qm9_test)
+
+
+def test_heavy_atom_variant_has_no_hydrogens(qm9_test):
+    noh = load_qm9("test", hydrogens=False)
+    assert len(noh) == len(qm9_test) and noh.max_atoms == 9
+    assert not (noh.types == 0).any()
+    heavy = (qm9_test.types > 0).sum(1)
+    assert np.array_equal(noh.num_atoms, heavy)
+
+
+def test_batch_trims_to_largest_molecule(qm9_test):
+    idx = torch.tensor([0, 1, 2])
+    batch = qm9_test.batch(idx)
+    n = int(qm9_test.num_atoms[:3].max())
+    assert batch["types"].shape == (3, n) and batch["coords"].shape == (3, n, 3)
+    assert torch.equal(batch["mask"].sum(1), torch.from_numpy(qm9_test.num_atoms[:3]))
