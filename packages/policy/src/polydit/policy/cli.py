@@ -121,8 +121,6 @@ class PolicyDomain(Domain):
         return metrics
 
     def train(self, opts: TrainOptions) -> Path:
-        import torch
-
         from polydit.core.errors import ConfigError
         from polydit.policy.train import PolicyTrainConfig, train_policy
 
@@ -136,7 +134,6 @@ class PolicyDomain(Domain):
         from dataclasses import replace
 
         settings = replace(settings, train=replace(train, **changes))
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         _, info = train_policy(
             opts.data, opts.out, settings, resume=opts.resume, device=opts.device
         )

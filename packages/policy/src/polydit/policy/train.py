@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from polydit.core.config import from_dict, to_dict
 from polydit.core.dit import DiT
-from polydit.core.errors import ConfigError
+from polydit.core.errors import ConfigError, DataError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Tokens
@@ -132,6 +132,8 @@ def train_policy(
     """Train the policy DiT on the episodes under `data`; save `out/model` (pretrained dir)."""
     out = Path(out)
     episodes = [ep for ep in load_episodes(data) if ep.success]
+    if not episodes:
+        raise DataError(f"{data}: holds no successful episode to train on")
     codec_cfg = fit_codec_on(episodes, settings)
     codec = ActionCodec(codec_cfg)
     dataset = WindowDataset(episodes, codec)
