@@ -6,6 +6,8 @@
   defaults to DEST, evaluated with the ``eval`` protocol, metrics.json included.
 * ``baseline``: the per-class-mean-plus-noise baseline and the real-vs-real floor.
 * ``bf16 MODEL``: FD between fp32 and bf16 samples of the same seeds.
+* ``grid MODEL --size 16``: larger-grid sampling (RoPE extrapolation / position interpolation),
+  scored after 2×2 average-pooling back to 8×8.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ import torch
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.image.data import load_digits_set
-from polydit.image.metrics import EVAL_NUM, baseline_metrics, classify, evaluate_digits, quantize
+from polydit.image.metrics import (
+    EVAL_NUM,
+    baseline_metrics,
+    classify,
+    evaluate_digits,
+    quantize,
+    sample_metrics,
+)
 from polydit.image.pipeline import ImageGenerator
 from polydit.image.train import ImageTrainSpec, build_generator
 
@@ -91,6 +100,18 @@ def bf16(args: argparse.Namespace) -> None:
     )
 
 
+def larger_grid(args: argparse.Namespace) -> None:
+    generator = ImageGenerator.from_pretrained(args.model)
+    labels = torch.arange(args.num) % 10
+    factor = args.size // generator.codec.height
+    for mode in ("extrapolate", "interpolate"):
+        big = generator.sample(
+            args.num, labels, seed=0, height=args.size, width=args.size, positions=mode
+        ).images
+        small = torch.nn.functional.avg_pool2d(big, factor)
+        print(json.dumps({"size": args.size, "positions": mode, **sample_metrics(small, labels)}))
+
+
 def main() -> None:
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(prog="python -m polydit.image.bench")
@@ -117,6 +138,11 @@ def main() -> None:
     p.add_argument("model")
     p.add_argument("--num", type=int, default=500)
     p.set_defaults(fn=bf16)
+    p = sub.add_parser("grid")
+    p.add_argument("model")
+    p.add_argument("--size", type=int, default=16)
+    p.add_argument("--num", type=int, default=500)
+    p.set_defaults(fn=larger_grid)
     args = parser.parse_args()
     args.fn(args)
 
