@@ -58,6 +58,7 @@ EVERY_STEP = [
     ("delta", {"interval": 1}),
     ("taylorseer", {"interval": 1, "order": 2}),
     ("firstblock", {"threshold": 0.0}),
+    ("ras", {"interval": 1}),
 ]
 
 
@@ -80,6 +81,7 @@ def test_a_cache_that_recomputes_every_step_is_the_uncached_sampler(name, opts, 
         ("taylorseer", {"interval": 2, "order": 1}),
         # random weights move the first block's residual by ~100% per step; 1.1 reuses sometimes
         ("firstblock", {"threshold": 1.1}),
+        ("ras", {"interval": 2, "ratio": 0.5}),
     ],
 )
 def test_caches_skip_work_and_stay_close(name, opts):
@@ -167,6 +169,18 @@ def test_first_block_cache_reuses_only_when_the_first_block_barely_changes():
     blocks = len(model.blocks)
     # everything after each branch's first evaluation reuses: 1 of `blocks` blocks computed
     assert loose.usage.computed == 2 * blocks + 2 * 5 * 1
+
+
+def test_ras_recomputing_every_token_matches_full_computation():
+    """Partial evaluations with ratio 1 recompute every token from cached keys/values: the same
+    numbers as full evaluations, up to float summation order."""
+    model, pos, cond, noise = setup()
+    reference = run(ModelDenoiser(model, pos), cond, noise)
+    cached = CachedDenoiser(model, build_policy("ras", {"interval": 3, "ratio": 1.0}), pos)
+    torch.testing.assert_close(run(cached, cond, noise), reference, atol=1e-5, rtol=1e-5)
+    half = CachedDenoiser(model, build_policy("ras", {"interval": 3, "ratio": 0.5}), pos)
+    run(half, cond, noise)
+    assert half.usage.fraction < cached.usage.fraction == 1.0
 
 
 def test_options_are_validated():
