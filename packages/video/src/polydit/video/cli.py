@@ -34,6 +34,7 @@ class VideoDomain(Domain):
         Flag("unconditional", int, 64, "Unconditional clips for the Fréchet/consistency metrics."),
     )
     data_options = (
+        Flag("split", str, "train", "Moving-digits split.", choices=("train", "test")),
         Flag("frames", int, 8, "Frames per clip."),
         Flag("size", int, 24, "Frame size in pixels."),
     )

@@ -154,10 +154,11 @@ def data_show(opts: Any) -> None:
             f"{config.digit_size}×{config.digit_size}, speed ≤ {config.max_speed} px/frame, "
             f"seed {config.seed}; train digits 0-1499, test digits 1500-1796"
         )
-        raw = [make_clip(config, "train", opts.seed + i) for i in range(opts.num)]
+        split = opts.extra["split"]
+        raw = [make_clip(config, split, opts.seed + i) for i in range(opts.num)]
         clips = [torch.from_numpy(c.video) for c in raw]
         names = [
-            f"train[{opts.seed + i}]: digit {c.labels[0]}, start {c.positions[0, 0].tolist()}, "
+            f"{split}[{opts.seed + i}]: digit {c.labels[0]}, start {c.positions[0, 0].tolist()}, "
             f"velocity {c.velocity[0].tolist()}"
             for i, c in enumerate(raw)
         ]
@@ -186,7 +187,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
         )
     clips = eval_set(data_config(generator), 3)
     for i, clip in enumerate(clips):
-        video = torch.from_numpy(clip.video)
+        video = torch.round(torch.from_numpy(clip.video) * 255) / 255  # as a GIF stores it
         write_gif(out / f"truth_{i}.gif", video, scale=GIF_SCALE)
         predicted = generator.predict(video[None], 4, seed=seed)[0]
         write_gif(out / f"predict_{i}.gif", predicted, scale=GIF_SCALE)
@@ -194,12 +195,12 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
             GalleryItem(
                 Path(f"truth_{i}.gif"),
                 f"test clip {i} (digit {clip.labels[0]}): ground truth",
-                "polydit-video data show --num 1 --out data  # test clips: polydit.video.data.eval_set",
+                "polydit-video data show --split test --num 3 --out data",
             ),
             GalleryItem(
                 Path(f"predict_{i}.gif"),
                 f"test clip {i}: frames 5-8 predicted from the first 4",
-                f"polydit-video predict --input truth_{i}.gif --given 4 --seed {seed} --out predict",
+                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --out predict",
             ),
         ]
         if i == 0:
@@ -209,7 +210,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
                 GalleryItem(
                     Path("interpolate_0.gif"),
                     "test clip 0: frames 2-7 interpolated from the first and last",
-                    f"polydit-video interpolate --input truth_0.gif --seed {seed} --out interpolate",
+                    f"polydit-video interpolate --input data/data_000.gif --seed {seed} --out interpolate",
                 )
             )
     return items

@@ -242,15 +242,20 @@ def resample_clip(frames: np.ndarray, num_frames: int, size: int, channels: int)
     """uint8 (T', H', W', 3) → float32 (num_frames, channels, size, size) in [0, 1].
 
     Frames are picked evenly over the clip (repeated if it is shorter); each frame is resized
-    with bilinear filtering; channels = 1 converts to luminance (ITU-R 601).
+    by area averaging when its sides are integer multiples of `size` (so a clip written with
+    ``scale=k`` reads back exactly), else bilinearly; channels = 1 converts to luminance
+    (ITU-R 601).
     """
     from PIL import Image
 
     picks = np.round(np.linspace(0, len(frames) - 1, num_frames)).astype(int)
+    h, w = frames.shape[1:3]
+    exact = h % size == 0 and w % size == 0
+    method = Image.Resampling.BOX if exact else Image.Resampling.BILINEAR
     out = []
     for i in picks:
         image = Image.fromarray(frames[i]).convert("L" if channels == 1 else "RGB")
-        image = image.resize((size, size), Image.Resampling.BILINEAR)
+        image = image.resize((size, size), method)
         array = np.asarray(image, np.float32) / 255.0
         out.append(array[None] if channels == 1 else array.transpose(2, 0, 1))
     return np.stack(out).astype(np.float32)

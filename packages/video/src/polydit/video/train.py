@@ -43,7 +43,7 @@ class VideoTrainSpec:
     process: ProcessConfig = field(default_factory=ProcessConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=1400,
+            steps=4500,
             batch_size=16,
             lr=5e-4,
             warmup_steps=100,
@@ -146,13 +146,13 @@ def generator_for(spec: VideoTrainSpec, model: nn.Module) -> VideoGenerator:
 
 def _write_spec(out: Path, spec: VideoTrainSpec, resume: bool) -> None:
     path = out / SPEC_FILE
-    if resume and path.is_file():
+    if resume and path.is_file():  # a resumed run may only change its number of steps
         stored = read_spec(out)
-        if stored != spec:
+        if with_steps(stored, spec.train.steps) != spec:
             raise ConfigError(
-                f"{path}: --resume with different settings than the run was started with"
+                f"{path}: --resume with other settings than the run was started with "
+                f"(only --steps may change)"
             )
-        return
     atomic_write_text(path, json.dumps(spec.to_dict(), indent=2) + "\n")
 
 
