@@ -4,11 +4,11 @@
         --out runs/baselines
     python -m polydit.policy.bench eval --model pretrained/mt10-dit --episodes 50 --seed 1000 \
         --out runs/eval_dit.json
-    python -m polydit.policy.bench table runs/eval_dit.json runs/eval_mlp_single.json ...
+    python -m polydit.policy.bench table runs/eval_dit/ runs/eval_mlp_single.json ...
 
 `baselines` trains the two MLP-BC policies on the same demonstrations, codec (normalisation,
 horizon, history) and task list as the DiT trained with the same --config. `eval` runs the closed-loop
-protocol of `polydit-policy eval` and writes per-task results; `table` prints the Markdown table.
+protocol of `polydit-policy eval` and writes per-task results; `table` prints the Markdown table (a directory argument merges per-task eval JSONs).
 """
 
 from __future__ import annotations
@@ -76,8 +76,25 @@ def _eval(args: argparse.Namespace) -> None:
     print(json.dumps(metrics))
 
 
+def _load_record(path: Path) -> dict:
+    """One eval JSON, or a directory of per-task eval JSONs merged into one record."""
+    if not path.is_dir():
+        return json.loads(path.read_text())
+    parts = [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+    metrics: dict[str, float] = {}
+    for part in parts:
+        metrics.update({k: v for k, v in part["metrics"].items() if "." in k})
+    tasks = [k for k in metrics if k.endswith(".success_rate")]
+    lengths = [k for k in metrics if k.endswith(".mean_episode_length")]
+    latencies = sorted(p["metrics"]["latency_ms_per_chunk"] for p in parts)
+    metrics["success_rate"] = sum(metrics[k] for k in tasks) / len(tasks)
+    metrics["mean_episode_length"] = sum(metrics[k] for k in lengths) / len(lengths)
+    metrics["latency_ms_per_chunk"] = latencies[len(latencies) // 2]
+    return {"model": parts[0]["model"], "metrics": metrics}
+
+
 def _table(args: argparse.Namespace) -> None:
-    records = [json.loads(Path(p).read_text()) for p in args.results]
+    records = [_load_record(Path(p)) for p in args.results]
     names = [Path(r["model"]).name for r in records]
     tasks = sorted(
         {k.rsplit(".", 1)[0] for r in records for k in r["metrics"] if k.endswith(".success_rate")}
