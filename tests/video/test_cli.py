@@ -87,3 +87,13 @@ def test_bad_input_clip_is_a_one_line_error(model: Path, tmp_path: Path) -> None
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and "bad.mp4" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_demo_writes_captioned_gifs(tmp_path: Path) -> None:
+    from polydit.video.cli import DOMAIN
+
+    items = DOMAIN.demo(tiny_generator(), tmp_path, seed=0)
+    assert {i.file.name for i in items} >= {"sample_0.gif", "predict_0.gif", "interpolate_0.gif"}
+    for item in items:
+        assert (tmp_path / item.file).is_file() and item.caption
+        assert item.command.startswith("polydit-video ")
