@@ -1,0 +1,119 @@
+"""Benchmarks behind the README numbers (not tests).
+
+    python -m polydit.molecule.bench ceiling [--split test]          # QM9's own molecules
+    python -m polydit.molecule.bench export --run RUN --out DIR [--num 1000] [--step S]
+        [--steps SAMPLING_STEPS] [--no-novelty]
+    python -m polydit.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
+
+`export` turns a training run's EMA checkpoint into a pretrained directory whose metrics.json
+holds the EDM metrics of `num` samples and the training step / wall time. `curve` prints one
+JSON line per checkpoint file in DIR (metric vs training time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
+from polydit.molecule.data import load_qm9
+from polydit.molecule.evaluation import evaluate_generator, training_smiles
+from polydit.molecule.metrics import edm_metrics
+from polydit.molecule.train import generator_from_run
+
+
+def training_time(run: Path, step: int) -> float | None:
+    """Training wall seconds up to `step`, summed over resumed segments of metrics.jsonl."""
+    path = run / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    total, segment, last = 0.0, 0.0, None
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if "elapsed_s" not in record or record.get("step", 0) > step:
+            continue
+        if record["elapsed_s"] < segment:  # a resumed segment restarts its clock
+            total += segment
+        segment, last = record["elapsed_s"], record["step"]
+    return None if last is None else total + segment
+
+
+def ceiling(split: str) -> dict[str, Any]:
+    data = load_qm9(split)
+    reference = training_smiles("qm9")
+    metrics = edm_metrics((data.molecule(i) for i in range(len(data))), reference)
+    return {"data": f"qm9 {split}", **metrics}
+
+
+def export(
+    run: Path, out: Path, num: int, step: int | None, seed: int, steps: int | None, novelty: bool
+) -> dict[str, Any]:
+    data = load_qm9("train")
+    generator = generator_from_run(run, data, step)
+    generator.sampling = generator.sampling.override(steps=steps)
+    found = dict(list_checkpoints(run / "checkpoints"))
+    chosen = max(found) if step is None else step
+    metrics = evaluate_generator(generator, num, seed, novelty=novelty)
+    metrics.update(
+        {
+            "train_step": chosen,
+            "train_seconds": training_time(run, chosen),
+            "eval_seed": seed,
+            "sampling_steps": generator.sampling.steps,
+            "sampler": generator.sampling.sampler,
+        }
+    )
+    generator.save_pretrained(out, metrics=metrics)
+    return metrics
+
+
+def curve(run: Path, checkpoints: Path, num: int, seed: int, steps: int | None) -> None:
+    data = load_qm9("train")
+    for step, path in list_checkpoints(checkpoints):
+        generator = generator_from_run(run, data, None)
+        generator.model.load_state_dict(load_checkpoint(path)["ema"])
+        overrides = {} if steps is None else {"steps": steps}
+        metrics = evaluate_generator(generator, num, seed, **overrides)
+        row = {"step": step, "train_seconds": training_time(run, step), **metrics}
+        print(json.dumps(row), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(prog="python -m polydit.molecule.bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ceiling")
+    p.add_argument("--split", default="test")
+    p = sub.add_parser("export")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--num", type=int, default=1000)
+    p.add_argument("--step", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="sampling steps stored and used")
+    p.add_argument("--no-novelty", dest="novelty", action="store_false")
+    p = sub.add_parser("curve")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--checkpoints", type=Path, required=True)
+    p.add_argument("--num", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "ceiling":
+        print(json.dumps(ceiling(args.split)))
+    elif args.command == "export":
+        print(
+            json.dumps(
+                export(args.run, args.out, args.num, args.step, args.seed, args.steps, args.novelty)
+            )
+        )
+    else:
+        curve(args.run, args.checkpoints, args.num, args.seed, args.steps)
+
+
+if __name__ == "__main__":
+    main()

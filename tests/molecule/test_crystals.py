@@ -1,0 +1,95 @@
+"""Crystals: built-in data, codec round trip, CDVAE-style metrics, CIF I/O."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from polydit.core.errors import DataError
+from polydit.molecule.crystal_codec import CrystalCodec
+from polydit.molecule.crystal_io import read_cif, write_cif, write_cifs
+from polydit.molecule.crystal_metrics import (
+    composition_valid,
+    crystal_metrics,
+    structure_valid,
+)
+from polydit.molecule.crystals import aflow_prototypes, procedural_crystals
+
+
+@pytest.fixture(scope="module")
+def rocksalts():
+    return [r.structure for r in procedural_crystals(0, 1, prototypes=("rocksalt",))]
+
+
+def test_aflow_prototypes_are_all_loaded():
+    records = aflow_prototypes()
+    assert len(records) == 288
+    assert all(r.source.startswith("aflow:") for r in records)
+
+
+def test_procedural_rocksalts_are_neutral_valid_and_sized_by_ionic_radii(rocksalts):
+    assert len(rocksalts) > 30
+    assert all(structure_valid(s) and composition_valid(s) for s in rocksalts)
+    nacl = next(s for s in rocksalts if s.composition.reduced_formula == "NaCl")
+    conventional_a = nacl.lattice.a * np.sqrt(2)  # primitive fcc cell: a_conv / sqrt(2)
+    assert conventional_a == pytest.approx(5.66, rel=0.035)  # 2·(r Na+ + r Cl−), ±3% strain
+    again = [r.structure for r in procedural_crystals(0, 1, prototypes=("rocksalt",))]
+    assert all(
+        np.allclose(a.lattice.matrix, b.lattice.matrix)
+        for a, b in zip(rocksalts, again, strict=True)
+    )
+
+
+def test_crystal_codec_round_trip(rocksalts):
+    structures = rocksalts[:4] + [r.structure for r in aflow_prototypes()[:4]]
+    elements = tuple(sorted({str(sp) for s in structures for sp in s.species}))
+    codec = CrystalCodec(elements)
+    tokens = codec.encode(structures)
+    assert tokens.x.shape[-1] == 3 + len(elements) + 6
+    assert torch.equal(tokens.mask.sum(1), torch.tensor([1 + len(s) for s in structures]))
+    back = codec.decode(tokens.x, tokens.mask)
+    for a, b in zip(structures, back, strict=True):
+        assert [str(x) for x in a.species] == [str(x) for x in b.species]
+        wrapped = (a.frac_coords - b.frac_coords + 0.5) % 1.0 - 0.5  # periodic difference
+        assert np.abs(wrapped).max() < 1e-6
+        assert np.allclose(a.lattice.abc, b.lattice.abc, rtol=1e-5)
+        assert np.allclose(a.lattice.angles, b.lattice.angles, atol=1e-3)
+
+
+def test_metrics_flag_overlaps_bad_charges_duplicates_and_novelty(rocksalts):
+    from pymatgen.core import Lattice, Structure
+
+    nacl = next(s for s in rocksalts if s.composition.reduced_formula == "NaCl")
+    overlap = Structure(Lattice.cubic(4.0), ["Na", "Cl"], [[0, 0, 0], [0.05, 0, 0]])
+    charged = Structure(
+        Lattice.cubic(5.0), ["Na", "Cl", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5], [0, 0.5, 0.5]]
+    )
+    assert not structure_valid(overlap) and composition_valid(overlap)
+    assert structure_valid(charged) and not composition_valid(charged)
+    kcl = next(s for s in rocksalts if s.composition.reduced_formula == "KCl")
+    m = crystal_metrics([nacl, nacl.copy(), overlap, charged, kcl], training=[nacl])
+    assert m["structural_validity"] == pytest.approx(4 / 5)
+    assert m["compositional_validity"] == pytest.approx(4 / 5)
+    assert m["validity"] == pytest.approx(3 / 5)
+    assert m["uniqueness"] == pytest.approx(2 / 3)
+    assert m["novelty"] == pytest.approx(1 / 2)  # KCl is new, NaCl is in training
+
+
+def test_cif_round_trip_and_malformed_block(rocksalts, tmp_path: Path):
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    paths = write_cifs(tmp_path, rocksalts[:2])
+    assert [p.name for p in paths] == ["crystal_0000.cif", "crystal_0001.cif"]
+    back, bad = read_cif(paths[0])
+    assert bad == [] and StructureMatcher().fit(back[0], rocksalts[0])
+    good = write_cif(tmp_path / "g.cif", rocksalts[0]).read_text()
+    broken = tmp_path / "two.cif"
+    broken.write_text(good + "\ndata_broken\n_cell_length_a 4.0\n_atom_site_fract_x 0.1\n")
+    with pytest.raises(DataError, match=r"two\.cif: CIF block 1 is malformed"):
+        read_cif(broken)
+    structures, skipped = read_cif(broken, skip_bad=True)
+    assert len(structures) == 1 and len(skipped) == 1
+    (tmp_path / "empty.cif").write_text("nothing here\n")
+    with pytest.raises(DataError, match="no CIF data block"):
+        read_cif(tmp_path / "empty.cif")

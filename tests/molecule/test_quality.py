@@ -1,0 +1,46 @@
+"""Slow: a tiny model trained briefly beats a random-coordinates baseline on EDM metrics."""
+
+import numpy as np
+import pytest
+
+from polydit.molecule.metrics import edm_metrics
+
+NUM = 200
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-11-23: after 800 steps the tiny preset reaches 18.2% atom stability vs "
+    "19.1% for random coordinates; the brief training is not yet enough (see README)",
+)
+def test_tiny_model_beats_random_coordinates(tmp_path):
+    from polydit.core.pipeline import SamplingConfig
+    from polydit.core.train import TrainConfig
+    from polydit.molecule.data import load_qm9
+    from polydit.molecule.train import MoleculeTrainSpec, train_molecules
+
+    data = load_qm9("train")
+    data = data.subset(np.arange(20_000))
+    spec = MoleculeTrainSpec(
+        preset="tiny",
+        sampling=SamplingConfig(steps=50),
+        train=TrainConfig(steps=800, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
+                          schedule="constant", checkpoint_every=800, log_every=100),
+    )  # fmt: skip
+    generator, _ = train_molecules(spec, data, tmp_path / "run", progress=False)
+    atoms = generator.generate_atoms(NUM, seed=0)
+    model = edm_metrics(atoms.molecule(i) for i in range(NUM))
+
+    # Baseline: the same atom counts and element types, coordinates drawn from a Gaussian with
+    # the training data's per-axis spread.
+    rng = np.random.default_rng(0)
+    mask = data.types >= 0
+    std = data.coords[mask].std(0)
+    random = []
+    for i in range(NUM):
+        symbols, _ = atoms.molecule(i)
+        random.append((symbols, rng.normal(0.0, std, (len(symbols), 3))))
+    baseline = edm_metrics(random)
+    assert model["atom_stability"] > baseline["atom_stability"] + 0.1, (model, baseline)
+    assert model["validity"] > baseline["validity"], (model, baseline)
