@@ -61,7 +61,11 @@ def sweep(args: argparse.Namespace) -> None:
 def ship(args: argparse.Namespace) -> None:
     generator, step = load_run(Path(args.run))
     generator.sampling = SamplingConfig(steps=args.steps, sampler=args.sampler, cfg_scale=args.cfg)
-    metrics = evaluate_digits(generator, EVAL_NUM, seed=0)
+    if args.eval_json:  # a `sweep` line with exactly these settings (sampling is deterministic)
+        metrics = json.loads(Path(args.eval_json).read_text().splitlines()[-1])
+        metrics = {k: v for k, v in metrics.items() if k not in ("checkpoint_step", "sampler")}
+    else:
+        metrics = evaluate_digits(generator, EVAL_NUM, seed=0)
     train_log = [json.loads(line) for line in (Path(args.run) / "metrics.jsonl").open()]
     info: dict[str, Any] = {
         "protocol": f"polydit-image eval --json ({EVAL_NUM} samples, seed 0, model defaults)",
@@ -131,6 +135,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--sampler", required=True)
     p.add_argument("--command", required=True, help="The reproduce command to record.")
+    p.add_argument("--eval-json", help="Reuse this sweep output instead of evaluating again.")
     p.set_defaults(fn=ship)
     p = sub.add_parser("baseline")
     p.set_defaults(fn=baseline)
