@@ -95,7 +95,7 @@ def _load_record(path: Path) -> dict:
 
 def _table(args: argparse.Namespace) -> None:
     records = [_load_record(Path(p)) for p in args.results]
-    names = [Path(r["model"]).name for r in records]
+    names = args.names.split(",") if args.names else [Path(r["model"]).name for r in records]
     tasks = sorted(
         {k.rsplit(".", 1)[0] for r in records for k in r["metrics"] if k.endswith(".success_rate")}
     )
@@ -103,11 +103,21 @@ def _table(args: argparse.Namespace) -> None:
     print("|---|" + "---|" * len(names))
     for task in tasks:
         cells = [
-            f"{100 * r['metrics'].get(f'{task}.success_rate', float('nan')):.0f}" for r in records
+            f"{100 * r['metrics'][f'{task}.success_rate']:.0f}"
+            if f"{task}.success_rate" in r["metrics"]
+            else "–"
+            for r in records
         ]
         print(f"| {task} | " + " | ".join(cells) + " |")
     means = [f"**{100 * r['metrics']['success_rate']:.1f}**" for r in records]
-    print("| **mean** | " + " | ".join(means) + " |")
+    print("| **mean over the evaluated tasks** | " + " | ".join(means) + " |")
+    common = [t for t in tasks if all(f"{t}.success_rate" in r["metrics"] for r in records)]
+    if len(common) < len(tasks):
+        paired = [
+            f"{100 * sum(r['metrics'][f'{t}.success_rate'] for t in common) / len(common):.1f}"
+            for r in records
+        ]
+        print(f"| mean over the {len(common)} tasks all evaluated | " + " | ".join(paired) + " |")
     lengths = [f"{r['metrics']['mean_episode_length']:.0f}" for r in records]
     print("| mean episode length | " + " | ".join(lengths) + " |")
     latency = [f"{r['metrics']['latency_ms_per_chunk']:.1f}" for r in records]
@@ -171,6 +181,7 @@ def main() -> None:
     e.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("table", help="Markdown table of eval JSON files")
     t.add_argument("results", nargs="+")
+    t.add_argument("--names", default=None, help="comma-separated column names")
     c = sub.add_parser("cost", help="params/FLOPs/latency: dense vs MoE, expert cache on/off")
     c.add_argument("--model", required=True)
     c.add_argument("--calls", type=int, default=20)
