@@ -190,3 +190,22 @@ def test_package_version() -> None:
     assert package_version("polydit-core") == "0.1.0"
     with pytest.raises(PolyditError, match="no-such-dist-xyz is not installed"):
         package_version("no-such-dist-xyz")
+
+
+def test_saved_directories_are_readable_by_everyone(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        target = save_pretrained(
+            tmp_path / "m",
+            package="polydit-x",
+            version="0.1.0",
+            config={},
+            state_dict={"w": torch.ones(2)},
+        )
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == {0o644}

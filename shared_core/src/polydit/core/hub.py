@@ -64,6 +64,9 @@ def save_pretrained(
     for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a crashed save
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; a shipped model must be readable by all
     try:
         _write_json(
             tmp / CONFIG_FILE, {"format": FORMAT, "package": package, "version": version, **config}
@@ -72,6 +75,8 @@ def save_pretrained(
         fsync_path(tmp / WEIGHTS_FILE)
         for name, data in extra.items():
             _write_json(tmp / name, data)
+        for file in tmp.iterdir():
+            file.chmod(0o666 & ~umask)
         fsync_path(tmp)
         _move_into_place(tmp, target)
     except BaseException:
