@@ -56,3 +56,18 @@ def test_data_show_and_train_on_a_user_sdf_with_skip_bad(qm9_sample, tmp_path: P
     assert (run / "model" / "model.safetensors").is_file()
     info = _run("info", "--model", str(run / "model"), "--json")
     assert json.loads(info.strip().splitlines()[-1])["training_data"] == "mine"
+
+
+def test_demo_writes_depictions_and_sdf(tiny_model_dir: Path, tmp_path: Path):
+    from PIL import Image
+
+    from polydit.molecule.cli import DOMAIN
+
+    generator = DOMAIN.load(tiny_model_dir, device="cpu", dtype="fp32")
+    items = DOMAIN.demo(generator, tmp_path, seed=0)
+    assert [i.file.name for i in items] == ["molecules.png", "molecules.sdf"]
+    image = Image.open(tmp_path / "molecules.png")
+    assert image.size[0] >= 4 * 200 and image.size[1] >= 2 * 200
+    mols, _ = read_sdf(tmp_path / "molecules.sdf")
+    assert len(mols) == 8
+    assert all("polydit-molecule sample" in i.command for i in items)
