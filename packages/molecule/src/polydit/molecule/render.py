@@ -7,6 +7,7 @@ from pathlib import Path
 
 from polydit.core.atomic import atomic_write
 from polydit.molecule.io import SMILES_PROP, VALID_PROP
+from polydit.molecule.metrics import quiet_rdkit
 
 PANEL = (260, 220)
 
@@ -31,7 +32,8 @@ def draw_grid(path: str | Path, mols: Sequence, columns: int = 4) -> Path:
         copy = Chem.Mol(mol)
         copy.RemoveAllConformers()
         try:
-            copy = Chem.RemoveHs(copy, sanitize=False)
+            with quiet_rdkit():
+                copy = Chem.RemoveHs(copy, sanitize=False)
         except Exception:  # RDKit raises bare RuntimeErrors for odd valences; keep the Hs then
             copy = Chem.Mol(mol)
             copy.RemoveAllConformers()
