@@ -31,9 +31,6 @@ def test_bf16_sampling_runs_and_stays_close_to_fp32(shipped: ImageGenerator) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True, reason="shipped model is below the FD bar (fd_ratio 2.10, README); remove when met"
-)
 def test_shipped_model_meets_the_bar(shipped: ImageGenerator) -> None:
     metrics = evaluate_digits(shipped)  # 1,000 samples, default sampler/steps/CFG
     assert metrics["accuracy"] >= 0.95

@@ -53,7 +53,7 @@ class ImageTrainSpec:
     prompts: tuple[str, ...] = ("a handwritten {}",)
     process: ProcessConfig = PROCESSES["flow"]
     sampling: SamplingConfig = field(
-        default_factory=lambda: SamplingConfig(steps=12, sampler="heun", cfg_scale=1.25)
+        default_factory=lambda: SamplingConfig(steps=12, sampler="heun", cfg_scale=1.15)
     )
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
