@@ -25,7 +25,7 @@ from polydit.core.cli import (
     run_cli,
 )
 
-PRETRAINED = Path(__file__).resolve().parents[3] / "pretrained"
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 GRID_COLUMNS = 8
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PRETRAINED", "MoleculeGenerator", "load_pretrained"]
 
-PRETRAINED = Path(__file__).resolve().parents[3] / "pretrained"
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
 def load_pretrained(name: str = "qm9", device: str = "cpu") -> MoleculeGenerator:

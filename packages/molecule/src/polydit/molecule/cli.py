@@ -26,7 +26,7 @@ from polydit.core.cli import (
     run_cli,
 )
 
-PRETRAINED = Path(__file__).resolve().parents[3] / "pretrained"
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 SDF_NAME = "molecules.sdf"
 DEMO_NUM = 8
 

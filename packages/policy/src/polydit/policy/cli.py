@@ -24,7 +24,7 @@ from polydit.core.cli import (
     run_cli,
 )
 
-PRETRAINED = Path(__file__).resolve().parents[3] / "pretrained"
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "mt10-dit"
 
 

@@ -26,7 +26,7 @@ from polydit.core.cli import (
 class VideoDomain(Domain):
     name = "video"
     package = "polydit-video"
-    pretrained_root = Path(__file__).resolve().parents[3] / "pretrained"
+    pretrained_root = Path(__file__).resolve().parent / "pretrained"
     default_model = "moving-digits"
     sample_options = (Flag("mp4", bool, False, "Also write an MP4 per clip."),)
     eval_options = (
