@@ -211,3 +211,21 @@ def test_training_loss_ignores_padding_and_given_tokens():
     x3 = tok.x.clone()
     x3[:, 1] += 5.0  # a generated token
     assert not torch.allclose(loss(x3), loss(tok.x))
+
+
+def test_training_loss_uses_the_noise_it_is_given():
+    process = FlowMatching(ProcessConfig(prediction="velocity"))
+    model = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2)))
+    tok = tokens()
+
+    def loss(noise=None):
+        g = torch.Generator().manual_seed(0)
+        return process.training_loss(model, tok, None, g, noise=noise)
+
+    g = torch.Generator().manual_seed(0)
+    process.sample_t(tok.x.shape[0], g)
+    drawn = torch.randn(tok.x.shape, generator=g)  # the draw training_loss makes itself
+    torch.testing.assert_close(loss(drawn), loss())
+    assert not torch.allclose(loss(torch.zeros_like(tok.x)), loss())
+    with pytest.raises(ValueError, match="noise has shape"):
+        loss(torch.zeros(1, 2, 3))

@@ -82,3 +82,25 @@ def test_mismatched_weights_and_missing_sections(tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError, match="missing section 'process'"):
         Pipeline.from_pretrained(tmp_path / "m")
+
+
+class CentredPipeline(Pipeline):
+    """Starts from noise with zero mean over the tokens (a molecule's centre of mass)."""
+
+    def initial_noise(self, template: Tokens, seed: int) -> torch.Tensor:
+        noise = super().initial_noise(template, seed)
+        return noise - noise.mean(dim=1, keepdim=True)
+
+
+def test_initial_noise_override_is_where_sampling_starts():
+    plain, centred = pipeline(), pipeline()
+    centred.__class__ = CentredPipeline
+    # one Euler step with a zero network keeps x at its start: the initial noise is observable
+    for pipe in (plain, centred):
+        for p in pipe.model.head.linear.parameters():
+            torch.nn.init.zeros_(p)
+    start = plain.generate(template(), steps=1, cfg_scale=1.0)
+    torch.testing.assert_close(start, Pipeline.initial_noise(plain, template(), 0))
+    got = centred.generate(template(), steps=1, cfg_scale=1.0)
+    torch.testing.assert_close(got, start - start.mean(dim=1, keepdim=True))
+    assert got.mean(dim=1).abs().max() < 1e-6

@@ -115,7 +115,7 @@ class Pipeline:
         """
         settings = self.sampling.override(**overrides)
         device = self.device
-        noise = seeded_noise(tuple(template.x.shape), seed, device)
+        noise = self.initial_noise(template, seed).to(device)
         pos, mask = _to(template.pos, device), _to(template.mask, device)
         policy = build_policy(cache, cache_opts)
         denoiser = (
@@ -137,6 +137,14 @@ class Pipeline:
                 shift=settings.shift,
                 generator=torch.Generator().manual_seed(seed),
             ).float()
+
+    def initial_noise(self, template: Tokens, seed: int) -> Tensor:
+        """The t = 1 state (B, N, C) sampling starts from: :func:`seeded_noise` by default.
+
+        Override to constrain it (e.g. zero centre of mass over ``template.mask``); the override
+        must keep sample i a function of seed + i alone.
+        """
+        return seeded_noise(tuple(template.x.shape), seed)
 
     # --- persistence ----------------------------------------------------------------------
     def codec_config(self) -> dict[str, Any]:

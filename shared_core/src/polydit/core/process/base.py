@@ -138,16 +138,21 @@ class AffineProcess(ABC):
         tokens: Tokens,
         cond: Cond | None = None,
         generator: torch.Generator | None = None,
+        noise: Tensor | None = None,
         **model_kwargs: Any,
     ) -> Tensor:
         """Mean squared error of ``model(tokens_t, t, cond)`` against the target.
 
         Averaged over channels and over the tokens that are real (``tokens.mask``) and generated
-        (not ``cond.given``); given tokens stay clean in the input.
+        (not ``cond.given``); given tokens stay clean in the input. `noise` (like ``tokens.x``)
+        replaces the standard Gaussian draw, e.g. noise projected to zero centre of mass.
         """
         x0 = tokens.x
         t = self.sample_t(x0.shape[0], generator, x0.device)
-        noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+        if noise is None:
+            noise = torch.randn(x0.shape, generator=generator).to(x0.device, x0.dtype)
+        elif noise.shape != x0.shape:
+            raise ValueError(f"noise has shape {tuple(noise.shape)}, tokens {tuple(x0.shape)}")
         xt, target = self.corrupt(x0, t, noise)
         weight = token_weight(tokens, cond)
         if cond is not None and cond.given is not None:
