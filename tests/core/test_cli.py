@@ -89,6 +89,10 @@ class FakeDomain(Domain):
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         print("evaluating the fake domain...")  # progress on stdout must not break --json
+        if opts.cache != "none":  # what a Pipeline counts while sampling with a cache
+            from polydit.core.accel import Usage
+
+            generator.cache_usage = Usage(computed=3, total=4)
         values = self._array(generator, opts.seed)
         return {"mean": float(values.mean()), "std": float(values.std()), "nan": float("nan")}
 
@@ -171,9 +175,17 @@ def test_eval_json_is_the_last_stdout_line(app: Any) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "evaluating the fake domain..."
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(metrics) == {"mean", "std", "nan"} and metrics["nan"] is None
+    assert set(metrics) == {"mean", "std", "nan", "eval_seconds"} and metrics["nan"] is None
+    assert metrics["eval_seconds"] > 0
     table = invoke(app, "eval").stdout
     assert "mean" in table and "{" not in table
+
+
+def test_eval_with_a_cache_reports_the_compute_it_used(app: Any) -> None:
+    result = invoke(app, "eval", "--json", "--cache", "fora", "--cache-opts", "interval=2")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["cache_block_fraction"] == 0.75
 
 
 def test_info_table_and_json(app: Any, root: Path) -> None:

@@ -104,3 +104,15 @@ def test_initial_noise_override_is_where_sampling_starts():
     got = centred.generate(template(), steps=1, cfg_scale=1.0)
     torch.testing.assert_close(got, start - start.mean(dim=1, keepdim=True))
     assert got.mean(dim=1).abs().max() < 1e-6
+
+
+def test_cache_usage_sums_the_cached_calls():
+    pipe = pipeline()
+    pipe.generate(template(), seed=1)
+    assert pipe.cache_usage.total == 0  # uncached calls are not counted
+    pipe.generate(template(), seed=1, cache="fora", cache_opts={"interval": 2})
+    first = pipe.last_usage
+    assert first is not None and first.total > 0 and first.fraction < 1.0
+    pipe.generate(template(), seed=2, cache="fora", cache_opts={"interval": 2})
+    assert pipe.cache_usage.total == 2 * first.total
+    assert pipe.cache_usage.computed == 2 * first.computed

@@ -85,6 +85,7 @@ class Pipeline:
         self.process = process
         self.sampling = sampling or SamplingConfig()
         self.last_usage: Usage | None = None
+        self.cache_usage = Usage()
 
     @property
     def device(self) -> torch.device:
@@ -111,7 +112,8 @@ class Pipeline:
         shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift.
 
         cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
-        afterwards :attr:`last_usage` holds the computed/total block evaluations.
+        afterwards :attr:`last_usage` holds this call's computed/total block evaluations and
+        :attr:`cache_usage` the sum over every cached call so far.
         """
         settings = self.sampling.override(**overrides)
         device = self.device
@@ -126,7 +128,7 @@ class Pipeline:
         self.last_usage = getattr(denoiser, "usage", None)
         guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale)
         with precision(dtype, device):
-            return sample(
+            x = sample(
                 guided,
                 self.process,
                 noise,
@@ -137,6 +139,9 @@ class Pipeline:
                 shift=settings.shift,
                 generator=torch.Generator().manual_seed(seed),
             ).float()
+        if self.last_usage is not None:
+            self.cache_usage.add(self.last_usage)
+        return x
 
     def initial_noise(self, template: Tokens, seed: int) -> Tensor:
         """The t = 1 state (B, N, C) sampling starts from: :func:`seeded_noise` by default.

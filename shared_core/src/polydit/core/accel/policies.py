@@ -38,6 +38,11 @@ class Usage:
     def fraction(self) -> float:
         return self.computed / self.total if self.total else 1.0
 
+    def add(self, other: Usage) -> None:
+        """Accumulate another run's counts into this one."""
+        self.computed += other.computed
+        self.total += other.total
+
 
 class CachePolicy(ABC):
     """Runs the list of blocks for one evaluation; may reuse or forecast block outputs."""

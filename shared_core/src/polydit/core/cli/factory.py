@@ -139,7 +139,11 @@ def make_cli(domain: Domain) -> typer.Typer:
         *,
         extra: dict,
     ) -> None:
-        """Compute the domain's metrics; with --json the last stdout line is one JSON object."""
+        """Compute the domain's metrics; with --json the last stdout line is one JSON object.
+
+        Also reports `eval_seconds` (wall time of the evaluation, model loading excluded) and,
+        with --cache, `cache_block_fraction` (block evaluations computed / uncached).
+        """
         opts = EvalOptions(
             model=Path(model),
             num=num,
@@ -154,7 +158,12 @@ def make_cli(domain: Domain) -> typer.Typer:
             extra=extra,
         )
         generator = domain.load(opts.model, device=device, dtype=dtype)
+        started = time.perf_counter()
         metrics = {name: float(value) for name, value in domain.evaluate(generator, opts).items()}
+        metrics["eval_seconds"] = time.perf_counter() - started
+        usage = getattr(generator, "cache_usage", None)
+        if cache != "none" and usage is not None and usage.total:
+            metrics["cache_block_fraction"] = usage.fraction
         typer.echo(to_json(metrics) if json else table(flatten(metrics)))
 
     def train(
