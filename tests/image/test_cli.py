@@ -186,3 +186,18 @@ def test_demo_writes_a_grid_with_one_row_per_class(micro_model_dir: Path, tmp_pa
     with Image.open(tmp_path / "grid.png") as im:
         assert im.size == ((10 * 9 + 1) * 4, (10 * 9 + 1) * 4)
     assert len(json.loads((tmp_path / "samples.json").read_text())) == 100
+
+
+def test_cache_flags_reach_sample_and_eval(micro_model_dir: Path, tmp_path: Path) -> None:
+    base = ["sample", "--model", str(micro_model_dir), "--num", "3", "--steps", "6"]
+    _run(*base, "--out", str(tmp_path / "plain"))
+    _run(*base, "--cache", "fora", "--cache-opts", "interval=1", "--out", str(tmp_path / "every"))
+    for i in range(3):
+        name = f"sample_{i:04d}.png"
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "every" / name).read_bytes()
+    records = json.loads((tmp_path / "every" / "samples.json").read_text())
+    assert len(records) == 3
+    evals = ["eval", "--model", str(micro_model_dir), "--num", "20", "--steps", "6", "--json"]
+    metrics = json.loads(_run(*evals, "--cache", "fora").strip().splitlines()[-1])
+    assert 0 < metrics["cache_block_fraction"] < 1  # the cache skipped blocks inside eval
+    assert metrics["eval_seconds"] > 0

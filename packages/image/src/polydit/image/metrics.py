@@ -70,13 +70,17 @@ def evaluate_digits(
 ) -> dict[str, float]:
     """Sample `num` balanced class-conditional digits from `generator` and score them.
 
+    overrides: sampling settings and ``cache``/``cache_opts``, passed to ``generator.sample``.
     Adds ``num``, ``steps``, ``nfe`` (network evaluations per sample, CFG counted twice) and
     ``sample_seconds`` (wall time of sampling on this machine).
     """
     if tuple(generator.class_names) != tuple(str(d) for d in range(10)):
         raise ConfigError("eval: the metrics are defined for digits models (classes 0–9)")
     labels = torch.arange(num) % 10
-    settings = generator.sampling.override(**overrides)
+    sampling_keys = {"steps", "sampler", "cfg_scale", "shift"}
+    settings = generator.sampling.override(
+        **{k: v for k, v in overrides.items() if k in sampling_keys}
+    )
     started = time.perf_counter()
     samples = generator.sample(num, labels, seed=seed, dtype=dtype, **overrides)
     seconds = time.perf_counter() - started
