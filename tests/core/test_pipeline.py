@@ -110,6 +110,7 @@ def test_cache_usage_sums_the_cached_calls():
     pipe = pipeline()
     pipe.generate(template(), seed=1)
     assert pipe.cache_usage.total == 0  # uncached calls are not counted
+    assert pipe.sampling_seconds > 0
     pipe.generate(template(), seed=1, cache="fora", cache_opts={"interval": 2})
     first = pipe.last_usage
     assert first is not None and first.total > 0 and first.fraction < 1.0

@@ -7,6 +7,7 @@ guidance, dtype, the sampler call and the pretrained-directory format.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -86,6 +87,7 @@ class Pipeline:
         self.sampling = sampling or SamplingConfig()
         self.last_usage: Usage | None = None
         self.cache_usage = Usage()
+        self.sampling_seconds = 0.0
 
     @property
     def device(self) -> torch.device:
@@ -113,8 +115,10 @@ class Pipeline:
 
         cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
         afterwards :attr:`last_usage` holds this call's computed/total block evaluations and
-        :attr:`cache_usage` the sum over every cached call so far.
+        :attr:`cache_usage` the sum over every cached call so far; :attr:`sampling_seconds`
+        sums the wall time of every call.
         """
+        started = time.perf_counter()
         settings = self.sampling.override(**overrides)
         device = self.device
         noise = self.initial_noise(template, seed).to(device)
@@ -141,6 +145,7 @@ class Pipeline:
             ).float()
         if self.last_usage is not None:
             self.cache_usage.add(self.last_usage)
+        self.sampling_seconds += time.perf_counter() - started
         return x
 
     def initial_noise(self, template: Tokens, seed: int) -> Tensor:

@@ -141,7 +141,8 @@ def make_cli(domain: Domain) -> typer.Typer:
     ) -> None:
         """Compute the domain's metrics; with --json the last stdout line is one JSON object.
 
-        Also reports `eval_seconds` (wall time of the evaluation, model loading excluded) and,
+        Also reports `eval_seconds` (wall time of the evaluation, model loading excluded),
+        `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models) and,
         with --cache, `cache_block_fraction` (block evaluations computed / uncached).
         """
         opts = EvalOptions(
@@ -161,6 +162,8 @@ def make_cli(domain: Domain) -> typer.Typer:
         started = time.perf_counter()
         metrics = {name: float(value) for name, value in domain.evaluate(generator, opts).items()}
         metrics["eval_seconds"] = time.perf_counter() - started
+        if getattr(generator, "sampling_seconds", 0.0) > 0:
+            metrics["sampling_seconds"] = generator.sampling_seconds
         usage = getattr(generator, "cache_usage", None)
         if cache != "none" and usage is not None and usage.total:
             metrics["cache_block_fraction"] = usage.fraction
