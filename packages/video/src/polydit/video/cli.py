@@ -21,6 +21,7 @@ from polydit.core.cli import (
     make_cli,
     run_cli,
 )
+from polydit.core.cli.factory import Cache, CacheOpts
 
 
 class VideoDomain(Domain):
@@ -28,10 +29,22 @@ class VideoDomain(Domain):
     package = "polydit-video"
     pretrained_root = Path(__file__).resolve().parent / "pretrained"
     default_model = "moving-digits"
-    sample_options = (Flag("mp4", bool, False, "Also write an MP4 per clip."),)
+    sample_options = (
+        Flag("mp4", bool, False, "Also write an MP4 per clip."),
+        Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),
+    )
     eval_options = (
         Flag("given", int, 4, "Frames given for prediction."),
         Flag("unconditional", int, 64, "Unconditional clips for the Fréchet/consistency metrics."),
+    )
+    train_options = (
+        Flag(
+            "init-from",
+            str,
+            "",
+            "Warm start: a pretrained directory or shipped model (same codec/model settings) "
+            "whose weights start the run (fresh optimiser).",
+        ),
     )
     data_options = (
         Flag("split", str, "train", "Moving-digits split.", choices=("train", "test")),
@@ -58,7 +71,10 @@ class VideoDomain(Domain):
         from polydit.video.train import VideoTrainSpec, train, with_steps
 
         spec = with_steps(VideoTrainSpec().merged(opts.config), opts.steps, opts.seed)
-        return train(spec, opts.out, data=opts.data, resume=opts.resume, device=opts.device)
+        init = opts.extra["init_from"] or None
+        return train(
+            spec, opts.out, data=opts.data, resume=opts.resume, device=opts.device, init=init
+        )
 
     def data_show(self, opts: DataOptions) -> None:
         from polydit.video import commands
@@ -88,6 +104,12 @@ Steps = Annotated[int | None, typer.Option(min=1, help="Sampling steps; default:
 Mp4 = Annotated[bool, typer.Option("--mp4/--no-mp4", help="Also write MP4s.")]
 
 
+def _overrides(steps: int | None, cache: str, cache_opts: list[str] | None) -> dict[str, Any]:
+    from polydit.core.cli.params import parse_cache_opts
+
+    return {"steps": steps, "cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
+
+
 def _load(model: str) -> Any:
     from polydit.core.cli.params import model_resolver
 
@@ -102,14 +124,17 @@ def predict(
     num: Num = 1,
     seed: Seed = 0,
     steps: Steps = None,
+    cache: Cache = "none",
+    cache_opts: CacheOpts = None,
     mp4: Mp4 = False,
     out: Out = Path("samples/video-predict"),
 ) -> None:
     """Continue a clip from its first --given frames (VDT prediction)."""
     from polydit.video import commands
 
+    overrides = _overrides(steps, cache, cache_opts)
     records = commands.predict(
-        _load(model), input, given, out, num=num, seed=seed, overrides={"steps": steps}, mp4=mp4
+        _load(model), input, given, out, num=num, seed=seed, overrides=overrides, mp4=mp4
     )
     typer.echo(f"{len(records)} predictions of {input} in {out}")
 
@@ -121,14 +146,17 @@ def interpolate(
     num: Num = 1,
     seed: Seed = 0,
     steps: Steps = None,
+    cache: Cache = "none",
+    cache_opts: CacheOpts = None,
     mp4: Mp4 = False,
     out: Out = Path("samples/video-interpolate"),
 ) -> None:
     """Fill in the frames between the first and last frame of a clip (VDT interpolation)."""
     from polydit.video import commands
 
+    overrides = _overrides(steps, cache, cache_opts)
     records = commands.interpolate(
-        _load(model), input, out, num=num, seed=seed, overrides={"steps": steps}, mp4=mp4
+        _load(model), input, out, num=num, seed=seed, overrides=overrides, mp4=mp4
     )
     typer.echo(f"{len(records)} interpolations of {input} in {out}")
 

@@ -20,12 +20,15 @@ GIF_SCALE = 4  # frames are enlarged 4× in written GIFs/MP4s (24 px is tiny on 
 
 
 def sampling(opts: Any) -> dict[str, Any]:
-    """Sampler overrides of the common flags (None = the model's default)."""
+    """Sampler overrides of the common flags (None = the model's default), with the
+    training-free accelerator (``--cache``/``--cache-opts``) of every generate call."""
     return {
         "steps": opts.steps,
         "sampler": opts.sampler,
         "cfg_scale": opts.cfg,
         "dtype": opts.dtype,
+        "cache": opts.cache,
+        "cache_opts": opts.cache_opts,
     }
 
 
@@ -38,12 +41,15 @@ def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list
 
 
 def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, Any]]:
-    clips = generator.sample(opts.num, seed=opts.seed, **sampling(opts))
+    digit = opts.extra.get("digit", -1)
+    labels = None if digit < 0 else torch.tensor([digit])
+    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **sampling(opts))
+    conditioning = {} if labels is None else {"digit": digit}
     records = []
     for i, clip in enumerate(clips):
         files = write_clip(out, f"clip_{i:03d}", clip, mp4=opts.extra["mp4"])
         records.append(
-            {"file": files[0], "files": files, "seed": opts.seed + i, "conditioning": {}}
+            {"file": files[0], "files": files, "seed": opts.seed + i, "conditioning": conditioning}
         )
     write_strip(out / "strip.png", list(clips))
     return records

@@ -148,11 +148,19 @@ def make_clip(config: MovingDigitsConfig, split: str, index: int) -> Clip:
 class MovingDigits:
     """Map-style dataset of `length` moving-digits clips of `split`, generated on access.
 
-    ``dataset[i]`` is a (T, 1, H, W) float32 tensor; ``dataset.batch(indices)`` stacks them.
+    ``dataset[i]`` is a (T, 1, H, W) float32 tensor; ``dataset.batch(indices)`` stacks them, or
+    with ``labels=True`` returns (clips (K, T, 1, H, W), first-digit labels (K,) int64).
     """
 
-    def __init__(self, config: MovingDigitsConfig, split: str = "train", length: int = 1_000_000):
-        self.config, self.split, self.length = config, split, length
+    def __init__(
+        self,
+        config: MovingDigitsConfig,
+        split: str = "train",
+        length: int = 1_000_000,
+        *,
+        labels: bool = False,
+    ):
+        self.config, self.split, self.length, self.labels = config, split, length, labels
 
     def __len__(self) -> int:
         return self.length
@@ -165,9 +173,13 @@ class MovingDigits:
     def __getitem__(self, index: int) -> Tensor:
         return torch.from_numpy(self.clip(index).video)
 
-    def batch(self, indices: Tensor) -> Tensor:
-        """(K, T, 1, H, W) clips at `indices` (K,)."""
-        return torch.stack([self[int(i)] for i in indices])
+    def batch(self, indices: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """(K, T, 1, H, W) clips at `indices` (K,) (and their (K,) labels with ``labels``)."""
+        clips = [self.clip(int(i)) for i in indices]
+        videos = torch.stack([torch.from_numpy(c.video) for c in clips])
+        if not self.labels:
+            return videos
+        return videos, torch.tensor([int(c.labels[0]) for c in clips], dtype=torch.long)
 
 
 def eval_set(config: MovingDigitsConfig, num: int = 128) -> list[Clip]:

@@ -29,6 +29,7 @@ class VideoModelConfig:
     mlp_ratio: float = 4.0
     attention: str = "full"
     qk_norm: bool = True
+    num_classes: int = 0  # > 0: class-conditional (digit labels) with a null class for CFG
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION:
@@ -36,6 +37,8 @@ class VideoModelConfig:
                 f"VideoModelConfig.attention must be one of {', '.join(ATTENTION)}, "
                 f"got {self.attention!r}"
             )
+        if self.num_classes < 0:
+            raise ConfigError(f"VideoModelConfig.num_classes must be >= 0, got {self.num_classes}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -55,6 +58,7 @@ class VideoModelConfig:
             pos_embed="rope",
             pos_axes=3,
             qk_norm=self.qk_norm,
+            num_classes=self.num_classes,
         )
 
 

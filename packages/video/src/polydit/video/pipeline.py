@@ -74,14 +74,21 @@ class VideoGenerator(Pipeline):
 
     # --- tasks ----------------------------------------------------------------------------
     def fill(
-        self, clips: Tensor | None, given_pixels: Tensor, *, seed: int = 0, **overrides: Any
+        self,
+        clips: Tensor | None,
+        given_pixels: Tensor,
+        *,
+        seed: int = 0,
+        labels: Tensor | None = None,
+        **overrides: Any,
     ) -> Tensor:
         """Sample everything of `clips` (B, T, C, H, W) outside `given_pixels` (B, T, H, W) bool.
 
         Given tokens (a token is given when all its pixels are) are returned exactly as in
         `clips`; the rest is generated. clips may be None when nothing is given. Clip i is drawn
-        from noise seeded by seed + i. overrides: steps, sampler, cfg_scale, shift, dtype.
-        Returns (B, T, C, H, W) clamped to [0, 1].
+        from noise seeded by seed + i. labels: (B,) digit classes for a class-conditional model
+        (None: the null class). overrides: steps, sampler, cfg_scale, shift, dtype, cache,
+        cache_opts. Returns (B, T, C, H, W) clamped to [0, 1].
         """
         codec = self.codec
         b = given_pixels.shape[0]
@@ -91,9 +98,13 @@ class VideoGenerator(Pipeline):
         codec.check(clips)
         tokens = codec.encode(clips)
         given = codec.pixels_to_tokens(given_pixels.cpu())
-        cond = Cond(given=given) if bool(given.any()) else None
+        has_given = bool(given.any())
+        cond = None
+        if has_given or labels is not None:
+            cond = Cond(given=given if has_given else None, labels=self._labels(labels, b))
         template = Tokens(tokens.x, tokens.pos)
-        x = self.generate(template, cond, known=tokens.x if cond else None, seed=seed, **overrides)
+        known = tokens.x if has_given else None
+        x = self.generate(template, cond, known=known, seed=seed, **overrides)
         out = codec.decode(x.cpu()).clamp(0, 1)
         keep = codec.tokens_to_pixels(given)[:, :, None]  # given pixels are returned unchanged
         return torch.where(keep, clips, out)
@@ -128,6 +139,17 @@ class VideoGenerator(Pipeline):
         c = self.codec
         mask = box_pixels(clips.shape[0], c.frames, c.size, *box)
         return self.fill(clips, mask, seed=seed, **overrides)
+
+    def _labels(self, labels: Tensor | None, batch: int) -> Tensor | None:
+        if labels is None:
+            return None
+        classes = self.model_config.num_classes
+        if not classes:
+            raise ConfigError("labels were given but this model is not class-conditional")
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).expand(batch)
+        if bool(((labels < 0) | (labels >= classes)).any()):
+            raise ConfigError(f"labels must be in [0, {classes - 1}], got {labels.tolist()}")
+        return labels
 
     def _frames(self, frame_mask: Tensor) -> Tensor:
         c = self.codec

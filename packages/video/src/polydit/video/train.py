@@ -53,6 +53,11 @@ class VideoTrainSpec:
         )
     )
     sampling_steps: int = 20
+    label_dropout: float = 0.2  # class-conditional models: P(label replaced by the null class)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_dropout <= 1:
+            raise ConfigError(f"label_dropout must be in [0, 1], got {self.label_dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -72,18 +77,40 @@ class VideoTrainSpec:
         return VideoTrainSpec.from_dict(base)
 
 
-def video_loss(codec: VideoCodec, process: AffineProcess, mix: TaskMix):
-    """`loss_fn(model, clips (B, T, C, H, W), generator)` for the Trainer."""
+def video_loss(codec: VideoCodec, process: AffineProcess, mix: TaskMix, label_dropout: float = 0.0):
+    """`loss_fn(model, batch, generator)` for the Trainer; batch is clips (B, T, C, H, W) or
+    (clips, labels (B,)) for a class-conditional model (labels dropped with `label_dropout`)."""
 
-    def loss_fn(model: nn.Module, clips: Tensor, generator: torch.Generator) -> Tensor:
+    def loss_fn(model: nn.Module, batch: Tensor | tuple[Tensor, Tensor], g: torch.Generator):
+        clips, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
         tokens = codec.encode(clips)
-        pixels = sample_given(
-            mix, clips.shape[0], codec.frames, codec.size, generator, quantum=codec.patch[1]
-        )
-        given = codec.pixels_to_tokens(pixels).to(clips.device)
-        return process.training_loss(model, tokens, Cond(given=given), generator)
+        pixels = sample_given(mix, clips.shape[0], codec.frames, codec.size, g, codec.patch[1])
+        cond = Cond(given=codec.pixels_to_tokens(pixels).to(clips.device))
+        if labels is not None:
+            cond.labels = labels
+            cond.dropped = (torch.rand(labels.shape, generator=g) < label_dropout).to(labels.device)
+        return process.training_loss(model, tokens, cond, g)
 
     return loss_fn
+
+
+def init_from(model: nn.Module, spec: VideoTrainSpec, source: str | Path) -> Path:
+    """Load the weights of pretrained directory `source` (a warm start, fresh optimiser) into
+    `model`; its codec and model settings must be the spec's."""
+    path = Path(source)
+    if not path.is_dir():
+        shipped = Path(__file__).resolve().parent / "pretrained" / str(source)
+        path = shipped if shipped.is_dir() else path
+    if not path.is_dir():
+        raise ConfigError(f"--init-from {source}: not a pretrained directory or shipped model")
+    generator = VideoGenerator.from_pretrained(path)
+    if (generator.codec, generator.model_config) != (spec.codec, spec.model):
+        raise ConfigError(
+            f"--init-from {path}: its codec/model ({generator.codec}, {generator.model_config}) "
+            f"differ from the run's ({spec.codec}, {spec.model})"
+        )
+    model.load_state_dict(generator.model.state_dict())
+    return path
 
 
 def train(
@@ -94,10 +121,13 @@ def train(
     resume: bool = False,
     device: str = "cpu",
     progress: bool = True,
+    init: str | Path | None = None,
 ) -> Path:
     """Train per `spec` into run directory `out`; save the EMA model to ``out/model``.
 
     data: None or "moving-digits" for the built-in set, else a folder of GIF/MP4 clips.
+    init: a pretrained directory or shipped model name to start from (``--init-from``; fresh
+    optimiser; ignored when `resume` finds a checkpoint, which wins).
     """
 
     out = Path(out)
@@ -108,15 +138,18 @@ def train(
             raise ConfigError(
                 "--config: data.frames/size must match codec.frames/size, with 1 channel"
             )
-        dataset: Any = MovingDigits(spec.data, "train")
+        dataset: Any = MovingDigits(spec.data, "train", labels=spec.model.num_classes > 0)
     else:
+        if spec.model.num_classes:
+            raise ConfigError("--data DIR: clip folders have no labels; use model.num_classes=0")
         dataset = ClipFolder(data, codec.frames, codec.size, codec.channels)
     process = build_process(spec.process)
     torch.manual_seed(spec.train.seed)
     model = build_model(spec.model, codec)
+    started_from = None if init is None else str(init_from(model, spec, init))
     trainer = Trainer(
         model,
-        video_loss(codec, process, spec.tasks),
+        video_loss(codec, process, spec.tasks, spec.label_dropout),
         dataset,
         spec.train,
         out,
@@ -127,7 +160,12 @@ def train(
     result = trainer.fit(resume=resume)
     seconds = time.perf_counter() - started
     saved = generator_for(spec, trainer.ema_model).save_pretrained(out / "model")
-    record = {"step": result.step, "loss": result.loss, "seconds_this_call": seconds}
+    record = {
+        "step": result.step,
+        "loss": result.loss,
+        "seconds_this_call": seconds,
+        "init_from": started_from,
+    }
     atomic_write_text(out / "train_result.json", json.dumps(record, indent=2) + "\n")
     return saved
 

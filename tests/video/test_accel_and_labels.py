@@ -1,0 +1,127 @@
+"""Issue-8 wiring (--cache/--cache-opts reach every generate call), class conditioning and
+warm starts (--init-from) on tiny models (fast)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from polydit.core.errors import ConfigError
+from polydit.core.train import TrainConfig
+from polydit.video.cli import app
+from polydit.video.codec import VideoCodec
+from polydit.video.data import MovingDigitsConfig, make_clip, read_clip
+from polydit.video.io import write_gif
+from polydit.video.model import VideoModelConfig
+from polydit.video.pipeline import VideoGenerator
+from polydit.video.train import VideoTrainSpec, train
+
+from .conftest import tiny_generator
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_generator().save_pretrained(tmp_path_factory.mktemp("m") / "tiny")
+
+
+def invoke(*args: Any) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def eval_json(model: Path, *cache: str) -> dict[str, float]:
+    result = invoke("eval", "--model", model, "--num", "3", "--unconditional", "3",
+                    "--steps", "4", "--json", *cache)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    return {
+        k: v
+        for k, v in metrics.items()
+        if k.split(".")[0] in ("predict", "interpolate", "unconditional", "data")
+    }  # fmt: skip (the factory adds timing/compute entries)
+
+
+def test_eval_cache_interval_1_matches_no_cache_and_fora_changes_it(model: Path) -> None:
+    plain = eval_json(model)
+    assert eval_json(model, "--cache", "fora", "--cache-opts", "interval=1") == plain
+    fora = eval_json(model, "--cache", "fora", "--cache-opts", "interval=2")
+    assert fora["predict.psnr"] != plain["predict.psnr"]  # the cache really reached generate
+
+
+def test_sample_predict_interpolate_take_the_cache(model: Path, tmp_path: Path) -> None:
+    clip = write_gif(tmp_path / "c.gif", make_clip(MovingDigitsConfig(), "test", 1).video)
+    runs = {
+        "sample": ("sample", "--num", "2"),
+        "predict": ("predict", "--input", clip, "--num", "2"),
+        "interpolate": ("interpolate", "--input", clip, "--num", "2"),
+    }
+    for name, args in runs.items():
+        outputs = []
+        for cache in (("--cache", "none"), ("--cache", "fora", "--cache-opts", "interval=1"),
+                      ("--cache", "fora", "--cache-opts", "interval=3")):  # fmt: skip
+            out = tmp_path / f"{name}-{len(outputs)}"
+            result = invoke(*args, "--model", model, "--steps", "6", *cache, "--out", out)
+            assert result.exit_code == 0, result.output
+            records = json.loads((out / "samples.json").read_text())
+            outputs.append(read_clip(out / records[1]["file"]))
+        assert np.array_equal(outputs[0], outputs[1]), name
+        assert not np.array_equal(outputs[0], outputs[2]), name
+
+
+def test_bad_cache_option_is_a_clear_error(model: Path, tmp_path: Path) -> None:
+    result = invoke("sample", "--model", model, "--num", "1", "--cache", "fora",
+                    "--cache-opts", "nonsense=1", "--out", tmp_path)  # fmt: skip
+    assert result.exit_code != 0 and "nonsense" in result.output
+
+
+def labelled_generator() -> VideoGenerator:
+    generator = tiny_generator()
+    config = VideoModelConfig(hidden=32, depth=2, heads=2, num_classes=10)
+    from polydit.video.model import build_model
+
+    torch.manual_seed(0)
+    net = build_model(config, generator.codec)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    return VideoGenerator(net, generator.process, generator.sampling, codec=generator.codec,
+                          model_config=config, data_config=generator.data_config)  # fmt: skip
+
+
+def test_class_conditioning_changes_samples_and_keeps_given_frames() -> None:
+    generator = labelled_generator()
+    a = generator.sample(2, seed=0, labels=torch.tensor([3]), steps=2)
+    b = generator.sample(2, seed=0, labels=torch.tensor([7]), steps=2)
+    null = generator.sample(2, seed=0, steps=2)
+    assert not torch.equal(a, b) and not torch.equal(a, null)
+    clips = torch.from_numpy(make_clip(MovingDigitsConfig(), "test", 0).video)[None]
+    out = generator.predict(clips, 4, labels=torch.tensor([5]), steps=2)
+    assert torch.equal(out[:, :4], clips[:, :4])
+    with pytest.raises(ConfigError, match="labels must be in"):
+        generator.sample(1, labels=torch.tensor([10]), steps=1)
+    with pytest.raises(ConfigError, match="not class-conditional"):
+        tiny_generator().sample(1, labels=torch.tensor([1]), steps=1)
+
+
+def tiny_spec(**model: Any) -> VideoTrainSpec:
+    return VideoTrainSpec(
+        codec=VideoCodec(8, 24, 1, (1, 8, 8)),
+        model=VideoModelConfig(hidden=32, depth=1, heads=2, **model),
+        train=TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1),
+        sampling_steps=2,
+    )
+
+
+def test_labelled_training_and_warm_start(tmp_path: Path) -> None:
+    spec = tiny_spec(num_classes=10)
+    first = train(spec, tmp_path / "a", progress=False)
+    warm = VideoGenerator.from_pretrained(first)
+    assert warm.model_config.num_classes == 10
+    second = train(spec, tmp_path / "b", progress=False, init=first)
+    record = json.loads((tmp_path / "b" / "train_result.json").read_text())
+    assert record["init_from"] == str(first)
+    assert VideoGenerator.from_pretrained(second).sample(1, labels=torch.tensor([2])).shape[1] == 8
+    with pytest.raises(ConfigError, match="init-from"):
+        train(tiny_spec(), tmp_path / "c", progress=False, init=first)  # no labels: other model
