@@ -1,8 +1,10 @@
-"""polydit-molecule: all-atom generation of 3D molecules (QM9), ADiT-style.
+"""polydit-molecule: all-atom generation of 3D molecules (QM9) and crystals, ADiT-style.
 
-from polydit.molecule import MoleculeGenerator, load_pretrained
+from polydit.molecule import load_pretrained
 gen = load_pretrained()              # the shipped QM9 model
 mols = gen.sample(10, seed=0)        # RDKit Mols with 3D conformers and perceived bonds
+cry = load_pretrained("crystals")    # the shipped crystal model
+structures = cry.sample(10, seed=0)  # pymatgen Structures (None: lattice not a real cell)
 """
 
 from __future__ import annotations
@@ -11,18 +13,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from polydit.molecule.crystal_pipeline import CrystalGenerator
     from polydit.molecule.pipeline import MoleculeGenerator
 
-__all__ = ["PRETRAINED", "MoleculeGenerator", "load_pretrained"]
+__all__ = ["PRETRAINED", "CrystalGenerator", "MoleculeGenerator", "load_pretrained"]
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
-def load_pretrained(name: str = "qm9", device: str = "cpu") -> MoleculeGenerator:
-    """A shipped model by name (a directory of pretrained/) or a pretrained directory path."""
-    from polydit.molecule.pipeline import MoleculeGenerator
+def load_pretrained(name: str = "qm9", device: str = "cpu") -> MoleculeGenerator | CrystalGenerator:
+    """A shipped model by name (a directory of pretrained/) or a pretrained directory path: a
+    MoleculeGenerator or, for a crystal model, a CrystalGenerator."""
+    from polydit.molecule.cli import model_kind
 
     path = Path(name) if Path(name).is_dir() else PRETRAINED / name
+    if model_kind(path) == "crystal":
+        from polydit.molecule.crystal_pipeline import CrystalGenerator
+
+        return CrystalGenerator.from_pretrained(path, device=device)
+    from polydit.molecule.pipeline import MoleculeGenerator
+
     return MoleculeGenerator.from_pretrained(path, device=device)
 
 
@@ -31,4 +41,8 @@ def __getattr__(name: str):
         from polydit.molecule.pipeline import MoleculeGenerator
 
         return MoleculeGenerator
+    if name == "CrystalGenerator":
+        from polydit.molecule.crystal_pipeline import CrystalGenerator
+
+        return CrystalGenerator
     raise AttributeError(name)

@@ -1,14 +1,17 @@
-"""`polydit-molecule`: the core CLI factory plus the molecule flags (--skip-bad for train and
-data show; --split for data show).
+"""`polydit-molecule`: the core CLI factory plus the molecule flags (--skip-bad and --init-from
+for train; --split for data show; --kind for sample and eval).
 
 ``sample`` writes DIR/molecules.sdf (one record per generated molecule, invalid ones included
-with ``polydit_valid`` = 0) and samples.json; ``eval --json`` prints EDM's metrics.
-This module imports no torch at module level: `--help` stays fast.
+with ``polydit_valid`` = 0) and samples.json; ``eval --json`` prints EDM's metrics. With
+``--kind crystal`` (or a crystal model) ``sample`` writes one CIF per structure and ``eval``
+prints the CDVAE/DiffCSP crystal metrics. ``train --data crystals|FILE.cif|DIR`` trains a crystal
+model. This module imports no torch at module level: `--help` stays fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +31,38 @@ from polydit.core.cli import (
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 SDF_NAME = "molecules.sdf"
+CRYSTAL_MODEL = "crystals"
 DEMO_NUM = 8
+KINDS = ("auto", "molecule", "crystal")
+KIND_HELP = "What to generate: auto follows the model; crystal uses the shipped crystal model."
 
 
 def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
-    """The sampling settings the user overrode (None = the model's default)."""
+    """The sampling settings the user overrode (None = the model's default) and the cache."""
     values: dict[str, Any] = {"steps": opts.steps, "sampler": opts.sampler, "cfg_scale": opts.cfg}
-    if opts.cache != "none":
-        values["cache"] = opts.cache
-        values["cache_opts"] = opts.cache_opts
-    return {k: v for k, v in values.items() if v is not None}
+    values = {k: v for k, v in values.items() if v is not None}
+    return {**values, "cache": opts.cache, "cache_opts": opts.cache_opts}
+
+
+def model_kind(model_dir: Path) -> str:
+    """ "crystal" or "molecule", from a pretrained directory's config.json."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return "molecule"  # load() reports the real problem
+    return config.get("codec", {}).get("kind", "molecule")
+
+
+def is_crystal_data(data: str | None) -> bool:
+    """`train --data` names the built-in crystal set, a CIF file or a directory of CIF files."""
+    if data is None:
+        return False
+    path = Path(data)
+    return (
+        data == CRYSTAL_MODEL
+        or path.suffix.lower() == ".cif"
+        or (path.is_dir() and any(path.glob("*.cif")))
+    )
 
 
 class MoleculeDomain(Domain):
@@ -47,20 +72,48 @@ class MoleculeDomain(Domain):
     default_model = "qm9"
     train_options = (
         Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ records and report them."),
+        Flag(
+            "init-from",
+            str,
+            None,
+            "Warm start: a pretrained directory or shipped model name (weights only).",
+        ),
     )
+    sample_options = (Flag("kind", str, "auto", KIND_HELP, choices=KINDS),)
+    eval_options = (Flag("kind", str, "auto", KIND_HELP, choices=KINDS),)
     data_options = (
         Flag("split", str, "train", "Which QM9 split.", choices=("train", "val", "test", "all")),
         Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ records and report them."),
     )
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
+        if model_kind(model_dir) == "crystal":
+            from polydit.molecule.crystal_pipeline import CrystalGenerator
+
+            return CrystalGenerator.from_pretrained(model_dir, device=device)
         from polydit.molecule.pipeline import MoleculeGenerator
 
         return MoleculeGenerator.from_pretrained(model_dir, device=device)
 
+    def _for_kind(self, generator: Any, opts: SampleOptions | EvalOptions) -> Any:
+        """The generator `--kind` asks for: a molecule model given with --kind crystal is
+        replaced by the shipped crystal model when it is the default model, else an error."""
+        from polydit.core.errors import ConfigError
+
+        kind = opts.extra.get("kind", "auto")
+        have = getattr(generator, "kind", "molecule")
+        if kind in ("auto", have):
+            return generator
+        if kind == "crystal" and opts.model == PRETRAINED / self.default_model:
+            return self.load(PRETRAINED / CRYSTAL_MODEL, device=opts.device, dtype=opts.dtype)
+        raise ConfigError(f"--kind {kind}: the model {opts.model} generates {have}s")
+
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         from polydit.molecule.io import SMILES_PROP, VALID_PROP, write_sdf
 
+        generator = self._for_kind(generator, opts)
+        if generator.kind == "crystal":
+            return self._sample_crystals(generator, opts, out)
         mols = generator.sample(opts.num, opts.seed, dtype=opts.dtype, **_overrides(opts))
         write_sdf(out / SDF_NAME, mols)
         return [
@@ -76,14 +129,50 @@ class MoleculeDomain(Domain):
             for i, mol in enumerate(mols)
         ]
 
-    def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
-        from polydit.molecule.evaluation import EVAL_NUM, evaluate_generator
+    def _sample_crystals(
+        self, generator: Any, opts: SampleOptions, out: Path
+    ) -> list[dict[str, Any]]:
+        from polydit.molecule.crystal_io import write_cif
+        from polydit.molecule.crystal_metrics import composition_valid, structure_valid
 
+        structures = generator.sample(opts.num, opts.seed, dtype=opts.dtype, **_overrides(opts))
+        records = []
+        for i, s in enumerate(structures):
+            name = f"crystal_{i:04d}.cif"
+            if s is not None:
+                write_cif(out / name, s)
+            records.append(
+                {
+                    "file": name if s is not None else None,
+                    "seed": opts.seed + i,
+                    "num_atoms": generator.atom_counts(1, opts.seed + i).item(),
+                    "formula": None if s is None else s.composition.reduced_formula,
+                    "structure_valid": s is not None and structure_valid(s),
+                    "composition_valid": s is not None and composition_valid(s),
+                    "conditioning": {},
+                }
+            )
+        return records
+
+    def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
+        from polydit.molecule.evaluation import (
+            EVAL_NUM,
+            evaluate_crystal_generator,
+            evaluate_generator,
+        )
+
+        generator = self._for_kind(generator, opts)
+        if generator.kind == "crystal":
+            return evaluate_crystal_generator(
+                generator, opts.num or EVAL_NUM, opts.seed, dtype=opts.dtype, **_overrides(opts)
+            )
         return evaluate_generator(
             generator, opts.num or EVAL_NUM, opts.seed, dtype=opts.dtype, **_overrides(opts)
         )
 
     def train(self, opts: TrainOptions) -> Path:
+        if is_crystal_data(opts.data):
+            return self._train_crystals(opts)
         from polydit.molecule.data import load_dataset
         from polydit.molecule.train import MoleculeTrainSpec, train_molecules
 
@@ -96,12 +185,49 @@ class MoleculeDomain(Domain):
         if skipped:
             typer.echo(f"skipped {len(skipped)} malformed record(s): {skipped[0]}", err=True)
         _, seconds = train_molecules(
-            spec, data, opts.out, resume=opts.resume, seed=opts.seed, device=opts.device
+            spec,
+            data,
+            opts.out,
+            resume=opts.resume,
+            seed=opts.seed,
+            device=opts.device,
+            init_from=opts.extra.get("init_from"),
+        )
+        typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
+        return opts.out / "model"
+
+    def _train_crystals(self, opts: TrainOptions) -> Path:
+        from polydit.molecule.crystal_data import load_crystals
+        from polydit.molecule.crystal_train import CrystalTrainSpec, train_crystals
+
+        spec = CrystalTrainSpec.from_json(opts.config)
+        train_cfg = dataclasses.replace(spec.train, dtype=opts.dtype)
+        if opts.steps is not None:
+            train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
+        spec = spec.replace(train=train_cfg)
+        data, skipped = load_crystals(
+            opts.data,
+            max_atoms=spec.max_atoms,
+            seed=opts.seed,
+            skip_bad=opts.extra.get("skip_bad", False),
+        )
+        for message in skipped:
+            typer.echo(f"skipped: {message}", err=True)
+        _, seconds = train_crystals(
+            spec,
+            data,
+            opts.out,
+            resume=opts.resume,
+            seed=opts.seed,
+            device=opts.device,
+            init_from=opts.extra.get("init_from"),
         )
         typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
         return opts.out / "model"
 
     def data_show(self, opts: DataOptions) -> None:
+        if is_crystal_data(opts.data):
+            return self._show_crystals(opts)
         import numpy as np
 
         from polydit.molecule.data import load_dataset
@@ -128,9 +254,39 @@ class MoleculeDomain(Domain):
             )
             typer.echo(f"wrote {len(picks)} examples to {path}")
 
+    def _show_crystals(self, opts: DataOptions) -> None:
+        import numpy as np
+
+        from polydit.molecule.crystal_data import load_crystals
+        from polydit.molecule.crystal_io import write_cif
+
+        data, skipped = load_crystals(
+            opts.data, seed=opts.seed, skip_bad=opts.extra.get("skip_bad", False)
+        )
+        n = data.num_atoms()
+        typer.echo(
+            f"{data.name}: {len(data)} structures, {len(data.codec.elements)} elements, "
+            f"{n.min()}–{n.max()} atoms per cell (mean {n.mean():.1f})"
+        )
+        for message in skipped:
+            typer.echo(f"skipped: {message}")
+        picks = np.random.default_rng(opts.seed).permutation(len(data))[: opts.num]
+        typer.echo(
+            "examples: "
+            + ", ".join(
+                f"#{i} {data.structures[i].composition.reduced_formula} ({data.sources[i]})"
+                for i in picks.tolist()
+            )
+        )
+        if opts.out is not None:
+            for i in picks.tolist():
+                write_cif(opts.out / f"crystal_{i:04d}.cif", data.structures[i])
+            typer.echo(f"wrote {len(picks)} CIF files to {opts.out}")
+
     def info(self, generator: Any) -> dict[str, Any]:
         model = generator.model
         return {
+            "kind": getattr(generator, "kind", "molecule"),
             "parameters": sum(p.numel() for p in model.parameters()),
             "architecture": model.config.to_dict(),
             "codec": generator.codec.to_dict(),

@@ -24,16 +24,20 @@ COORD_DIMS = 3
 @dataclass(frozen=True)
 class AtomCodec:
     """atom_types: the alphabet (index i ↔ one-hot channel i); type_scale: one-hot amplitude
-    relative to coordinates in Å (EDM scales one-hot types by 0.25)."""
+    (EDM scales one-hot types by 0.25); coord_scale: Å per token unit (1 = Å as in EDM; QM9's
+    per-axis coordinate spread is ≈ 1.4 Å, so 1.4 gives about unit variance)."""
 
     atom_types: tuple[str, ...] = ("H", "C", "N", "O", "F")
     type_scale: float = 0.25
+    coord_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.atom_types:
             raise ConfigError("AtomCodec.atom_types must not be empty")
         if self.type_scale <= 0:
             raise ConfigError(f"AtomCodec.type_scale must be > 0, got {self.type_scale}")
+        if self.coord_scale <= 0:
+            raise ConfigError(f"AtomCodec.coord_scale must be > 0, got {self.coord_scale}")
 
     @property
     def channels(self) -> int:
@@ -44,13 +48,13 @@ class AtomCodec:
         if mask is None:
             mask = types >= 0
         onehot = torch.nn.functional.one_hot(types.clamp_min(0), len(self.atom_types))
-        x = torch.cat([coords.float(), onehot.float() * self.type_scale], -1)
+        x = torch.cat([coords.float() / self.coord_scale, onehot.float() * self.type_scale], -1)
         return Tokens(x * mask[..., None], None, mask)
 
     def decode(self, x: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Tokens x (B, N, 3 + K) → (types (B, N) long, −1 at padding; coords (B, N, 3))."""
         types = x[..., COORD_DIMS:].argmax(-1)
-        coords = x[..., :COORD_DIMS]
+        coords = x[..., :COORD_DIMS] * self.coord_scale
         if mask is not None:
             types = torch.where(mask, types, -1)
             coords = coords * mask[..., None]
@@ -71,6 +75,22 @@ def random_rotations(n: int, generator: torch.Generator | None = None) -> Tensor
     flip = torch.linalg.det(q) < 0
     q[flip, :, 0] = -q[flip, :, 0]
     return q
+
+
+def centred_noise(shape: tuple[int, ...], mask: Tensor, generator=None, dims: int = COORD_DIMS):
+    """Gaussian noise (B, N, C) whose first `dims` channels have zero mean over the real tokens
+    (mask (B, N) bool) — the translation-free noise of EDM/ADiT; padding rows are zero."""
+    noise = torch.randn(shape, generator=generator)
+    return centre(noise, mask.to(noise.device), dims)
+
+
+def centre(x: Tensor, mask: Tensor, dims: int = COORD_DIMS) -> Tensor:
+    """x (B, N, C) with the mean over real tokens removed from its first `dims` channels and
+    padding rows zeroed."""
+    m = mask[..., None].to(x.dtype)
+    head = x[..., :dims] * m
+    mean = head.sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp_min(1)
+    return torch.cat([(head - mean) * m, x[..., dims:] * m], -1)
 
 
 def rotate(coords: Tensor, rotations: Tensor) -> Tensor:

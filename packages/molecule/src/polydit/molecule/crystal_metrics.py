@@ -7,8 +7,9 @@
 - valid = both; uniqueness = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10) groups among
   the valid structures / valid structures;
 - novelty = groups whose representative matches no training structure / groups.
-Denominators: validities over all generated structures; uniqueness over valid; novelty over
-unique groups.
+Denominators: validities over all generated structures (a structure whose decoded lattice could
+not be built is passed as None and counts as invalid in both); uniqueness over valid; novelty
+over unique groups.
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ def crystal_metrics(structures: Sequence, training: Sequence | None = None) -> d
     n = len(structures)
     if n == 0:
         raise ValueError("crystal_metrics needs at least one structure")
-    struct = [structure_valid(s) for s in structures]
-    comp = [composition_valid(s) for s in structures]
+    struct = [s is not None and structure_valid(s) for s in structures]
+    comp = [s is not None and composition_valid(s) for s in structures]
     valid = [s for s, a, b in zip(structures, struct, comp, strict=True) if a and b]
     groups = _matcher().group_structures(valid) if valid else []
     out: dict[str, float] = {
         "num_structures": n,
+        "num_unbuildable": sum(s is None for s in structures),
         "structural_validity": sum(struct) / n,
         "compositional_validity": sum(comp) / n,
         "num_valid": len(valid),

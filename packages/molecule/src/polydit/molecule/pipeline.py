@@ -2,7 +2,8 @@
 
 ``sample(num, seed)`` draws each molecule's atom count from the training histogram (sample i
 from seed + i), generates coordinates and one-hot types jointly with the ODE sampler, decodes
-types by argmax and returns RDKit Mols with a 3D conformer and EDM-perceived bonds.
+types by argmax and returns RDKit Mols with a 3D conformer and EDM-perceived bonds. With
+``centre_noise`` the starting noise has zero centre of mass over each molecule's atoms (EDM/ADiT).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import torch
 
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_noise
 from polydit.core.process import AffineProcess
 from polydit.core.tokens import Tokens
-from polydit.molecule.codec import AtomCodec
+from polydit.molecule.codec import AtomCodec, centre
 
 CHUNK = 250
 
@@ -45,6 +46,7 @@ class MoleculeGenerator(Pipeline):
     """DiT + process + AtomCodec + the training set's atom-count histogram."""
 
     package: ClassVar[str] = "polydit-molecule"
+    kind: ClassVar[str] = "molecule"
 
     def __init__(
         self,
@@ -55,6 +57,7 @@ class MoleculeGenerator(Pipeline):
         codec: AtomCodec,
         size_histogram: list[int],
         data: str = "",
+        centre_noise: bool = False,
     ):
         super().__init__(model, process, sampling)
         if sum(size_histogram[1:]) <= 0:
@@ -62,6 +65,7 @@ class MoleculeGenerator(Pipeline):
         self.codec = codec
         self.size_histogram = list(size_histogram)
         self.data = data
+        self.centre_noise = centre_noise
 
     @property
     def max_atoms(self) -> int:
@@ -72,6 +76,7 @@ class MoleculeGenerator(Pipeline):
             "atoms": self.codec.to_dict(),
             "size_histogram": self.size_histogram,
             "data": self.data,
+            "centre_noise": self.centre_noise,
         }
 
     @classmethod
@@ -85,7 +90,16 @@ class MoleculeGenerator(Pipeline):
             codec=AtomCodec.from_dict(codec.get("atoms", {})),
             size_histogram=codec["size_histogram"],
             data=codec.get("data", ""),
+            centre_noise=codec.get("centre_noise", False),
         )
+
+    def initial_noise(self, template: Tokens, seed: int) -> torch.Tensor:
+        """Seeded noise (sample i from seed + i); coordinates centred over each molecule's atoms
+        when ``centre_noise``."""
+        noise = seeded_noise(tuple(template.x.shape), seed)
+        if not self.centre_noise or template.mask is None:
+            return noise
+        return centre(noise, template.mask)
 
     def atom_counts(self, num: int, seed: int) -> torch.Tensor:
         """(num,) atom counts from the training histogram; count i drawn from seed + i."""

@@ -1,8 +1,10 @@
 """Training a molecule DiT: the spec (``--config`` JSON), the loss and the run.
 
-Loss: the core flow-matching MSE on atom tokens (coordinates + scaled one-hot types, generated
+Loss: the flow-matching MSE on atom tokens (coordinates + scaled one-hot types, generated
 jointly), after a uniformly random rotation of every molecule (the model is not equivariant; ADiT
-augments the same way). Padding tokens carry no loss.
+augments the same way). Padding tokens carry no loss. Options (ADiT): noise with zero centre of
+mass over each molecule's atoms (``centre_noise``) and, with x0 prediction, ADiT's weight
+1 / max(t, 0.1)² (``loss_weight="adit"``; ADiT writes it 1 / (1 − min(t, 0.9)) with t = 1 data).
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ import torch
 from polydit.core.atomic import atomic_write_text
 from polydit.core.config import from_dict, to_dict
 from polydit.core.dit import DiT
-from polydit.core.errors import CheckpointError
+from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.train import TrainConfig, Trainer
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
-from polydit.molecule.codec import AtomCodec, random_rotations, rotate
+from polydit.molecule.codec import AtomCodec, centred_noise, random_rotations, rotate
 from polydit.molecule.data import MoleculeSet
 from polydit.molecule.model import molecule_dit_config
 from polydit.molecule.pipeline import MoleculeGenerator
 
 SPEC_FILE = "spec.json"
+LOSS_WEIGHTS = ("none", "adit")
+ADIT_MIN_T = 0.1
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,9 @@ class MoleculeTrainSpec:
     """Everything ``polydit-molecule train --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`).
-    type_scale: amplitude of the one-hot type channels; rotate: random-rotation augmentation.
+    type_scale: amplitude of the one-hot type channels; coord_scale: Å per coordinate unit;
+    rotate: random-rotation augmentation; centre_noise: zero-centre-of-mass noise (training and
+    sampling); loss_weight: "none" (plain masked MSE) or "adit" (x0 prediction only).
     """
 
     preset: str = "small"
@@ -44,7 +50,10 @@ class MoleculeTrainSpec:
     depth: int | None = None
     heads: int | None = None
     type_scale: float = 0.25
+    coord_scale: float = 1.0
     rotate: bool = True
+    centre_noise: bool = True
+    loss_weight: str = "none"
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
     )
@@ -64,6 +73,14 @@ class MoleculeTrainSpec:
         )
     )
 
+    def __post_init__(self) -> None:
+        if self.loss_weight not in LOSS_WEIGHTS:
+            raise ConfigError(
+                f"loss_weight={self.loss_weight!r}; expected one of {', '.join(LOSS_WEIGHTS)}"
+            )
+        if self.loss_weight == "adit" and self.process.prediction != "x0":
+            raise ConfigError('loss_weight="adit" needs process.prediction="x0"')
+
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str = "--config") -> MoleculeTrainSpec:
         return from_dict(cls, data, where=where)
@@ -72,7 +89,14 @@ class MoleculeTrainSpec:
         return dataclasses.replace(self, **changes)
 
 
-def make_loss(codec: AtomCodec, process: AffineProcess, augment: bool = True):
+def make_loss(
+    codec: AtomCodec,
+    process: AffineProcess,
+    augment: bool = True,
+    *,
+    centre_noise: bool = False,
+    loss_weight: str = "none",
+):
     """loss(model, batch, generator): rotate (optional), encode, masked flow-matching MSE."""
 
     def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
@@ -80,14 +104,32 @@ def make_loss(codec: AtomCodec, process: AffineProcess, augment: bool = True):
         if augment:
             coords = rotate(coords, random_rotations(coords.shape[0], generator))
         tokens = codec.encode(batch["types"], coords, batch["mask"])
-        return process.training_loss(model, tokens, None, generator)
+        noise = None
+        if centre_noise:
+            noise = centred_noise(tuple(tokens.x.shape), tokens.mask, generator).to(tokens.x)
+        if loss_weight == "none":
+            return process.training_loss(model, tokens, None, generator, noise=noise)
+        return adit_loss(model, process, tokens, generator, noise)
 
     return loss
 
 
+def adit_loss(model, process: AffineProcess, tokens, generator, noise=None) -> torch.Tensor:
+    """ADiT's x0-prediction loss: per-token MSE × 1 / max(t, 0.1)², mean over real tokens."""
+    x0 = tokens.x
+    t = process.sample_t(x0.shape[0], generator, x0.device)
+    if noise is None:
+        noise = torch.randn(x0.shape, generator=generator).to(x0)
+    xt, target = process.corrupt(x0, t, noise)
+    out = model(tokens.with_x(xt), t, None)
+    err = (out.float() - target.float()).pow(2).mean(-1)  # (B, N)
+    weight = tokens.mask.float() / t.clamp_min(ADIT_MIN_T).pow(2)[:, None]
+    return (err * weight).sum() / tokens.mask.float().sum().clamp_min(1.0)
+
+
 def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -> MoleculeGenerator:
     """A freshly initialised generator for `data` (seeded)."""
-    codec = AtomCodec(data.atom_types, spec.type_scale)
+    codec = AtomCodec(data.atom_types, spec.type_scale, spec.coord_scale)
     torch.manual_seed(seed)
     config = molecule_dit_config(
         codec, spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads
@@ -99,7 +141,22 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
         codec=codec,
         size_histogram=data.size_histogram(),
         data=data.name,
+        centre_noise=spec.centre_noise,
     )
+
+
+def warm_start(generator: MoleculeGenerator, source: str | Path) -> None:
+    """Load the weights of a pretrained directory (or a shipped model's name) into `generator`;
+    the architectures must match."""
+    from polydit.molecule import load_pretrained
+
+    donor = load_pretrained(str(source))
+    if donor.model.config != generator.model.config:
+        raise ConfigError(
+            f"--init-from {source}: its architecture {donor.model.config.to_dict()} differs from "
+            f"this run's {generator.model.config.to_dict()}"
+        )
+    generator.model.load_state_dict(donor.model.state_dict())
 
 
 def train_molecules(
@@ -111,14 +168,36 @@ def train_molecules(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    init_from: str | Path | None = None,
 ) -> tuple[MoleculeGenerator, float]:
-    """Train on `data`; write out/spec.json and the EMA model to out/model; (generator, seconds)."""
+    """Train on `data`; write out/spec.json and the EMA model to out/model; (generator, seconds).
+
+    init_from: a pretrained directory or shipped name whose weights start a fresh run (a new
+    optimizer; ignored by `resume`, whose checkpoint holds the weights).
+    """
     generator = build_generator(spec, data, seed)
+    if init_from and not resume:
+        warm_start(generator, init_from)
     atomic_write_text(
         Path(out) / SPEC_FILE,
-        json.dumps({"spec": to_dict(spec), "data": data.name, "seed": seed}, indent=2) + "\n",
+        json.dumps(
+            {
+                "spec": to_dict(spec),
+                "data": data.name,
+                "seed": seed,
+                "init_from": None if init_from is None else str(init_from),
+            },
+            indent=2,
+        )
+        + "\n",
     )
-    loss = make_loss(generator.codec, generator.process, spec.rotate)
+    loss = make_loss(
+        generator.codec,
+        generator.process,
+        spec.rotate,
+        centre_noise=spec.centre_noise,
+        loss_weight=spec.loss_weight,
+    )
     train_cfg = dataclasses.replace(spec.train, seed=seed)
     trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
     result = trainer.fit(resume=resume)
