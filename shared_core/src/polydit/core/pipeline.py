@@ -130,7 +130,8 @@ class Pipeline:
             else CachedDenoiser(self.model, policy, pos, mask)
         )
         self.last_usage = getattr(denoiser, "usage", None)
-        guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale)
+        # one call of twice the batch is faster; a cache keeps state per branch, so not with one
+        guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale, batched=policy is None)
         with precision(dtype, device):
             x = sample(
                 guided,

@@ -78,6 +78,21 @@ class Cond:
     def to(self, device: torch.device | str) -> Cond:
         return Cond(**{f.name: _to(getattr(self, f.name), device) for f in fields(self)})
 
+    def cat(self, other: Cond) -> Cond:
+        """This batch followed by `other` (B + B', ...): both must set the same fields, except
+        `dropped`, which a side without it fills with False."""
+        values = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "dropped" and (a is None) != (b is None):
+                a = a if a is not None else torch.zeros(self.batch_size or 0, dtype=torch.bool)
+                b = b if b is not None else torch.zeros(other.batch_size or 0, dtype=torch.bool)
+                a, b = a.to(b.device), b.to(a.device)
+            if (a is None) != (b is None):
+                raise ValueError(f"Cond.cat: field {f.name!r} is set on one side only")
+            values[f.name] = None if a is None else torch.cat([a, b])
+        return Cond(**values)
+
     def index(self, idx: slice | Tensor) -> Cond:
         """The sub-batch `idx` of every field."""
         return Cond(**{f.name: _index(getattr(self, f.name), idx) for f in fields(self)})
