@@ -62,6 +62,14 @@ def test_wheel_installs_alone(dist, member, module, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     subprocess.run([str(python), "-c", f"import {module}"], check=True)
+    if member.startswith("packages/"):  # a domain wheel carries its default model
+        check = (
+            f"from {module}.cli import DOMAIN as d; "
+            "w = d.pretrained_root / d.default_model / 'model.safetensors'; "
+            "assert w.is_file(), w"
+        )
+        shipped = subprocess.run([str(python), "-c", check], capture_output=True, text=True)
+        assert shipped.returncode == 0, shipped.stderr
     listed = subprocess.run(
         [UV, "pip", "list", "--python", str(python)], capture_output=True, text=True, check=True
     ).stdout
