@@ -27,12 +27,16 @@ def _baselines(args: argparse.Namespace) -> None:
     from polydit.core.train import TrainConfig
     from polydit.policy.baselines import KINDS, train_mlp
     from polydit.policy.codec import ActionCodec
-    from polydit.policy.io import load_episodes
-    from polydit.policy.train import PolicyTrainConfig, WindowDataset, fit_codec_on
+    from polydit.policy.train import (
+        PolicyTrainConfig,
+        WindowDataset,
+        fit_codec_on,
+        training_episodes,
+    )
 
     torch.set_num_threads(1)
     settings = PolicyTrainConfig.from_dict(json.loads(Path(args.config).read_text()))
-    episodes = [ep for ep in load_episodes(args.data) if ep.success]
+    episodes = training_episodes(args.data, settings)
     codec = fit_codec_on(episodes, settings)
     dataset = WindowDataset(episodes, ActionCodec(codec))
     config = TrainConfig(

@@ -23,6 +23,8 @@ from polydit.core.cli import (
     make_cli,
     run_cli,
 )
+from polydit.core.cli.factory import Cache, CacheOpts
+from polydit.core.cli.params import parse_cache_opts
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "mt10-dit"
@@ -45,7 +47,15 @@ class PolicyDomain(Domain):
         Flag("episodes", int, 50, "Episodes per task (one per seed)."),
         Flag("num-envs", int, 25, "Environments stepped in lockstep (one policy batch)."),
     )
-    train_options = ()
+    train_options = (
+        Flag(
+            "init-from",
+            str,
+            None,
+            "Warm start: a shipped model name or a pretrained directory (weights and "
+            "normalisation; fresh optimizer).",
+        ),
+    )
     data_options = ()
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
@@ -65,7 +75,8 @@ class PolicyDomain(Domain):
         if not isinstance(generator, PolicyGenerator):
             return {}
         values = {"steps": opts.steps, "sampler": opts.sampler, "dtype": opts.dtype}
-        return {k: v for k, v in values.items() if v is not None}
+        overrides = {k: v for k, v in values.items() if v is not None}
+        return {**overrides, "cache": opts.cache, "cache_opts": dict(opts.cache_opts)}
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         """Roll out `num` closed-loop episodes and save each as an episode NPZ."""
@@ -134,8 +145,16 @@ class PolicyDomain(Domain):
         from dataclasses import replace
 
         settings = replace(settings, train=replace(train, **changes))
+        init_from = opts.extra.get("init_from")
+        if init_from is not None and init_from in self.shipped_models():
+            init_from = str(self.pretrained_root / init_from)
         _, info = train_policy(
-            opts.data, opts.out, settings, resume=opts.resume, device=opts.device
+            opts.data,
+            opts.out,
+            settings,
+            resume=opts.resume,
+            init_from=init_from,
+            device=opts.device,
         )
         typer.echo(json.dumps({k: v for k, v in info.items() if k != "settings"}))
         return opts.out / "model"
@@ -268,9 +287,12 @@ class _Recorder:
         return np.stack(self._act).astype(np.float32)
 
 
-def run_rollout(generator: Any, task: str, seed: int, video: Path | None) -> dict[str, Any]:
+def run_rollout(
+    generator: Any, task: str, seed: int, video: Path | None, **overrides: Any
+) -> dict[str, Any]:
     """One closed-loop episode; with `video`, rendered to MP4/GIF (RenderingUnavailable if the
-    machine has no offscreen OpenGL)."""
+    machine has no offscreen OpenGL). overrides: sampling options of a DiT policy (steps,
+    sampler, cache, cache_opts)."""
     import numpy as np
 
     from polydit.policy.env import make_env
@@ -282,7 +304,7 @@ def run_rollout(generator: Any, task: str, seed: int, video: Path | None) -> dic
         make_env(task, render_size=size).render()  # fail fast, before the rollout
     result = rollout(
         lambda: make_env(task, render_size=size),
-        generator.controller(task),
+        generator.controller(task, **overrides),
         [seed],
         num_envs=1,
         render=video is not None,
@@ -360,15 +382,21 @@ def rollout_command(
         Path | None, typer.Option(help="Write a rendered rollout (.mp4/.gif).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    cache: Cache = "none",
+    cache_opts: CacheOpts = None,
 ) -> None:
     """Run one closed-loop episode (optionally rendered to a video)."""
     from polydit.policy.env import check_task
+    from polydit.policy.pipeline import PolicyGenerator
 
     check_task(task)
     model_dir = DOMAIN.pretrained_root / model if model in DOMAIN.shipped_models() else Path(model)
     generator = DOMAIN.load(model_dir, device="cpu", dtype="fp32")
     generator.codec.task_id(task)
-    summary = run_rollout(generator, task, seed, video)
+    overrides: dict[str, Any] = {}
+    if isinstance(generator, PolicyGenerator):
+        overrides = {"cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
+    summary = run_rollout(generator, task, seed, video, **overrides)
     if json_out:
         typer.echo(json.dumps(summary))
     else:

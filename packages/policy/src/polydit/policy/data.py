@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,22 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         raise DataError(f"{path}: unreadable manifest ({e})") from None
+
+
+def clip_labels(episodes: Sequence[Episode], limit: float | None) -> list[Episode]:
+    """Episodes whose action labels are clipped to [-limit, limit] (None: unchanged).
+
+    MetaWorld's scripted experts are P-controllers whose raw actions reach about ±12, but the
+    environment clips every action to [-1, 1]; clipping the labels keeps what is executed and
+    stops the rare large values from stretching the min-max normalisation (with raw labels the
+    whole executable range [-1, 1] occupies a tenth of the normalised range).
+    """
+    if limit is None:
+        return list(episodes)
+    return [
+        replace(ep, actions=np.clip(ep.actions, -limit, limit).astype(np.float32))
+        for ep in episodes
+    ]
 
 
 def history_indices(t: int, n_obs: int) -> np.ndarray:

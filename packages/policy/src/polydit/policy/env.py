@@ -50,6 +50,7 @@ INSTRUCTIONS: dict[str, str] = {
 }
 
 MAX_EPISODE_STEPS = 500  # MetaWorld's max_path_length
+ACTION_LIMIT = 1.0  # MetaWorld's action box is [-1, 1]^4; step() clips to it
 
 
 @runtime_checkable
@@ -153,7 +154,7 @@ class MetaWorldEnv:
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply a 4-d action clipped to [-1, 1]; terminated is True once the task succeeds."""
-        action = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        action = np.clip(np.asarray(action, dtype=np.float64), -ACTION_LIMIT, ACTION_LIMIT)
         obs, reward, _, truncated, info = self._env.step(action)
         success = bool(info.get("success", 0.0))
         info = {**info, "success": success}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Tokens
 from polydit.core.train import TrainConfig, Trainer
 from polydit.policy.codec import ActionCodec, CodecConfig, fit_codec
-from polydit.policy.data import make_windows
+from polydit.policy.data import clip_labels, make_windows
+from polydit.policy.env import ACTION_LIMIT
 from polydit.policy.io import Episode, load_episodes
 from polydit.policy.model import policy_dit_config
 from polydit.policy.pipeline import PolicyGenerator
@@ -26,7 +27,12 @@ from polydit.policy.pipeline import PolicyGenerator
 
 @dataclass(frozen=True)
 class PolicyTrainConfig:
-    """Settings of `train` (``--config`` JSON keys): chunking, model size, optimisation."""
+    """Settings of `train` (``--config`` JSON keys): chunking, model size, optimisation.
+
+    action_clip: expert labels are clipped to [-action_clip, action_clip] before fitting the
+    normalisation (None: raw labels, as the first shipped model was trained; see
+    :func:`~polydit.policy.data.clip_labels`).
+    """
 
     horizon: int = 16
     n_obs: int = 2
@@ -38,6 +44,7 @@ class PolicyTrainConfig:
     num_experts: int = 4
     top_k: int = 2
     sampling_steps: int = 10
+    action_clip: float | None = ACTION_LIMIT  # clip expert labels to the env's action box
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
             steps=20000,
@@ -88,6 +95,14 @@ class WindowDataset:
         return {"context": self.context[idx], "actions": self.actions[idx], "task": self.task[idx]}
 
 
+def training_episodes(data: str | Path, settings: PolicyTrainConfig) -> list[Episode]:
+    """The successful episodes under `data`, labels clipped as `settings.action_clip` says."""
+    episodes = [ep for ep in load_episodes(data) if ep.success]
+    if not episodes:
+        raise DataError(f"{data}: holds no successful episode to train on")
+    return clip_labels(episodes, settings.action_clip)
+
+
 def fit_codec_on(episodes: list[Episode], settings: PolicyTrainConfig) -> CodecConfig:
     """Codec stats and task list of a set of episodes."""
     tasks = tuple(sorted({ep.task for ep in episodes}))
@@ -101,6 +116,33 @@ def fit_codec_on(episodes: list[Episode], settings: PolicyTrainConfig) -> CodecC
         n_obs=settings.n_obs,
         n_action_steps=settings.n_action_steps,
         demo_seed_max=max(ep.seed for ep in episodes),
+    )
+
+
+def warm_start(model: DiT, source: str | Path, codec: CodecConfig) -> CodecConfig:
+    """Load the weights of the pretrained policy directory `source` into `model` (same
+    architecture, tasks, horizon and history) and return the codec to train with: the source's
+    normalisation stats (the weights expect them) with the largest demo seed of both."""
+    init = PolicyGenerator.from_pretrained(source)
+    theirs, ours = init.model.config.to_dict(), model.config.to_dict()
+    differ = sorted(k for k in ours if ours[k] != theirs.get(k))
+    if differ:
+        raise ConfigError(
+            f"--init-from {source}: its model differs in "
+            + ", ".join(f"{k} ({theirs.get(k)} vs {ours[k]} here)" for k in differ)
+        )
+    src = init.codec.config
+    for name in ("tasks", "obs_dim", "action_dim", "horizon", "n_obs"):
+        if getattr(src, name) != getattr(codec, name):
+            raise ConfigError(
+                f"--init-from {source}: codec {name} {getattr(src, name)} differs from the "
+                f"data/config's {getattr(codec, name)}"
+            )
+    model.load_state_dict(init.model.state_dict())
+    return replace(
+        src,
+        n_action_steps=codec.n_action_steps,
+        demo_seed_max=max(src.demo_seed_max, codec.demo_seed_max),
     )
 
 
@@ -126,17 +168,18 @@ def train_policy(
     settings: PolicyTrainConfig,
     *,
     resume: bool = False,
+    init_from: str | Path | None = None,
     device: str = "cpu",
     progress: bool = True,
 ) -> tuple[PolicyGenerator, dict[str, Any]]:
-    """Train the policy DiT on the episodes under `data`; save `out/model` (pretrained dir)."""
+    """Train the policy DiT on the episodes under `data`; save `out/model` (pretrained dir).
+
+    init_from: a pretrained policy directory to start from (its weights and normalisation;
+    fresh optimizer, LR schedule and EMA warm-up); with `resume`, the checkpoint wins.
+    """
     out = Path(out)
-    episodes = [ep for ep in load_episodes(data) if ep.success]
-    if not episodes:
-        raise DataError(f"{data}: holds no successful episode to train on")
+    episodes = training_episodes(data, settings)
     codec_cfg = fit_codec_on(episodes, settings)
-    codec = ActionCodec(codec_cfg)
-    dataset = WindowDataset(episodes, codec)
     model_cfg = policy_dit_config(
         codec_cfg,
         hidden=settings.hidden,
@@ -148,6 +191,9 @@ def train_policy(
     )
     torch.manual_seed(settings.train.seed)
     model = DiT(model_cfg)
+    if init_from is not None:
+        codec_cfg = warm_start(model, init_from, codec_cfg)
+    dataset = WindowDataset(episodes, ActionCodec(codec_cfg))
     process = build_process(ProcessConfig(kind="flow_matching", t_sampling="uniform"))
     trainer = Trainer(
         model, flow_loss(process), dataset, settings.train, out, device=device, progress=progress
@@ -163,6 +209,7 @@ def train_policy(
         "episodes": len(episodes),
         "windows": len(dataset),
         "steps": result.step,
+        "init_from": None if init_from is None else str(init_from),
         "final_loss": result.loss,
         "train_seconds_this_call": result.wall_time,
         "settings": to_dict(settings),
