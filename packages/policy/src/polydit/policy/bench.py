@@ -152,7 +152,7 @@ def _cost(args: argparse.Namespace) -> None:
             policy_dit_config(codec, hidden=cfg.hidden, depth=cfg.depth, heads=cfg.heads, moe=moe)
         )
         gen = PolicyGenerator(model, base.process, base.sampling, codec)
-        cost = dit_cost(model, codec.horizon, codec.n_obs, steps)
+        cost = dit_cost(model, codec.horizon, codec.num_context, steps)
         for cached in (False, True) if moe else (False,):
             gen.use_expert_cache = cached
             gen.predict(history, codec.tasks[0])

@@ -203,13 +203,16 @@ class PolicyDomain(Domain):
             details["kind"] = f"mlp_bc ({generator.kind})"
         else:
             cfg = generator.model.config
-            cost = dit_cost(generator.model, codec.horizon, codec.n_obs, generator.sampling.steps)
+            cost = dit_cost(
+                generator.model, codec.horizon, codec.num_context, generator.sampling.steps
+            )
             details.update(
                 kind="dit",
                 hidden=cfg.hidden,
                 depth=cfg.depth,
                 heads=cfg.heads,
                 moe=cfg.moe is not None,
+                goal=codec.goal,
                 steps=generator.sampling.steps,
                 sampler=generator.sampling.sampler,
             )
@@ -384,6 +387,10 @@ def rollout_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     cache: Cache = "none",
     cache_opts: CacheOpts = None,
+    instruction: Annotated[
+        str | None,
+        typer.Option(help="A language-goal model's instruction (default: the task's own)."),
+    ] = None,
 ) -> None:
     """Run one closed-loop episode (optionally rendered to a video)."""
     from polydit.policy.env import check_task
@@ -392,10 +399,13 @@ def rollout_command(
     check_task(task)
     model_dir = DOMAIN.pretrained_root / model if model in DOMAIN.shipped_models() else Path(model)
     generator = DOMAIN.load(model_dir, device="cpu", dtype="fp32")
-    generator.codec.task_id(task)
+    if instruction is None:
+        generator.codec.task_id(task)
     overrides: dict[str, Any] = {}
     if isinstance(generator, PolicyGenerator):
         overrides = {"cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
+        if instruction is not None:
+            overrides["instruction"] = instruction
     summary = run_rollout(generator, task, seed, video, **overrides)
     if json_out:
         typer.echo(json.dumps(summary))

@@ -4,8 +4,12 @@ Generated tokens: an action chunk of horizon H, one token per step, features = t
 min-max normalised to [-1, 1] (Diffusion Policy's LinearNormalizer), position = step index (1-D
 RoPE). Context tokens (MM-DiT joint attention): one token per observation of the history
 (n_obs steps, oldest first), features = the normalised state concatenated with a one-hot of its
-slot in the history (the context stream has no RoPE, so the slot carries the time order). The
-task enters as a label (``Cond.labels``, the task's index in ``tasks``) through adaLN.
+slot in the history (the context stream has no RoPE, so the slot carries the time order).
+
+Goal, ``goal="task"``: the task enters as a label (``Cond.labels``, the task's index in
+``tasks``) through adaLN. ``goal="language"`` (MDT-style): a sentence embedding (goal_dim wide)
+of the task's instruction is one more context token; every context token is then
+``[state | slot one-hot | is-goal flag | embedding]`` with the unused parts zero, and no label.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from polydit.core.config import from_dict, to_dict
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 
+GOALS = ("task", "language")
 OBS_CLIP = 3.0  # normalised observations are clipped to ±OBS_CLIP (out-of-range states at eval)
 
 
@@ -45,8 +50,19 @@ class CodecConfig:
     n_obs: int = 2
     n_action_steps: int = 8
     demo_seed_max: int = -1
+    goal: str = "task"
+    goal_dim: int = 0
+    instructions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.goal not in GOALS:
+            raise ConfigError(f"CodecConfig.goal={self.goal!r}: expected one of {', '.join(GOALS)}")
+        if self.goal == "language" and (
+            self.goal_dim < 1 or len(self.instructions) != len(self.tasks)
+        ):
+            raise ConfigError(
+                "CodecConfig: goal='language' needs goal_dim ≥ 1 and one instruction per task"
+            )
         if not 1 <= self.n_action_steps <= self.horizon:
             raise ConfigError(
                 f"CodecConfig.n_action_steps={self.n_action_steps}: expected 1..horizon "
@@ -63,7 +79,18 @@ class CodecConfig:
 
     @property
     def context_dim(self) -> int:
-        return self.obs_dim + self.n_obs
+        """Width of a context token."""
+        extra = 1 + self.goal_dim if self.goal == "language" else 0
+        return self.obs_dim + self.n_obs + extra
+
+    @property
+    def num_context(self) -> int:
+        """Context tokens per sample: the history (+ the goal token)."""
+        return self.n_obs + (1 if self.goal == "language" else 0)
+
+    def instruction(self, task: str) -> str:
+        """The language goal of `task` (goal='language')."""
+        return self.instructions[self.tasks.index(task)]
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -142,16 +169,37 @@ class ActionCodec:
         """Token features (B, H, A) → actions (B, H, A) in env units."""
         return self.denormalize_actions(x)
 
-    def context(self, obs_history: Tensor) -> Tensor:
-        """obs_history (B, n_obs, D) raw → context tokens (B, n_obs, D + n_obs)."""
+    def context(self, obs_history: Tensor, goal: Tensor | None = None) -> Tensor:
+        """obs_history (B, n_obs, D) raw (+ goal embeddings (B, goal_dim)) → context tokens
+        (B, n_obs [+ 1], context_dim)."""
+        cfg = self.config
         b, n, _ = obs_history.shape
-        if n != self.config.n_obs:
-            raise ConfigError(f"expected {self.config.n_obs} observations of history, got {n}")
+        if n != cfg.n_obs:
+            raise ConfigError(f"expected {cfg.n_obs} observations of history, got {n}")
         slot = torch.eye(n, dtype=obs_history.dtype).expand(b, -1, -1)
-        return torch.cat([self.normalize_obs(obs_history), slot], dim=-1)
+        tokens = torch.cat([self.normalize_obs(obs_history), slot], dim=-1)
+        if cfg.goal != "language":
+            return tokens
+        pad = torch.zeros(b, n, 1 + cfg.goal_dim, dtype=tokens.dtype)
+        tokens = torch.cat([tokens, pad], dim=-1)
+        if goal is None:
+            return tokens
+        if goal.shape != (b, cfg.goal_dim):
+            raise ConfigError(f"goal embeddings: expected ({b}, {cfg.goal_dim}), got {goal.shape}")
+        head = torch.zeros(b, 1, cfg.obs_dim + n, dtype=tokens.dtype)
+        flag = torch.ones(b, 1, 1, dtype=tokens.dtype)
+        goal_token = torch.cat([head, flag, goal.to(tokens.dtype)[:, None]], dim=-1)
+        return torch.cat([tokens, goal_token], dim=1)
 
-    def encode_cond(self, obs_history: Tensor, task_ids: Tensor) -> Cond:
-        """The conditioning of a batch: context tokens of the history + task labels (B,)."""
+    def encode_cond(
+        self, obs_history: Tensor, task_ids: Tensor, goal: Tensor | None = None
+    ) -> Cond:
+        """The conditioning of a batch: context tokens of the history (+ the goal embedding
+        token for goal='language'), and the task labels (B,) for goal='task'."""
+        if self.config.goal == "language":
+            if goal is None:
+                raise ConfigError("a language-goal policy needs goal embeddings")
+            return Cond(context=self.context(obs_history, goal))
         return Cond(labels=task_ids.long(), context=self.context(obs_history))
 
     def task_id(self, task: str) -> int:

@@ -40,7 +40,7 @@ def policy_dit_config(
         pos_embed="rope",
         pos_axes=1,
         qk_norm=True,
-        num_classes=len(codec.tasks),
+        num_classes=len(codec.tasks) if codec.goal == "task" else 0,
         context_dim=codec.context_dim,
         moe=MoEConfig(num_experts=num_experts, top_k=top_k, router="noise") if moe else None,
     )

@@ -14,8 +14,10 @@ import numpy as np
 import torch
 
 from polydit.core.dit import DiT
+from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
+from polydit.core.tokens import Cond
 from polydit.policy.codec import ActionCodec, CodecConfig
 from polydit.policy.model import ExpertCache
 from polydit.policy.rollout import ChunkController
@@ -55,31 +57,56 @@ class PolicyGenerator(Pipeline):
         obs_history: np.ndarray | torch.Tensor,
         task: str | list[str],
         *,
+        instruction: str | list[str] | None = None,
         seed: int = 0,
         dtype: str = "fp32",
         **overrides: Any,
     ) -> np.ndarray:
         """Action chunks (B, H, A) for observation histories (B, n_obs, D), oldest first.
 
-        task: one task name for the whole batch or one per sample. Sample i draws its noise from
-        seed + i. overrides: steps, sampler (see the core's Pipeline.generate).
+        task: one task name for the whole batch or one per sample. instruction: a language-goal
+        model's sentence(s) instead of the tasks' own instructions. Sample i draws its noise
+        from seed + i. overrides: steps, sampler, cache, cache_opts (see Pipeline.generate).
         """
         obs = torch.as_tensor(np.asarray(obs_history), dtype=torch.float32)
         b = obs.shape[0]
         names = [task] * b if isinstance(task, str) else list(task)
-        ids = torch.tensor([self.codec.task_id(n) for n in names])
-        cond = self.codec.encode_cond(obs, ids)
+        cond = self._cond(obs, names, instruction)
         cache = self.expert_cache if self.use_expert_cache else contextlib.nullcontext()
         with cache:
             x = self.generate(self.codec.template(b), cond, seed=seed, dtype=dtype, **overrides)
         return self.codec.decode_actions(x).numpy()
 
-    def controller(self, task: str, *, seed: int = 0, **overrides: Any) -> ChunkController:
+    def _cond(self, obs: torch.Tensor, tasks: list[str], instruction: Any) -> Cond:
+        """Conditioning of a batch: task labels, or goal embeddings of the instructions."""
+        cfg = self.codec.config
+        if cfg.goal != "language":
+            if instruction is not None:
+                raise ConfigError("instruction: this policy is conditioned on task ids only")
+            ids = torch.tensor([self.codec.task_id(n) for n in tasks])
+            return self.codec.encode_cond(obs, ids)
+        from polydit.policy.language import encode_goals
+
+        if instruction is None:
+            sentences = [
+                cfg.instruction(self.codec.config.tasks[self.codec.task_id(n)]) for n in tasks
+            ]
+        else:
+            sentences = [instruction] * len(tasks) if isinstance(instruction, str) else instruction
+        goal = encode_goals(sentences)
+        return self.codec.encode_cond(obs, torch.zeros(len(tasks), dtype=torch.long), goal)
+
+    def controller(
+        self, task: str, *, seed: int = 0, instruction: str | None = None, **overrides: Any
+    ) -> ChunkController:
         """The receding-horizon controller of `task` (execute k of every H predicted actions)."""
-        self.codec.task_id(task)
+        if instruction is None:
+            self.codec.task_id(task)
         cfg = self.codec.config
 
         def predict(obs_history: np.ndarray, call: int) -> np.ndarray:
-            return self.predict(obs_history, task, seed=seed + 1000 * call, **overrides)
+            return self.predict(
+                obs_history, task, instruction=instruction, seed=seed + 1000 * call, **overrides
+            )
 
         return ChunkController(predict, n_obs=cfg.n_obs, n_action_steps=cfg.n_action_steps)

@@ -19,7 +19,7 @@ from polydit.core.tokens import Tokens
 from polydit.core.train import TrainConfig, Trainer
 from polydit.policy.codec import ActionCodec, CodecConfig, fit_codec
 from polydit.policy.data import clip_labels, make_windows
-from polydit.policy.env import ACTION_LIMIT
+from polydit.policy.env import ACTION_LIMIT, INSTRUCTIONS
 from polydit.policy.io import Episode, load_episodes
 from polydit.policy.model import policy_dit_config
 from polydit.policy.pipeline import PolicyGenerator
@@ -29,6 +29,8 @@ from polydit.policy.pipeline import PolicyGenerator
 class PolicyTrainConfig:
     """Settings of `train` (``--config`` JSON keys): chunking, model size, optimisation.
 
+    goal: "task" (task id through adaLN) or "language" (the task's instruction embedded by the
+    offline sentence encoder, one context token; needs the ``text`` extra).
     action_clip: expert labels are clipped to [-action_clip, action_clip] before fitting the
     normalisation (None: raw labels, as the first shipped model was trained; see
     :func:`~polydit.policy.data.clip_labels`).
@@ -44,6 +46,7 @@ class PolicyTrainConfig:
     num_experts: int = 4
     top_k: int = 2
     sampling_steps: int = 10
+    goal: str = "task"
     action_clip: float | None = ACTION_LIMIT  # clip expert labels to the env's action box
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
@@ -75,12 +78,20 @@ class PolicyTrainConfig:
 
 
 class WindowDataset:
-    """Normalised training windows as tensors: context (W, n_obs, C), actions (W, H, A), task."""
+    """Normalised training windows as tensors: context (W, n_obs, C), actions (W, H, A), task.
 
-    def __init__(self, episodes: list[Episode], codec: ActionCodec):
+    goals: (num_tasks, goal_dim) instruction embeddings of a language-goal codec; the goal
+    token of each window is appended per batch.
+    """
+
+    def __init__(self, episodes: list[Episode], codec: ActionCodec, goals: Tensor | None = None):
         cfg = codec.config
+        if (goals is None) != (cfg.goal != "language"):
+            raise ConfigError("WindowDataset: goal embeddings go with a language-goal codec")
         win = make_windows(episodes, cfg.tasks, cfg.n_obs, cfg.horizon)
-        self.context = codec.context(torch.from_numpy(win.obs))
+        self.codec, self.goals = codec, goals
+        self.obs = torch.from_numpy(win.obs)
+        self.context = codec.context(self.obs) if goals is None else None
         self.actions = codec.normalize_actions(torch.from_numpy(win.actions))
         self.task = torch.from_numpy(win.task)
         self.positions = codec.positions(1)[0]
@@ -92,7 +103,11 @@ class WindowDataset:
         return self.batch(torch.tensor([i]))
 
     def batch(self, idx: Tensor) -> dict[str, Tensor]:
-        return {"context": self.context[idx], "actions": self.actions[idx], "task": self.task[idx]}
+        if self.goals is None:
+            context = self.context[idx]
+        else:
+            context = self.codec.context(self.obs[idx], self.goals[self.task[idx]])
+        return {"context": context, "actions": self.actions[idx], "task": self.task[idx]}
 
 
 def training_episodes(data: str | Path, settings: PolicyTrainConfig) -> list[Episode]:
@@ -116,7 +131,32 @@ def fit_codec_on(episodes: list[Episode], settings: PolicyTrainConfig) -> CodecC
         n_obs=settings.n_obs,
         n_action_steps=settings.n_action_steps,
         demo_seed_max=max(ep.seed for ep in episodes),
+        **_goal_settings(tasks, settings.goal),
     )
+
+
+def _goal_settings(tasks: tuple[str, ...], goal: str) -> dict[str, Any]:
+    if goal != "language":
+        return {"goal": goal}
+    from polydit.policy.language import GOAL_DIM
+
+    missing = [t for t in tasks if t not in INSTRUCTIONS]
+    if missing:
+        raise ConfigError(f"goal 'language': no instruction for task(s) {', '.join(missing)}")
+    return {
+        "goal": "language",
+        "goal_dim": GOAL_DIM,
+        "instructions": tuple(INSTRUCTIONS[t] for t in tasks),
+    }
+
+
+def goal_table(codec: CodecConfig) -> Tensor | None:
+    """(num_tasks, goal_dim) embeddings of the codec's instructions (None for task ids)."""
+    if codec.goal != "language":
+        return None
+    from polydit.policy.language import encode_goals
+
+    return encode_goals(codec.instructions)
 
 
 def warm_start(model: DiT, source: str | Path, codec: CodecConfig) -> CodecConfig:
@@ -154,7 +194,8 @@ def flow_loss(process):
         b, h, _ = batch["actions"].shape
         pos = torch.arange(h, dtype=torch.float32).view(1, h, 1).expand(b, -1, -1)
         tokens = Tokens(batch["actions"], pos)
-        cond = Cond(labels=batch["task"], context=batch["context"])
+        labels = batch["task"] if getattr(model, "module", model).config.num_classes else None
+        cond = Cond(labels=labels, context=batch["context"])
         fm = process.training_loss(model, tokens, cond, generator)
         aux = getattr(model, "module", model).aux_loss().to(fm.device)
         return {"loss": fm + aux, "flow": fm.detach()}
@@ -193,7 +234,7 @@ def train_policy(
     model = DiT(model_cfg)
     if init_from is not None:
         codec_cfg = warm_start(model, init_from, codec_cfg)
-    dataset = WindowDataset(episodes, ActionCodec(codec_cfg))
+    dataset = WindowDataset(episodes, ActionCodec(codec_cfg), goal_table(codec_cfg))
     process = build_process(ProcessConfig(kind="flow_matching", t_sampling="uniform"))
     trainer = Trainer(
         model, flow_loss(process), dataset, settings.train, out, device=device, progress=progress
