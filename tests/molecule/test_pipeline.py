@@ -48,3 +48,80 @@ def test_atom_counts_follow_the_training_histogram(tiny_model_dir: Path):
     assert (hist[counts] > 0).all()  # never a size the training set lacks
     expected = (hist * torch.arange(len(hist))).sum() / hist.sum()
     assert abs(counts.float().mean() - expected) < 0.3
+
+
+def test_centred_noise_has_zero_centre_of_mass_over_real_atoms():
+    from polydit.molecule.codec import centred_noise
+
+    mask = torch.arange(6)[None, :] < torch.tensor([[3], [6]])
+    noise = centred_noise((2, 6, 8), mask, torch.Generator().manual_seed(0))
+    assert torch.allclose(noise[..., :3].sum(1), torch.zeros(2, 3), atol=1e-6)
+    assert (noise[0, 3:] == 0).all() and noise[0, :3, 3:].abs().sum() > 0
+
+
+def test_generator_noise_is_centred_and_per_sample(qm9_sample):
+    import numpy as np
+
+    from polydit.core.pipeline import SamplingConfig
+    from polydit.core.tokens import Tokens
+    from polydit.molecule.train import MoleculeTrainSpec, build_generator
+
+    spec = MoleculeTrainSpec(preset="tiny", sampling=SamplingConfig(steps=2))
+    gen = build_generator(spec, qm9_sample.subset(np.arange(20)))
+    assert gen.centre_noise
+    mask = torch.arange(8)[None, :] < torch.tensor([[5], [8]])
+    noise = gen.initial_noise(Tokens(torch.zeros(2, 8, 8), None, mask), seed=4)
+    assert torch.allclose(noise[..., :3].sum(1), torch.zeros(2, 3), atol=1e-5)
+    alone = gen.initial_noise(Tokens(torch.zeros(1, 8, 8), None, mask[1:]), seed=5)
+    assert torch.allclose(alone[0], noise[1])
+
+
+def test_pair_bias_model_round_trips_and_matches_cached_sampling(qm9_sample, tmp_path: Path):
+    import numpy as np
+
+    from polydit.core.pipeline import SamplingConfig
+    from polydit.molecule.pair_bias import PairBiasDiT
+    from polydit.molecule.train import MoleculeTrainSpec, build_generator
+
+    spec = MoleculeTrainSpec(preset="tiny", pair_bias=True, sampling=SamplingConfig(steps=3))
+    gen = build_generator(spec, qm9_sample.subset(np.arange(20)))
+    torch.nn.init.normal_(gen.model.pair.mlp[2].weight)  # a non-zero bias
+    a = gen.generate_atoms(3, 0)
+    again = MoleculeGenerator.from_pretrained(gen.save_pretrained(tmp_path / "m"))
+    assert isinstance(again.model, PairBiasDiT)
+    assert torch.equal(a.coords, again.generate_atoms(3, 0).coords)
+    cached = again.generate_atoms(3, 0, cache="fora", cache_opts={"interval": 1})
+    assert torch.equal(a.coords, cached.coords)
+
+
+def test_adit_loss_weight_needs_x0_prediction_and_weights_small_t():
+    import pytest
+
+    from polydit.core.errors import ConfigError
+    from polydit.core.process import ProcessConfig, build_process
+    from polydit.core.tokens import Tokens
+    from polydit.molecule.train import MoleculeTrainSpec, adit_loss
+
+    with pytest.raises(ConfigError, match="x0"):
+        MoleculeTrainSpec(loss_weight="adit")
+    process = build_process(ProcessConfig(prediction="x0"))
+    tokens = Tokens(torch.ones(2, 4, 8), None, torch.ones(2, 4, dtype=torch.bool))
+
+    def zero_model(tok, t, cond):
+        return torch.zeros_like(tok.x)
+
+    class FixedT:
+        config = process.config
+
+        def __init__(self, t):
+            self.t = t
+
+        def sample_t(self, n, generator=None, device="cpu"):
+            return torch.full((n,), self.t)
+
+        def corrupt(self, x0, t, noise):
+            return process.corrupt(x0, t, noise)
+
+    near = adit_loss(zero_model, FixedT(0.05), tokens, None)  # weight 1 / 0.1²
+    far = adit_loss(zero_model, FixedT(0.5), tokens, None)  # weight 1 / 0.5²
+    assert near.item() == pytest.approx(100.0) and far.item() == pytest.approx(4.0)

@@ -4,6 +4,8 @@
     python -m polydit.molecule.bench export --run RUN --out DIR [--num 1000] [--step S]
         [--steps SAMPLING_STEPS] [--no-novelty]
     python -m polydit.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
+    python -m polydit.molecule.bench crystal-export --run RUN --out DIR [--num 1000] [--step S]
+    python -m polydit.molecule.bench crystal-random [--num 1000]   # the random-structure floor
 
 `export` turns a training run's EMA checkpoint into a pretrained directory whose metrics.json
 holds the EDM metrics of `num` samples and the training step / wall time. `curve` prints one
@@ -82,6 +84,49 @@ def curve(run: Path, checkpoints: Path, num: int, seed: int, steps: int | None) 
         print(json.dumps(row), flush=True)
 
 
+def crystal_export(run: Path, out: Path, num: int, step: int | None, seed: int) -> dict[str, Any]:
+    """A crystal run's EMA checkpoint → pretrained directory with its crystal metrics."""
+    from polydit.molecule.crystal_train import crystal_generator_from_run
+    from polydit.molecule.evaluation import evaluate_crystal_generator
+
+    generator = crystal_generator_from_run(run, step)
+    found = dict(list_checkpoints(run / "checkpoints"))
+    chosen = max(found) if step is None else step
+    metrics = evaluate_crystal_generator(generator, num, seed)
+    metrics.update(
+        {
+            "train_step": chosen,
+            "train_seconds": training_time(run, chosen),
+            "eval_seed": seed,
+            "sampling_steps": generator.sampling.steps,
+            "sampler": generator.sampling.sampler,
+        }
+    )
+    generator.save_pretrained(out, metrics=metrics)
+    return metrics
+
+
+def crystal_random(num: int, seed: int) -> dict[str, Any]:
+    """Floor: training atom counts, lattices and element frequencies with uniformly random
+    fractional coordinates and independently drawn elements (scored like generated ones)."""
+    import numpy as np
+    from pymatgen.core import Structure
+
+    from polydit.molecule.crystal_data import load_crystals
+    from polydit.molecule.crystal_metrics import crystal_metrics
+
+    data = load_crystals("crystals", seed=seed)[0]
+    rng = np.random.default_rng(seed)
+    species = [str(sp) for s in data.structures for sp in s.species]
+    out = []
+    for i in rng.integers(0, len(data), num):
+        template = data.structures[int(i)]
+        n = len(template)
+        picks = [species[j] for j in rng.integers(0, len(species), n)]
+        out.append(Structure(template.lattice, picks, rng.random((n, 3))))
+    return {"baseline": "random", **crystal_metrics(out, data.structures)}
+
+
 def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(prog="python -m polydit.molecule.bench")
@@ -102,6 +147,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None)
+    p = sub.add_parser("crystal-export")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--num", type=int, default=1000)
+    p.add_argument("--step", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("crystal-random")
+    p.add_argument("--num", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "ceiling":
         print(json.dumps(ceiling(args.split)))
@@ -111,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
                 export(args.run, args.out, args.num, args.step, args.seed, args.steps, args.novelty)
             )
         )
+    elif args.command == "crystal-export":
+        print(json.dumps(crystal_export(args.run, args.out, args.num, args.step, args.seed)))
+    elif args.command == "crystal-random":
+        print(json.dumps(crystal_random(args.num, args.seed)))
     else:
         curve(args.run, args.checkpoints, args.num, args.seed, args.steps)
 

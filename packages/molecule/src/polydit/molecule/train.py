@@ -28,6 +28,7 @@ from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.molecule.codec import AtomCodec, centred_noise, random_rotations, rotate
 from polydit.molecule.data import MoleculeSet
 from polydit.molecule.model import molecule_dit_config
+from polydit.molecule.pair_bias import PairBiasDiT
 from polydit.molecule.pipeline import MoleculeGenerator
 
 SPEC_FILE = "spec.json"
@@ -42,7 +43,9 @@ class MoleculeTrainSpec:
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`).
     type_scale: amplitude of the one-hot type channels; coord_scale: Å per coordinate unit;
     rotate: random-rotation augmentation; centre_noise: zero-centre-of-mass noise (training and
-    sampling); loss_weight: "none" (plain masked MSE) or "adit" (x0 prediction only).
+    sampling); loss_weight: "none" (plain masked MSE) or "adit" (x0 prediction only);
+    pair_bias: add the interatomic-distance attention bias (:mod:`polydit.molecule.pair_bias`,
+    not in ADiT).
     """
 
     preset: str = "small"
@@ -53,6 +56,7 @@ class MoleculeTrainSpec:
     coord_scale: float = 1.0
     rotate: bool = True
     centre_noise: bool = True
+    pair_bias: bool = False
     loss_weight: str = "none"
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
@@ -134,8 +138,9 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
     config = molecule_dit_config(
         codec, spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads
     )
+    model = PairBiasDiT(config) if spec.pair_bias else DiT(config)
     return MoleculeGenerator(
-        DiT(config),
+        model,
         build_process(spec.process),
         spec.sampling,
         codec=codec,
