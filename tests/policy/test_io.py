@@ -76,7 +76,7 @@ def test_labels_are_clipped_to_the_action_box_before_normalisation() -> None:
     ep = _episode()
     ep.actions[0] = [11.5, -6.0, 0.3, 1.0]  # a scripted expert's raw P-control output
     (clipped,) = clip_labels([ep], 1.0)
-    np.testing.assert_array_equal(clipped.actions[0], [1.0, -1.0, 0.3, 1.0])
+    np.testing.assert_array_equal(clipped.actions[0], np.float32([1.0, -1.0, 0.3, 1.0]))
     np.testing.assert_array_equal(clipped.actions[1:], ep.actions[1:])
     assert ep.actions[0, 0] == 11.5  # the input is not modified
     assert clip_labels([ep], None)[0].actions[0, 0] == 11.5

@@ -89,6 +89,8 @@ def train_mlp(
     progress: bool = False,
 ) -> MLPBaseline:
     """Train an MLP-BC baseline on a :class:`~polydit.policy.train.WindowDataset`."""
+    if codec.goal != "task" or codec.image_size:
+        raise ConfigError("MLP-BC baselines take state observations and task ids only")
     chunk = 1 if kind == "single" else codec.horizon
     mlp_cfg = MLPConfig(
         in_dim=codec.n_obs * codec.context_dim,

@@ -87,10 +87,13 @@ class PolicyDomain(Domain):
         tasks = generator.codec.config.tasks
         task = _tasks(opts.extra["task"], tasks)[0]
         records = []
+        image_size = generator.codec.config.image_size or None
         for i in range(opts.num):
             seed = opts.seed + i
             recorder = _Recorder(generator.controller(task, **self._overrides(generator, opts)))
-            result = rollout(lambda: make_env(task), recorder, [seed], num_envs=1)
+            result = rollout(
+                lambda: make_env(task, image_size=image_size), recorder, [seed], num_envs=1
+            )
             name = f"{task}_seed_{seed:05d}.npz"
             save_episode(
                 out / name,
@@ -303,10 +306,13 @@ def run_rollout(
     from polydit.policy.rollout import rollout
 
     size = (240, 320) if video is not None else None
-    if video is not None:
+    image_size = generator.codec.config.image_size or None
+    if image_size is not None:
+        size = None  # the observation frames are the video
+    if video is not None and image_size is None:
         make_env(task, render_size=size).render()  # fail fast, before the rollout
     result = rollout(
-        lambda: make_env(task, render_size=size),
+        lambda: make_env(task, render_size=size, image_size=image_size),
         generator.controller(task, **overrides),
         [seed],
         num_envs=1,
@@ -353,6 +359,13 @@ def collect(
     action_noise: Annotated[
         float, typer.Option(min=0.0, help="Std of Gaussian noise on executed actions.")
     ] = 0.0,
+    image_size: Annotated[
+        int | None,
+        typer.Option(
+            min=4,
+            help="Also record S×S camera frames in each observation (MuJoCo offscreen rendering).",
+        ),
+    ] = None,
 ) -> None:
     """Collect scripted-expert demonstrations; keep the successful ones as NPZ episodes."""
     import warnings
@@ -369,7 +382,15 @@ def collect(
             f"{r.mean_length:.1f}"
         )
 
-    reports = run(tasks, episodes, out, seed=seed, action_noise=action_noise, progress=report)
+    reports = run(
+        tasks,
+        episodes,
+        out,
+        seed=seed,
+        action_noise=action_noise,
+        image_size=image_size,
+        progress=report,
+    )
     kept = sum(r.kept for r in reports)
     typer.echo(f"kept {kept} of {sum(r.attempted for r in reports)} episodes in {out}")
 

@@ -53,8 +53,18 @@ class CodecConfig:
     goal: str = "task"
     goal_dim: int = 0
     instructions: tuple[str, ...] = ()
+    image_size: int = 0
+    patch: int = 8
 
     def __post_init__(self) -> None:
+        if self.image_size and (
+            self.image_size % self.patch or self.obs_dim <= 3 * self.image_size**2
+        ):
+            raise ConfigError(
+                f"CodecConfig: image_size {self.image_size} must be a multiple of patch "
+                f"{self.patch} and observations must hold a state before the "
+                f"{3 * self.image_size**2} pixel values (obs_dim is {self.obs_dim})"
+            )
         if self.goal not in GOALS:
             raise ConfigError(f"CodecConfig.goal={self.goal!r}: expected one of {', '.join(GOALS)}")
         if self.goal == "language" and (
@@ -78,15 +88,33 @@ class CodecConfig:
                 raise ConfigError(f"CodecConfig.{name}: expected {dim} values")
 
     @property
+    def state_dim(self) -> int:
+        """Width of the state part of an observation (all of it without images)."""
+        return self.obs_dim - 3 * self.image_size**2
+
+    @property
+    def num_patches(self) -> int:
+        """Image patch tokens per observation (0 without images)."""
+        return (self.image_size // self.patch) ** 2
+
+    def segments(self) -> dict[str, int]:
+        """The parts of a context token, in order, and their widths."""
+        parts = {"state": self.state_dim, "slot": self.n_obs}
+        if self.image_size:
+            parts.update(pixels=3 * self.patch**2, patch=self.num_patches)
+        if self.goal == "language":
+            parts.update(flag=1, goal=self.goal_dim)
+        return parts
+
+    @property
     def context_dim(self) -> int:
         """Width of a context token."""
-        extra = 1 + self.goal_dim if self.goal == "language" else 0
-        return self.obs_dim + self.n_obs + extra
+        return sum(self.segments().values())
 
     @property
     def num_context(self) -> int:
-        """Context tokens per sample: the history (+ the goal token)."""
-        return self.n_obs + (1 if self.goal == "language" else 0)
+        """Context tokens per sample: the history's states (+ patches) (+ the goal token)."""
+        return self.n_obs * (1 + self.num_patches) + (1 if self.goal == "language" else 0)
 
     def instruction(self, task: str) -> str:
         """The language goal of `task` (goal='language')."""
@@ -171,25 +199,41 @@ class ActionCodec:
 
     def context(self, obs_history: Tensor, goal: Tensor | None = None) -> Tensor:
         """obs_history (B, n_obs, D) raw (+ goal embeddings (B, goal_dim)) → context tokens
-        (B, n_obs [+ 1], context_dim)."""
+        (B, num_context, context_dim): n_obs state tokens, then n_obs × num_patches image patch
+        tokens (pixels mapped to [-1, 1], with the patch index one-hot), then the goal token.
+        Each token fills its own segments (see CodecConfig.segments); the rest is zero."""
         cfg = self.config
         b, n, _ = obs_history.shape
         if n != cfg.n_obs:
             raise ConfigError(f"expected {cfg.n_obs} observations of history, got {n}")
-        slot = torch.eye(n, dtype=obs_history.dtype).expand(b, -1, -1)
-        tokens = torch.cat([self.normalize_obs(obs_history), slot], dim=-1)
-        if cfg.goal != "language":
-            return tokens
-        pad = torch.zeros(b, n, 1 + cfg.goal_dim, dtype=tokens.dtype)
-        tokens = torch.cat([tokens, pad], dim=-1)
-        if goal is None:
-            return tokens
-        if goal.shape != (b, cfg.goal_dim):
-            raise ConfigError(f"goal embeddings: expected ({b}, {cfg.goal_dim}), got {goal.shape}")
-        head = torch.zeros(b, 1, cfg.obs_dim + n, dtype=tokens.dtype)
-        flag = torch.ones(b, 1, 1, dtype=tokens.dtype)
-        goal_token = torch.cat([head, flag, goal.to(tokens.dtype)[:, None]], dim=-1)
-        return torch.cat([tokens, goal_token], dim=1)
+        offsets, start = {}, 0
+        for name, width in cfg.segments().items():
+            offsets[name] = slice(start, start + width)
+            start += width
+        slot = torch.eye(n, dtype=obs_history.dtype)
+        state = torch.zeros(b, n, start, dtype=obs_history.dtype)
+        state[..., offsets["state"]] = self.normalize_obs(obs_history)[..., : cfg.state_dim]
+        state[..., offsets["slot"]] = slot
+        tokens = [state]
+        if cfg.image_size:
+            p, k = cfg.patch, cfg.image_size // cfg.patch
+            img = obs_history[..., cfg.state_dim :].reshape(b, n, k, p, k, p, 3)
+            img = img.permute(0, 1, 2, 4, 3, 5, 6).reshape(b, n, k * k, 3 * p * p)
+            patches = torch.zeros(b, n, k * k, start, dtype=obs_history.dtype)
+            patches[..., offsets["pixels"]] = img * 2.0 - 1.0
+            patches[..., offsets["patch"]] = torch.eye(k * k, dtype=obs_history.dtype)
+            patches[..., offsets["slot"]] = slot[:, None, :]
+            tokens.append(patches.reshape(b, n * k * k, start))
+        if cfg.goal == "language" and goal is not None:
+            if goal.shape != (b, cfg.goal_dim):
+                raise ConfigError(
+                    f"goal embeddings: expected ({b}, {cfg.goal_dim}), got {tuple(goal.shape)}"
+                )
+            token = torch.zeros(b, 1, start, dtype=obs_history.dtype)
+            token[..., offsets["flag"]] = 1.0
+            token[..., offsets["goal"]] = goal.to(obs_history.dtype)[:, None]
+            tokens.append(token)
+        return torch.cat(tokens, dim=1)
 
     def encode_cond(
         self, obs_history: Tensor, task_ids: Tensor, goal: Tensor | None = None

@@ -42,12 +42,13 @@ def run_expert_episode(task: str, seed: int, action_noise: float = 0.0, env=None
     recorded label is the expert's clean action, so noisy runs show how to recover (DART-style).
     """
     env = env or make_env(task)
+    state_dim = getattr(env, "state_dim", None)  # image observations: the expert reads the state
     expert = ScriptedExpert(task)
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
     observations, actions, success = [], [], False
     for _ in range(env.max_episode_steps):
-        action = expert(obs)
+        action = expert(obs[:state_dim])
         observations.append(obs)
         actions.append(action)
         executed = action + rng.normal(0.0, action_noise, action.shape) if action_noise else action
@@ -72,10 +73,12 @@ def collect(
     *,
     seed: int = 0,
     action_noise: float = 0.0,
+    image_size: int | None = None,
     progress: Callable[[CollectReport], None] | None = None,
 ) -> list[CollectReport]:
     """Attempt `episodes` expert episodes per task (seeds ``seed .. seed+episodes-1``), keep only
-    the successful ones as ``out/<task>/seed_<seed>.npz`` and write ``out/manifest.json``."""
+    the successful ones as ``out/<task>/seed_<seed>.npz`` and write ``out/manifest.json``.
+    image_size: record image observations (state + S×S frame, see MetaWorldEnv)."""
     if episodes < 1:
         raise DataError(f"--episodes must be ≥ 1, got {episodes}")
     if seed + episodes > EVAL_SEED and seed < EVAL_SEED + 10_000:
@@ -86,7 +89,7 @@ def collect(
     out = Path(out)
     reports = []
     for task in tasks:
-        env = make_env(task)
+        env = make_env(task, image_size=image_size)
         kept, lengths = [], []
         for s in range(seed, seed + episodes):
             episode = run_expert_episode(task, s, action_noise, env)
@@ -104,6 +107,7 @@ def collect(
     manifest = {
         "format": 1,
         "action_noise": action_noise,
+        "image_size": image_size,
         "tasks": {
             r.task: {
                 "attempted": r.attempted,

@@ -113,12 +113,26 @@ class MetaWorldEnv:
     placement from `s` alone, so the same seed gives the same episode start.
 
     render_size: (height, width) of ``render()`` frames, or None for no rendering.
+    image_size: S for image observations: every observation is then the 39-d state followed by
+    the S×S RGB frame of the "corner" camera, flattened (S·S·3, values 0..1); rendering runs
+    at S×S (RenderingUnavailable, raised by the first reset, if the machine has no offscreen
+    OpenGL). ``state_dim`` is always the state's width.
     """
 
     action_dim = 4
 
-    def __init__(self, task: str, render_size: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        task: str,
+        render_size: tuple[int, int] | None = None,
+        image_size: int | None = None,
+    ):
         self.task = check_task(task)
+        if image_size is not None:
+            if image_size < 4:
+                raise ConfigError(f"image_size: expected ≥ 4 pixels, got {image_size}")
+            render_size = (image_size, image_size)
+        self.image_size = image_size
         if render_size is not None:
             configure_rendering()
         from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
@@ -137,7 +151,16 @@ class MetaWorldEnv:
             self._env.mujoco_renderer.camera_id = None
         self._env.max_path_length = MAX_EPISODE_STEPS
         self.max_episode_steps = MAX_EPISODE_STEPS
-        self.observation_dim = int(self._env.observation_space.shape[0])
+        self.state_dim = int(self._env.observation_space.shape[0])
+        pixels = 3 * image_size * image_size if image_size is not None else 0
+        self.observation_dim = self.state_dim + pixels
+
+    def _observe(self, state: np.ndarray) -> np.ndarray:
+        state = np.asarray(state, dtype=np.float32)
+        if self.image_size is None:
+            return state
+        pixels = self.render().astype(np.float32).reshape(-1) / 255.0
+        return np.concatenate([state, pixels])
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -150,7 +173,7 @@ class MetaWorldEnv:
         env.seeded_rand_vec = True
         obs, info = env.reset()
         env._freeze_rand_vec = True
-        return np.asarray(obs, dtype=np.float32), dict(info)
+        return self._observe(obs), dict(info)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Apply a 4-d action clipped to [-1, 1]; terminated is True once the task succeeds."""
@@ -158,7 +181,7 @@ class MetaWorldEnv:
         obs, reward, _, truncated, info = self._env.step(action)
         success = bool(info.get("success", 0.0))
         info = {**info, "success": success}
-        return np.asarray(obs, dtype=np.float32), float(reward), success, bool(truncated), info
+        return self._observe(obs), float(reward), success, bool(truncated), info
 
     def render(self) -> np.ndarray:
         """The current frame (H, W, 3) uint8 from the "corner" camera."""
@@ -177,9 +200,11 @@ class MetaWorldEnv:
         self._env.close()
 
 
-def make_env(task: str, render_size: tuple[int, int] | None = None) -> MetaWorldEnv:
+def make_env(
+    task: str, render_size: tuple[int, int] | None = None, image_size: int | None = None
+) -> MetaWorldEnv:
     """The MetaWorld environment of `task` (see :class:`MetaWorldEnv`)."""
-    return MetaWorldEnv(task, render_size)
+    return MetaWorldEnv(task, render_size, image_size)
 
 
 class ScriptedExpert:

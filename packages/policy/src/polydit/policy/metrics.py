@@ -46,11 +46,12 @@ def evaluate_policy(
     """Roll out `policy` (anything with ``controller(task)`` and ``predict(history, task)``)
     on every task and seed. Returns the flat metrics and the per-task results."""
     results = []
+    image_size = policy.codec.config.image_size or None
     for task in tasks:
         controller = policy.controller(task, **predict_overrides)
         results.append(
             rollout(
-                lambda task=task: make_env(task),
+                lambda task=task: make_env(task, image_size=image_size),
                 controller,
                 seeds,
                 num_envs=num_envs,
@@ -73,10 +74,10 @@ def evaluate_policy(
 
 def chunk_latency_ms(policy: Any, task: str, calls: int = 5, **overrides: Any) -> float:
     """Median wall time (ms) of one chunk prediction for one environment (batch 1)."""
-    env = make_env(task)
+    codec = policy.codec.config
+    env = make_env(task, image_size=codec.image_size or None)
     obs, _ = env.reset(seed=0)
     env.close()
-    codec = policy.codec.config
     history = np.repeat(obs[None, None], codec.n_obs, axis=1)
     policy.predict(history, task, **overrides)  # warm-up
     times = []

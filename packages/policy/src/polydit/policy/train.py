@@ -31,6 +31,8 @@ class PolicyTrainConfig:
 
     goal: "task" (task id through adaLN) or "language" (the task's instruction embedded by the
     offline sentence encoder, one context token; needs the ``text`` extra).
+    image_size, patch: data collected with ``collect --image-size S`` (state + S×S frame per
+    observation): the frames become (S/patch)² patch tokens per observation of the history.
     action_clip: expert labels are clipped to [-action_clip, action_clip] before fitting the
     normalisation (None: raw labels, as the first shipped model was trained; see
     :func:`~polydit.policy.data.clip_labels`).
@@ -47,6 +49,8 @@ class PolicyTrainConfig:
     top_k: int = 2
     sampling_steps: int = 10
     goal: str = "task"
+    image_size: int = 0
+    patch: int = 8
     action_clip: float | None = ACTION_LIMIT  # clip expert labels to the env's action box
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
@@ -131,6 +135,8 @@ def fit_codec_on(episodes: list[Episode], settings: PolicyTrainConfig) -> CodecC
         n_obs=settings.n_obs,
         n_action_steps=settings.n_action_steps,
         demo_seed_max=max(ep.seed for ep in episodes),
+        image_size=settings.image_size,
+        patch=settings.patch,
         **_goal_settings(tasks, settings.goal),
     )
 
