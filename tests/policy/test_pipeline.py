@@ -114,3 +114,11 @@ def test_expert_cache_matches_routed_moe_and_reuses_routes() -> None:
     assert gen.expert_cache.misses == layers * steps and gen.expert_cache.hits == 0
     gen.predict(hist, "push-v3", seed=2)  # same time grid and task: every route is reused
     assert gen.expert_cache.hits == layers * steps
+
+
+def test_action_steps_override_of_the_controller() -> None:
+    gen = _generator()
+    assert gen.controller("push-v3").n_action_steps == 4
+    assert gen.controller("push-v3", action_steps=2).n_action_steps == 2
+    with pytest.raises(ConfigError, match=r"action_steps=9: expected 1..8"):
+        gen.controller("push-v3", action_steps=9)

@@ -73,9 +73,18 @@ def _eval(args: argparse.Namespace) -> None:
     tasks = codec.tasks if args.task is None else resolve_tasks(args.task)
     seeds = eval_seeds(args.seed, args.episodes, codec.demo_seed_max)
     started = time.perf_counter()
-    metrics, _ = evaluate_policy(policy, tasks, seeds, num_envs=args.num_envs)
+    options = {} if args.steps is None else {"steps": args.steps}
+    metrics, _ = evaluate_policy(
+        policy, tasks, seeds, num_envs=args.num_envs, action_steps=args.action_steps, **options
+    )
     metrics["eval_seconds"] = time.perf_counter() - started
-    record = {"model": str(args.model), "seed": args.seed, "metrics": metrics}
+    record = {
+        "model": str(args.model),
+        "seed": args.seed,
+        "action_steps": args.action_steps,
+        "steps": args.steps,
+        "metrics": metrics,
+    }
     atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
     print(json.dumps(metrics))
 
@@ -182,6 +191,8 @@ def main() -> None:
     e.add_argument("--episodes", type=int, default=50)
     e.add_argument("--seed", type=int, default=1000)
     e.add_argument("--num-envs", type=int, default=50)
+    e.add_argument("--action-steps", type=int, default=None, help="k (default: the model's)")
+    e.add_argument("--steps", type=int, default=None, help="sampling steps (default: model's)")
     e.add_argument("--out", type=Path, required=True)
     t = sub.add_parser("table", help="Markdown table of eval JSON files")
     t.add_argument("results", nargs="+")

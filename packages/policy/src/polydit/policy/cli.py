@@ -46,6 +46,7 @@ class PolicyDomain(Domain):
         Flag("task", str, None, "A task, a comma list or MT10 (default: all of the model's)."),
         Flag("episodes", int, 50, "Episodes per task (one per seed)."),
         Flag("num-envs", int, 25, "Environments stepped in lockstep (one policy batch)."),
+        Flag("action-steps", int, None, "Actions executed per chunk (default: the model's k)."),
     )
     train_options = (
         Flag(
@@ -130,6 +131,7 @@ class PolicyDomain(Domain):
             tasks,
             seeds,
             num_envs=opts.extra["num_envs"],
+            action_steps=opts.extra["action_steps"],
             **self._overrides(generator, opts),
         )
         return metrics

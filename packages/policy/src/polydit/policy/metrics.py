@@ -41,14 +41,17 @@ def evaluate_policy(
     num_envs: int = 25,
     max_steps: int | None = None,
     latency_calls: int = 5,
+    action_steps: int | None = None,
     **predict_overrides: Any,
 ) -> tuple[dict[str, float], list[RolloutResult]]:
     """Roll out `policy` (anything with ``controller(task)`` and ``predict(history, task)``)
-    on every task and seed. Returns the flat metrics and the per-task results."""
+    on every task and seed. Returns the flat metrics and the per-task results.
+    action_steps: actions executed per chunk (a DiT policy's k; None: the model's)."""
+    controller_options = {} if action_steps is None else {"action_steps": action_steps}
     results = []
     image_size = policy.codec.config.image_size or None
     for task in tasks:
-        controller = policy.controller(task, **predict_overrides)
+        controller = policy.controller(task, **predict_overrides, **controller_options)
         results.append(
             rollout(
                 lambda task=task: make_env(task, image_size=image_size),

@@ -97,9 +97,16 @@ class PolicyGenerator(Pipeline):
         return self.codec.encode_cond(obs, torch.zeros(len(tasks), dtype=torch.long), goal)
 
     def controller(
-        self, task: str, *, seed: int = 0, instruction: str | None = None, **overrides: Any
+        self,
+        task: str,
+        *,
+        seed: int = 0,
+        instruction: str | None = None,
+        action_steps: int | None = None,
+        **overrides: Any,
     ) -> ChunkController:
-        """The receding-horizon controller of `task` (execute k of every H predicted actions)."""
+        """The receding-horizon controller of `task`: execute k of every H predicted actions
+        (k = `action_steps`, default the codec's n_action_steps)."""
         if instruction is None:
             self.codec.task_id(task)
         cfg = self.codec.config
@@ -109,4 +116,7 @@ class PolicyGenerator(Pipeline):
                 obs_history, task, instruction=instruction, seed=seed + 1000 * call, **overrides
             )
 
-        return ChunkController(predict, n_obs=cfg.n_obs, n_action_steps=cfg.n_action_steps)
+        k = cfg.n_action_steps if action_steps is None else action_steps
+        if not 1 <= k <= cfg.horizon:
+            raise ConfigError(f"action_steps={k}: expected 1..{cfg.horizon} (the horizon)")
+        return ChunkController(predict, n_obs=cfg.n_obs, n_action_steps=k)
