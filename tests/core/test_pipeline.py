@@ -9,7 +9,7 @@ import torch
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.pipeline import Pipeline, SamplingConfig, batch_guidance
 from polydit.core.process import FlowMatching
 from polydit.core.tokens import Cond, Tokens
 
@@ -125,7 +125,9 @@ def test_batched_guidance_matches_two_calls():
 
     pipe, tpl = pipeline(), template(3)
     cond = Cond(labels=torch.tensor([0, 1, 2]))
-    batched = pipe.generate(tpl, cond, seed=4)  # the default: one call of twice the batch
+    assert batch_guidance(tpl, "cpu")  # 15 tokens: one call of twice the batch
+    assert not batch_guidance(template(40, 5), "cpu") and batch_guidance(template(40, 5), "cuda")
+    batched = pipe.generate(tpl, cond, seed=4)
     denoiser = ModelDenoiser(pipe.model, tpl.pos)
     noise = Pipeline.initial_noise(pipe, tpl, 4)
     two_calls = sample(

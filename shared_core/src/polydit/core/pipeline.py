@@ -62,6 +62,18 @@ def precision(dtype: str, device: torch.device | str) -> Iterator[None]:
         yield
 
 
+#: On the CPU, guidance runs as one call of twice the batch only up to this many tokens (B × N)
+#: per branch: small calls are overhead-bound and gain up to 1.9×, large ones lose up to 15%
+#: (``python -m polydit.bench.cfg_batching``, BENCHMARKS.md).
+BATCHED_CFG_MAX_CPU_TOKENS = 128
+
+
+def batch_guidance(template: Tokens, device: torch.device | str) -> bool:
+    """Whether CFG's two branches should share one network call for this batch and device."""
+    b, n = template.x.shape[:2]
+    return torch.device(device).type != "cpu" or b * n <= BATCHED_CFG_MAX_CPU_TOKENS
+
+
 def seeded_noise(shape: tuple[int, ...], seed: int, device: torch.device | str = "cpu") -> Tensor:
     """Noise (B, ...) where sample i is drawn from seed + i, so a sample does not depend on the
     batch it was drawn in."""
@@ -130,8 +142,11 @@ class Pipeline:
             else CachedDenoiser(self.model, policy, pos, mask)
         )
         self.last_usage = getattr(denoiser, "usage", None)
-        # one call of twice the batch is faster; a cache keeps state per branch, so not with one
-        guided = ClassifierFreeGuidance(denoiser, settings.cfg_scale, batched=policy is None)
+        guided = ClassifierFreeGuidance(
+            denoiser,
+            settings.cfg_scale,
+            batched=policy is None and batch_guidance(template, device),
+        )
         with precision(dtype, device):
             x = sample(
                 guided,
