@@ -31,11 +31,11 @@ TASKS = ("predict", "interpolate", "unconditional", "backward", "complete", "ran
 class TaskMix:
     """Probabilities of the training tasks (normalised; need not sum to 1)."""
 
-    predict: float = 0.35
-    interpolate: float = 0.25
-    unconditional: float = 0.15
+    predict: float = 0.4
+    interpolate: float = 0.3
+    unconditional: float = 0.1
     backward: float = 0.05
-    complete: float = 0.1
+    complete: float = 0.05
     random: float = 0.1
 
     def __post_init__(self) -> None:
