@@ -196,3 +196,16 @@ def test_options_are_validated():
         build_policy("fora", {"interval": "two"})
     with pytest.raises(ConfigError, match="positive"):
         build_policy("fora", {"interval": "0"})
+
+
+@pytest.mark.parametrize(("order", "interval", "warmup"), [(1, 3, 2), (2, 4, 3), (2, 3, 4)])
+def test_taylorseer_under_heun_survives_repeated_times(order, interval, warmup):
+    # Heun evaluates t_{i+1} twice (corrector of step i, predictor of step i+1); two history
+    # entries at one time would divide by zero in the divided differences
+    model, pos, cond, noise = setup()
+    reference = run(ModelDenoiser(model, pos), cond, noise, "heun")
+    policy = TaylorSeer(order=order, interval=interval, warmup=warmup)
+    cached = CachedDenoiser(model, policy, pos)
+    out = run(cached, cond, noise, "heun")
+    assert torch.isfinite(out).all() and cached.usage.fraction < 1.0
+    assert (out - reference).norm() < 0.5 * reference.norm()

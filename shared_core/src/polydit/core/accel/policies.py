@@ -167,6 +167,9 @@ class TaylorSeer(CachePolicy):
         warmup = max(self.warmup, 1)
         if state.calls < warmup or state.calls % self.interval == 0 or not history:
             h, feats = _compute_all(blocks, h, inputs, usage)
+            # Heun evaluates t_{i+1} twice; keep one entry per time (the later), else the
+            # divided differences divide by zero
+            history[:] = [entry for entry in history if entry[0] != ctx.t]
             history.append((ctx.t, feats))
             del history[: -(self.order + 1)]
             return h
