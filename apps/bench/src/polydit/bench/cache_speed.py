@@ -68,8 +68,8 @@ DOMAINS: dict[str, DomainBench] = {
         "polydit-video",
         ("--unconditional", "0"),
         (
-            ("prediction_psnr", "prediction PSNR dB", 1.0),
-            ("interpolation_psnr", "interpolation PSNR dB", 1.0),
+            ("predict.psnr", "prediction PSNR dB", 1.0),
+            ("interpolate.psnr", "interpolation PSNR dB", 1.0),
         ),
         "shipped `moving-digits`, its default sampler, the fixed test set",
     ),
@@ -82,7 +82,7 @@ DOMAINS: dict[str, DomainBench] = {
     "policy": DomainBench(
         "polydit-policy",
         ("--task", "push-v3", "--episodes", "20", "--seed", "1000"),
-        (("success_rate", "success %", 100.0), ("latency_ms", "latency / chunk ms", 1.0)),
+        (("success_rate", "success %", 100.0), ("latency_ms_per_chunk", "latency / chunk ms", 1.0)),
         "shipped `mt10-dit`, push-v3, 20 episodes on seeds 1000–1019",
     ),
 }
