@@ -24,6 +24,7 @@ def test_tiny_model_beats_random_coordinates(tmp_path):
     data = data.subset(np.arange(20_000))
     spec = MoleculeTrainSpec(
         preset="tiny",
+        pair_bias=True,
         sampling=SamplingConfig(steps=50),
         train=TrainConfig(steps=800, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
                           schedule="constant", checkpoint_every=800, log_every=100),

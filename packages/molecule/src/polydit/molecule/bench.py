@@ -6,6 +6,7 @@
     python -m polydit.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
     python -m polydit.molecule.bench crystal-export --run RUN --out DIR [--num 1000] [--step S]
     python -m polydit.molecule.bench crystal-random [--num 1000]   # the random-structure floor
+    python -m polydit.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
 
 `export` turns a training run's EMA checkpoint into a pretrained directory whose metrics.json
 holds the EDM metrics of `num` samples and the training step / wall time. `curve` prints one
@@ -127,6 +128,34 @@ def crystal_random(num: int, seed: int) -> dict[str, Any]:
     return {"baseline": "random", **crystal_metrics(out, data.structures)}
 
 
+def plot(curve: Path, out: Path, floor: float | None) -> None:
+    """Atom stability and validity (%) against training wall-clock hours, from `curve` output."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from polydit.core.atomic import atomic_write
+
+    rows = [json.loads(line) for line in curve.read_text().splitlines() if line.strip()]
+    rows.sort(key=lambda r: r["train_seconds"])
+    hours = [r["train_seconds"] / 3600 for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    ax.plot(hours, [100 * r["atom_stability"] for r in rows], "o-", label="atom stability")
+    ax.plot(hours, [100 * r["validity"] for r in rows], "s-", label="RDKit validity")
+    if floor is not None:
+        ax.axhline(100 * floor, color="grey", ls=":", label="random coordinates (atom stab.)")
+    ax.axhline(95, color="C0", ls="--", lw=0.8, label="bar: atom stability 95")
+    ax.axhline(80, color="C1", ls="--", lw=0.8, label="bar: validity 80")
+    ax.set_xlabel("training wall-clock hours (one shared CPU core)")
+    ax.set_ylabel("% of generated")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    atomic_write(out, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+
+
 def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(prog="python -m polydit.molecule.bench")
@@ -156,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("crystal-random")
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("plot")
+    p.add_argument("--curve", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--floor", type=float, default=None)
     args = parser.parse_args(argv)
     if args.command == "ceiling":
         print(json.dumps(ceiling(args.split)))
@@ -167,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "crystal-export":
         print(json.dumps(crystal_export(args.run, args.out, args.num, args.step, args.seed)))
+    elif args.command == "plot":
+        plot(args.curve, args.out, args.floor)
     elif args.command == "crystal-random":
         print(json.dumps(crystal_random(args.num, args.seed)))
     else:

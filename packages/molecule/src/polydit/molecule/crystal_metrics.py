@@ -9,11 +9,16 @@
 - novelty = groups whose representative matches no training structure / groups.
 Denominators: validities over all generated structures (a structure whose decoded lattice could
 not be built is passed as None and counts as invalid in both); uniqueness over valid; novelty
-over unique groups.
+over unique groups. SMACT enumerates oxidation-state combinations, which explodes for compositions
+with many distinct elements (possible for an under-trained model): a composition whose check
+exceeds ``SMACT_SECONDS`` (main thread only) counts as compositionally invalid and is reported as
+``num_smact_timeouts``.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,6 +26,11 @@ import numpy as np
 MIN_DISTANCE = 0.5
 MIN_VOLUME = 0.1
 MATCHER = {"ltol": 0.3, "stol": 0.5, "angle_tol": 10}
+SMACT_SECONDS = 10
+
+
+class _Timeout(Exception):
+    pass
 
 
 def structure_valid(structure) -> bool:
@@ -41,6 +51,25 @@ def composition_valid(structure) -> bool:
     return bool(smact_validity(structure.composition))
 
 
+def composition_valid_within(structure, seconds: int = SMACT_SECONDS) -> bool | None:
+    """:func:`composition_valid`, or None when it runs longer than `seconds` (main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return composition_valid(structure)
+
+    def expire(signum, frame):
+        raise _Timeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        return composition_valid(structure)
+    except _Timeout:
+        return None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _matcher():
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
@@ -53,12 +82,15 @@ def crystal_metrics(structures: Sequence, training: Sequence | None = None) -> d
     if n == 0:
         raise ValueError("crystal_metrics needs at least one structure")
     struct = [s is not None and structure_valid(s) for s in structures]
-    comp = [s is not None and composition_valid(s) for s in structures]
+    checked = [None if s is None else composition_valid_within(s) for s in structures]
+    timeouts = sum(s is not None and c is None for s, c in zip(structures, checked, strict=True))
+    comp = [bool(c) for c in checked]
     valid = [s for s, a, b in zip(structures, struct, comp, strict=True) if a and b]
     groups = _matcher().group_structures(valid) if valid else []
     out: dict[str, float] = {
         "num_structures": n,
         "num_unbuildable": sum(s is None for s in structures),
+        "num_smact_timeouts": timeouts,
         "structural_validity": sum(struct) / n,
         "compositional_validity": sum(comp) / n,
         "num_valid": len(valid),
