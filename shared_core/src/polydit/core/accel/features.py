@@ -4,6 +4,7 @@ outputs are reused), or the whole residual for other blocks (MM-DiT joint blocks
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from polydit.core.nn.blocks import BlockInputs, DiTBlock
@@ -28,5 +29,5 @@ def reuse(block: nn.Module, h: Tensor, inputs: BlockInputs, features: Features) 
     if isinstance(block, DiTBlock):
         _, _, gate1, _, _, gate2 = block.modulation(inputs)
         attn, mlp = features
-        return h + gate1 * attn + gate2 * mlp
+        return torch.addcmul(h, gate1, attn).addcmul_(gate2, mlp)
     return h + features[0]

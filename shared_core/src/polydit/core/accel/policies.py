@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from polydit.core.accel import features as F
@@ -172,29 +173,45 @@ class TaylorSeer(CachePolicy):
             history[:] = [entry for entry in history if entry[0] != ctx.t]
             history.append((ctx.t, feats))
             del history[: -(self.order + 1)]
+            times = [t for t, _ in history]
+            # the forecast polynomial changes only here: its coefficients once, not every call
+            state.store["coeffs"] = [
+                tuple(
+                    newton_coefficients(times, [f[i][j] for _, f in history])
+                    for j in range(len(feats[i]))
+                )
+                for i in range(len(blocks))
+            ]
             return h
         usage.total += len(blocks)
         times = [t for t, _ in history]
-        for i, block in enumerate(blocks):
-            forecast = tuple(
-                newton_extrapolate(times, [feats[i][j] for _, feats in history], ctx.t)
-                for j in range(len(history[0][1][i]))
-            )
+        for block, coeffs in zip(blocks, state.store["coeffs"], strict=True):
+            forecast = tuple(newton_evaluate(times, c, ctx.t) for c in coeffs)
             h = F.reuse(block, h, inputs, forecast)
         return h
 
 
-def newton_extrapolate(times: list[float], values: list[Tensor], t: float) -> Tensor:
-    """Evaluate at `t` the polynomial through (times[i], values[i]) (Newton's divided differences)."""
+def newton_coefficients(times: list[float], values: list[Tensor]) -> list[Tensor]:
+    """Newton divided differences [f[t0], f[t0,t1], ...] of the points (times[i], values[i])."""
     coeffs = list(values)
     n = len(times)
     for level in range(1, n):
         for i in range(n - 1, level - 1, -1):
             coeffs[i] = (coeffs[i] - coeffs[i - 1]) / (times[i] - times[i - level])
+    return coeffs
+
+
+def newton_evaluate(times: list[float], coeffs: list[Tensor], t: float) -> Tensor:
+    """The Newton-form polynomial with `coeffs` at `t` (Horner; one fused op per degree)."""
     out = coeffs[-1]
-    for i in range(n - 2, -1, -1):
-        out = coeffs[i] + (t - times[i]) * out
+    for i in range(len(coeffs) - 2, -1, -1):
+        out = torch.add(coeffs[i], out, alpha=t - times[i])
     return out
+
+
+def newton_extrapolate(times: list[float], values: list[Tensor], t: float) -> Tensor:
+    """Evaluate at `t` the polynomial through (times[i], values[i]) (Newton's divided differences)."""
+    return newton_evaluate(times, newton_coefficients(times, values), t)
 
 
 @dataclass
