@@ -13,6 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from polydit.core.cli import (
+    Cache,
+    CacheOpts,
     DataOptions,
     Domain,
     EvalOptions,
@@ -21,10 +23,9 @@ from polydit.core.cli import (
     SampleOptions,
     TrainOptions,
     make_cli,
+    parse_cache_opts,
     run_cli,
 )
-from polydit.core.cli.factory import Cache, CacheOpts
-from polydit.core.cli.params import parse_cache_opts
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "mt10-dit"

@@ -1,4 +1,8 @@
-"""One CLI factory for every domain package: `make_cli(DOMAIN)`, run with `run_cli(app)`."""
+"""One CLI factory for every domain package: `make_cli(DOMAIN)`, run with `run_cli(app)`.
+
+`Cache`/`CacheOpts` (typer option types) and `parse_cache_opts` serve a domain's own extra
+commands that take `--cache` (e.g. a policy rollout).
+"""
 
 from polydit.core.cli.domain import (
     DataOptions,
@@ -9,10 +13,13 @@ from polydit.core.cli.domain import (
     SampleOptions,
     TrainOptions,
 )
-from polydit.core.cli.factory import make_cli
+from polydit.core.cli.factory import Cache, CacheOpts, make_cli
+from polydit.core.cli.params import parse_cache_opts
 from polydit.core.cli.policy import new_app, run_cli
 
 __all__ = [
+    "Cache",
+    "CacheOpts",
     "DataOptions",
     "Domain",
     "EvalOptions",
@@ -22,5 +29,6 @@ __all__ = [
     "TrainOptions",
     "make_cli",
     "new_app",
+    "parse_cache_opts",
     "run_cli",
 ]
