@@ -93,3 +93,14 @@ def test_cif_round_trip_and_malformed_block(rocksalts, tmp_path: Path):
     (tmp_path / "empty.cif").write_text("nothing here\n")
     with pytest.raises(DataError, match="no CIF data block"):
         read_cif(tmp_path / "empty.cif")
+
+
+def test_distribution_distances_vanish_on_the_training_set_itself(rocksalts):
+    from polydit.molecule.crystal_metrics import crystal_metrics
+
+    same = crystal_metrics(rocksalts[:6], training=rocksalts[:6])
+    assert same["density_wdist"] == 0.0 and same["num_elements_wdist"] == 0.0
+    denser = [s.copy() for s in rocksalts[:6]]
+    for s in denser:
+        s.scale_lattice(s.volume * 0.8)
+    assert crystal_metrics(denser, training=rocksalts[:6])["density_wdist"] > 0.1

@@ -53,11 +53,18 @@ def ceiling(split: str) -> dict[str, Any]:
 
 
 def export(
-    run: Path, out: Path, num: int, step: int | None, seed: int, steps: int | None, novelty: bool
+    run: Path,
+    out: Path,
+    num: int,
+    step: int | None,
+    seed: int,
+    steps: int | None,
+    novelty: bool,
+    sampler: str | None = None,
 ) -> dict[str, Any]:
     data = load_qm9("train")
     generator = generator_from_run(run, data, step)
-    generator.sampling = generator.sampling.override(steps=steps)
+    generator.sampling = generator.sampling.override(steps=steps, sampler=sampler)
     found = dict(list_checkpoints(run / "checkpoints"))
     chosen = max(found) if step is None else step
     metrics = evaluate_generator(generator, num, seed, novelty=novelty)
@@ -150,7 +157,7 @@ def plot(curve: Path, out: Path, floor: float | None) -> None:
     ax.set_xlabel("training wall-clock hours (one shared CPU core)")
     ax.set_ylabel("% of generated")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, loc="center right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.01, 0.77))
     fig.tight_layout()
     atomic_write(out, lambda f: fig.savefig(f, format="png"))
     plt.close(fig)
@@ -169,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--step", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="sampling steps stored and used")
+    p.add_argument("--sampler", default=None, help="sampler stored and used")
     p.add_argument("--no-novelty", dest="novelty", action="store_false")
     p = sub.add_parser("curve")
     p.add_argument("--run", type=Path, required=True)
@@ -195,7 +203,16 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "export":
         print(
             json.dumps(
-                export(args.run, args.out, args.num, args.step, args.seed, args.steps, args.novelty)
+                export(
+                    args.run,
+                    args.out,
+                    args.num,
+                    args.step,
+                    args.seed,
+                    args.steps,
+                    args.novelty,
+                    args.sampler,
+                )
             )
         )
     elif args.command == "crystal-export":

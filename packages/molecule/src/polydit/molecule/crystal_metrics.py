@@ -6,7 +6,10 @@
   single elements and all-metal alloys count as valid (``smact.screening.smact_validity``);
 - valid = both; uniqueness = StructureMatcher(ltol=0.3, stol=0.5, angle_tol=10) groups among
   the valid structures / valid structures;
-- novelty = groups whose representative matches no training structure / groups.
+- novelty = groups whose representative matches no training structure / groups;
+- density_wdist / num_elements_wdist (CDVAE's d_ρ and d_elem): 1-D Wasserstein distances between
+  the valid generated structures and the training structures in density (g/cm³) and in the
+  number of distinct elements per cell (CDVAE compares with the test split; we have no split).
 Denominators: validities over all generated structures (a structure whose decoded lattice could
 not be built is passed as None and counts as invalid in both); uniqueness over valid; novelty
 over unique groups. SMACT enumerates oxidation-state combinations, which explodes for compositions
@@ -108,4 +111,15 @@ def crystal_metrics(structures: Sequence, training: Sequence | None = None) -> d
             novel += not any(matcher.fit(rep, t) for t in same)
         out["num_novel"] = novel
         out["novelty"] = novel / len(groups) if groups else 0.0
+        if valid:
+            from scipy.stats import wasserstein_distance
+
+            out["density_wdist"] = float(
+                wasserstein_distance([s.density for s in valid], [t.density for t in training])
+            )
+            out["num_elements_wdist"] = float(
+                wasserstein_distance(
+                    [len(s.composition) for s in valid], [len(t.composition) for t in training]
+                )
+            )
     return out
