@@ -6,6 +6,7 @@ import pytest
 from polydit.molecule.metrics import edm_metrics
 
 NUM = 200
+STEPS = 3000
 
 
 @pytest.mark.slow
@@ -26,8 +27,8 @@ def test_tiny_model_beats_random_coordinates(tmp_path):
         preset="tiny",
         pair_bias=True,
         sampling=SamplingConfig(steps=50),
-        train=TrainConfig(steps=800, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
-                          schedule="constant", checkpoint_every=800, log_every=100),
+        train=TrainConfig(steps=STEPS, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
+                          schedule="constant", checkpoint_every=STEPS, log_every=100),
     )  # fmt: skip
     generator, _ = train_molecules(spec, data, tmp_path / "run", progress=False)
     atoms = generator.generate_atoms(NUM, seed=0)
