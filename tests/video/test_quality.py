@@ -1,8 +1,8 @@
 """Slow: a small video DiT trained briefly on prediction beats the best trivial baseline.
 
-The shipped recipe (1×4×4 patches, x0 prediction) trained 600 optimizer steps on prediction only
-(about 6 minutes on one free core); scored, like the bar, by PSNR of frames 5–8 of 64 fixed test
-clips. The model's prediction is its one-step estimate E[x0 | given frames] (Euler, 1 step): the
+The shipped recipe (1×4×4 patches, x0 prediction) trained 600 optimizer steps on prediction
+only (12.6 minutes on the shared, loaded 2-core machine); scored, like the bar, by PSNR of frames
+5–8 of 64 fixed test clips. The model's prediction is its one-step estimate E[x0 | given frames] (Euler, 1 step): the
 PSNR-optimal output of a model that is still unsure of the exact future; its sampled (many-step)
 predictions are not yet better than the baselines after so short a run.
 """
