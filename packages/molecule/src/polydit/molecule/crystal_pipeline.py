@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-import numpy as np
 import torch
 
 from polydit.core.dit import DiT
@@ -19,6 +18,7 @@ from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
 from polydit.core.tokens import Tokens
 from polydit.molecule.crystal_codec import CrystalCodec
+from polydit.molecule.pipeline import draw_atom_counts
 
 CHUNK = 250
 KIND = "crystal"
@@ -74,11 +74,7 @@ class CrystalGenerator(Pipeline):
 
     def atom_counts(self, num: int, seed: int) -> torch.Tensor:
         """(num,) atom counts from the training histogram; count i drawn from seed + i."""
-        p = np.asarray(self.size_histogram, dtype=np.float64)
-        p[0] = 0.0
-        p = p / p.sum()
-        draws = [np.random.default_rng(seed + i).choice(len(p), p=p) for i in range(num)]
-        return torch.tensor(draws, dtype=torch.long)
+        return draw_atom_counts(self.size_histogram, num, seed)
 
     def sample(
         self, num: int, seed: int = 0, *, num_atoms: torch.Tensor | None = None, **overrides: Any

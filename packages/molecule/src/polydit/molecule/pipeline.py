@@ -127,11 +127,7 @@ class MoleculeGenerator(Pipeline):
 
     def atom_counts(self, num: int, seed: int) -> torch.Tensor:
         """(num,) atom counts from the training histogram; count i drawn from seed + i."""
-        p = np.asarray(self.size_histogram, dtype=np.float64)
-        p[0] = 0.0
-        p = p / p.sum()
-        draws = [np.random.default_rng(seed + i).choice(len(p), p=p) for i in range(num)]
-        return torch.tensor(draws, dtype=torch.long)
+        return draw_atom_counts(self.size_histogram, num, seed)
 
     def generate_atoms(
         self,
@@ -168,3 +164,12 @@ class MoleculeGenerator(Pipeline):
 
         atoms = self.generate_atoms(num, seed, **kwargs)
         return [to_rdkit(*atoms.molecule(i)) for i in range(num)]
+
+
+def draw_atom_counts(size_histogram: list[int], num: int, seed: int) -> torch.Tensor:
+    """(num,) atom counts ≥ 1 drawn from `size_histogram` (index = count); count i from seed + i."""
+    p = np.asarray(size_histogram, dtype=np.float64)
+    p[0] = 0.0
+    p = p / p.sum()
+    draws = [np.random.default_rng(seed + i).choice(len(p), p=p) for i in range(num)]
+    return torch.tensor(draws, dtype=torch.long)
