@@ -113,10 +113,7 @@ class ImageDomain(Domain):
         from polydit.image.train import PROCESSES, ImageTrainSpec, train_image
 
         spec = ImageTrainSpec.from_json(opts.config)
-        train_cfg = dataclasses.replace(spec.train, dtype=opts.dtype)
-        if opts.steps is not None:
-            train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
-        spec = spec.replace(train=train_cfg)
+        spec = spec.replace(train=opts.apply_to(spec.train))
         if opts.extra.get("text"):
             spec = spec.replace(text=True)
         if opts.extra.get("process"):

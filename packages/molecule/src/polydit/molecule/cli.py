@@ -177,10 +177,7 @@ class MoleculeDomain(Domain):
         from polydit.molecule.train import MoleculeTrainSpec, train_molecules
 
         spec = MoleculeTrainSpec.from_json(opts.config)
-        train_cfg = dataclasses.replace(spec.train, dtype=opts.dtype)
-        if opts.steps is not None:
-            train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
-        spec = spec.replace(train=train_cfg)
+        spec = spec.replace(train=opts.apply_to(spec.train))
         data, skipped = load_dataset(opts.data, "train", opts.extra.get("skip_bad", False))
         if skipped:
             typer.echo(f"skipped {len(skipped)} malformed record(s): {skipped[0]}", err=True)
@@ -201,10 +198,7 @@ class MoleculeDomain(Domain):
         from polydit.molecule.crystal_train import CrystalTrainSpec, train_crystals
 
         spec = CrystalTrainSpec.from_json(opts.config)
-        train_cfg = dataclasses.replace(spec.train, dtype=opts.dtype)
-        if opts.steps is not None:
-            train_cfg = dataclasses.replace(train_cfg, steps=opts.steps)
-        spec = spec.replace(train=train_cfg)
+        spec = spec.replace(train=opts.apply_to(spec.train))
         data, skipped = load_crystals(
             opts.data,
             max_atoms=spec.max_atoms,

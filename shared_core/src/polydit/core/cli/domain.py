@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from polydit.core.hub import CONFIG_FILE
+
+T = TypeVar("T")
 
 _FLAG_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 FLAG_TYPES = (str, int, float, bool, Path)
@@ -95,6 +97,13 @@ class TrainOptions:
     device: str
     dtype: str
     extra: dict[str, Any]
+
+    def apply_to(self, train: T) -> T:
+        """`train` (a frozen TrainConfig) with --dtype and, when given, --steps."""
+        changes: dict[str, Any] = {"dtype": self.dtype}
+        if self.steps is not None:
+            changes["steps"] = self.steps
+        return replace(train, **changes)
 
 
 @dataclass(frozen=True)
