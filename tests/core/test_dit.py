@@ -229,3 +229,64 @@ def test_training_loss_uses_the_noise_it_is_given():
     assert not torch.allclose(loss(torch.zeros_like(tok.x)), loss())
     with pytest.raises(ValueError, match="noise has shape"):
         loss(torch.zeros(1, 2, 3))
+
+
+def test_missing_vector_is_the_null_vector():
+    model = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2, vector_dim=3)))
+    tok, t = tokens(), torch.rand(2)
+    vec = Cond(vector=torch.randn(2, 3))
+    torch.testing.assert_close(model(tok, t), model(tok, t, vec.unconditional()))
+    assert not torch.allclose(model(tok, t), model(tok, t, vec))
+
+
+def test_self_conditioning_starts_as_the_plain_dit_and_reads_the_estimate():
+    plain = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2)))
+    model = DiT(plain.config.replace(self_condition=True)).eval()
+    missing = model.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["self_embed.bias", "self_embed.weight"]
+    tok, t = tokens(), torch.rand(2)
+    estimate = Cond(self_cond=torch.randn(2, 6, 8))
+    torch.testing.assert_close(model(tok, t, estimate), plain(tok, t))  # zero-initialised
+    model = randomised(model)
+    zeros = Cond(self_cond=torch.zeros(2, 6, 8))
+    torch.testing.assert_close(model(tok, t), model(tok, t, zeros))
+    assert not torch.allclose(model(tok, t), model(tok, t, estimate))
+    with pytest.raises(ConfigError, match="self_condition"):
+        plain(tok, t, estimate)
+
+
+def test_training_loss_time_weight_scales_each_sample():
+    process = FlowMatching(ProcessConfig(prediction="velocity"))
+    model = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2)))
+    tok = tokens()
+
+    def loss(**kwargs):
+        return process.training_loss(model, tok, None, torch.Generator().manual_seed(0), **kwargs)
+
+    torch.testing.assert_close(loss(time_weight=lambda t: torch.full_like(t, 3.0)), 3 * loss())
+    first_only = loss(time_weight=lambda t: torch.tensor([1.0, 0.0]))
+    second_only = loss(time_weight=lambda t: torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(first_only + second_only, loss())
+    assert not torch.allclose(first_only, second_only)
+
+
+def test_training_loss_self_conditioning_pass():
+    """p = 1 feeds the first pass's estimate to the second; with the zero-initialised embedding
+    that changes nothing (same t and noise), with a trained one it does."""
+    process = FlowMatching(ProcessConfig(prediction="velocity"))
+    model = DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2, self_condition=True))
+    model.load_state_dict(randomised(DiT(model.config)).state_dict())
+    with torch.no_grad():
+        model.self_embed.weight.zero_()
+        model.self_embed.bias.zero_()
+    tok = tokens()
+
+    def loss(p):
+        return process.training_loss(
+            model, tok, None, torch.Generator().manual_seed(0), self_condition=p
+        )
+
+    torch.testing.assert_close(loss(1.0), loss(0.0))
+    with torch.no_grad():
+        model.self_embed.weight.normal_(0, 0.5)
+    assert not torch.allclose(loss(1.0), loss(0.0))

@@ -152,3 +152,60 @@ def test_cond_cat_fills_dropped_and_rejects_one_sided_fields():
     assert both.dropped.tolist() == [False, False, True, True]
     with pytest.raises(ValueError, match="'vector'"):
         a.cat(Cond(labels=torch.tensor([0]), vector=torch.zeros(1, 2)))
+
+
+def test_ddpm_samples_do_not_depend_on_the_batch():
+    pipe = pipeline()
+    a = pipe.generate(template(3), seed=7, sampler="ddpm")
+    torch.testing.assert_close(
+        a[1:], pipe.generate(template(2), seed=8, sampler="ddpm"), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_self_conditioned_sampling_feeds_back_the_previous_estimate():
+    from polydit.core.sampling import SelfConditioning, StepContext
+
+    process = FlowMatching()
+    seen = []
+
+    def denoiser(x, t, cond, ctx):
+        seen.append(None if cond.self_cond is None else cond.self_cond.clone())
+        return x * 0.5  # a velocity; its x0 estimate is x - t * v
+
+    wrapped = SelfConditioning(denoiser, process)
+    x, t = torch.randn(2, 3, 4), torch.full((2,), 0.5)
+    for i in range(2):
+        wrapped(x, t, None, StepContext(i, 2, 0.5, 0.25))
+    assert seen[0] is None
+    torch.testing.assert_close(seen[1], x - 0.5 * (x * 0.5))
+
+    from polydit.core.pipeline import seeded_noise
+    from polydit.core.sampling import ModelDenoiser, sample
+
+    torch.manual_seed(0)
+    model = DiT(DiTConfig.preset("tiny", in_dim=4, pos_axes=1, self_condition=True)).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    fed = Pipeline(model, process, SamplingConfig(steps=4)).generate(template(), seed=0)
+    plain = ModelDenoiser(model, template().pos)
+    noise = seeded_noise((3, 5, 4), 0)
+    with torch.no_grad():
+        unfed = sample(plain, process, noise, steps=4)
+        manual = sample(SelfConditioning(plain, process), process, noise, steps=4)
+    torch.testing.assert_close(fed, manual)
+    assert not torch.allclose(fed, unfed, atol=1e-4)
+
+
+def test_build_model_hook_is_used_by_from_pretrained(tmp_path):
+    class Wide(DiT):
+        pass
+
+    class WidePipeline(Pipeline):
+        @classmethod
+        def build_model(cls, config, codec):
+            return Wide(config)
+
+    pipeline().save_pretrained(tmp_path / "m")
+    assert isinstance(WidePipeline.from_pretrained(tmp_path / "m").model, Wide)
+    assert type(Pipeline.from_pretrained(tmp_path / "m").model) is DiT

@@ -49,7 +49,7 @@ def test_exact_denoiser_reaches_mixture_moments(sampler, process_name):
     oracle = mixture(process)
     g = torch.Generator().manual_seed(0)
     noise = torch.randn(6000, 1, 2, generator=g, dtype=torch.float64)
-    x = sample(oracle, process, noise, steps=STEPS[sampler], sampler=sampler, generator=g)[:, 0]
+    x = sample(oracle, process, noise, steps=STEPS[sampler], sampler=sampler, seed=0)[:, 0]
     assert torch.allclose(x.mean(0), oracle.mean(), atol=0.05), (x.mean(0), oracle.mean())
     assert torch.allclose(torch.cov(x.T), oracle.covariance(), atol=0.08), (
         torch.cov(x.T),
@@ -178,7 +178,6 @@ def test_given_tokens_are_held(sampler):
         sampler=sampler,
         cond=Cond(given=given),
         known=known,
-        generator=torch.Generator().manual_seed(0),
     )
     assert torch.equal(x[given], known[given])
     assert not torch.equal(x[:, 1], known[:, 1])
@@ -195,3 +194,16 @@ def test_time_grid_shift_and_bad_steps():
         time_grid(0)
     with pytest.raises(ConfigError, match="sampler"):
         sample(Recorder(), FlowMatching(), torch.zeros(1, 1, 1), steps=1, sampler="rk45")
+
+
+def test_ddpm_sample_does_not_depend_on_its_batch():
+    """Stochastic step noise is per sample: sample i of a batch of 5 equals sample 0 of a batch
+    of 1 seeded with seed + i, and differs from sample 0 of the same batch."""
+    process = FlowMatching()
+    oracle = mixture(process)
+    noise = torch.randn(5, 1, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    batch = sample(oracle, process, noise, steps=10, sampler="ddpm", seed=3)
+    alone = sample(oracle, process, noise[2:3], steps=10, sampler="ddpm", seed=5)
+    assert torch.equal(batch[2:3], alone)
+    shared = sample(oracle, process, noise[2:3].expand(2, 1, 2), steps=10, sampler="ddpm", seed=5)
+    assert not torch.equal(shared[0], shared[1])

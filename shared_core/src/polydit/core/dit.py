@@ -49,6 +49,9 @@ class DiTConfig:
     num_classes > 0: label embedding with a null class; vector_dim > 0: a projected
         ``Cond.vector``; context_dim > 0: MM-DiT joint blocks over ``Cond.context``.
     time_scale: the time embedding sees ``t * time_scale``.
+    self_condition: add a zero-initialised linear embedding of ``Cond.self_cond`` (the previous
+        clean estimate, zeros when absent) to the token embedding (Chen et al. 2022); a
+        checkpoint without it loads with its zero initialisation unchanged.
     """
 
     in_dim: int
@@ -67,6 +70,7 @@ class DiTConfig:
     moe: MoEConfig | None = None
     time_scale: float = 1000.0
     norm_eps: float = 1e-6
+    self_condition: bool = False
 
     def __post_init__(self) -> None:
         if self.pos_embed not in ("rope", "sincos", "none"):
@@ -104,6 +108,7 @@ class DiT(nn.Module):
         self.config = cfg = config
         d = cfg.hidden
         self.embed = nn.Linear(cfg.in_dim, d)
+        self.self_embed = nn.Linear(cfg.in_dim, d) if cfg.self_condition else None
         self.time = TimestepEmbedding(d, cfg.time_scale)
         self.labels = LabelEmbedding(cfg.num_classes, d) if cfg.num_classes else None
         self.vector = nn.Linear(cfg.vector_dim, d) if cfg.vector_dim else None
@@ -123,7 +128,8 @@ class DiT(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """Xavier-uniform linears, N(0, 0.02) embeddings; adaLN and output stay zero (adaLN-Zero)."""
+        """Xavier-uniform linears, N(0, 0.02) embeddings; adaLN and output stay zero (adaLN-Zero),
+        and so does the self-conditioning embedding."""
         zero = {
             id(p)
             for m in self.modules()
@@ -140,6 +146,9 @@ class DiT(nn.Module):
             nn.init.normal_(layer.weight, std=0.02)
         if self.labels is not None:
             nn.init.normal_(self.labels.table.weight, std=0.02)
+        if self.self_embed is not None:
+            nn.init.zeros_(self.self_embed.weight)
+            nn.init.zeros_(self.self_embed.bias)
 
     def forward(
         self, tokens: Tokens, t: Tensor, cond: Cond | None = None, bias: Tensor | None = None
@@ -164,6 +173,12 @@ class DiT(nn.Module):
                 f"tokens have {x.shape[-1]} channels; this DiT expects in_dim={cfg.in_dim}"
             )
         h = self.embed(x)
+        if self.self_embed is not None:
+            h = h + self.self_embed(
+                x.new_zeros(()).expand_as(x) if cond.self_cond is None else cond.self_cond
+            )
+        elif cond.self_cond is not None:
+            raise ConfigError("Cond.self_cond was given but this DiT has self_condition=False")
         rope = None
         if cfg.pos_embed != "none":
             if tokens.pos is None or tokens.pos.shape[-1] != cfg.pos_axes:
@@ -214,11 +229,13 @@ class DiT(nn.Module):
             if labels is None:
                 labels = torch.full((batch,), cfg.num_classes, dtype=torch.long, device=device)
             extra = extra + self.labels(labels, dropped)
-        if self.vector is not None and cond.vector is not None:
-            v = self.vector(cond.vector)
-            if dropped is not None:
-                v = torch.where(dropped[:, None], self.null_vector.to(v.dtype), v)
-            extra = extra + v
+        if self.vector is not None:  # no vector = the null vector (unconditional)
+            null = self.null_vector.to(extra.dtype)
+            if cond.vector is None:
+                extra = extra + null
+            else:
+                v = self.vector(cond.vector)
+                extra = extra + (v if dropped is None else torch.where(dropped[:, None], null, v))
         return extra
 
     def aux_loss(self) -> Tensor:

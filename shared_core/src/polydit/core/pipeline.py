@@ -22,7 +22,7 @@ from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.hub import load_pretrained, package_version, save_pretrained
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
-from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, sample
+from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, SelfConditioning, sample
 from polydit.core.sampling.samplers import SAMPLER_NAMES
 from polydit.core.tokens import Cond, Tokens
 
@@ -142,6 +142,8 @@ class Pipeline:
             else CachedDenoiser(self.model, policy, pos, mask)
         )
         self.last_usage = getattr(denoiser, "usage", None)
+        if self.model.config.self_condition:
+            denoiser = SelfConditioning(denoiser, self.process)
         guided = ClassifierFreeGuidance(
             denoiser,
             settings.cfg_scale,
@@ -157,7 +159,7 @@ class Pipeline:
                 cond=None if cond is None else cond.to(device),
                 known=_to(known, device),
                 shift=settings.shift,
-                generator=torch.Generator().manual_seed(seed),
+                seed=seed,
             ).float()
         if self.last_usage is not None:
             self.cache_usage.add(self.last_usage)
@@ -176,6 +178,12 @@ class Pipeline:
     def codec_config(self) -> dict[str, Any]:
         """The subclass's own serialisable settings (codec, conditioning)."""
         return {}
+
+    @classmethod
+    def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
+        """The network for a stored model config and codec config: the core DiT by default;
+        override for a domain head (a DiT subclass with extra parameters)."""
+        return DiT(config)
 
     @classmethod
     def from_configs(
@@ -211,7 +219,10 @@ class Pipeline:
         )
         where = f"{directory}/config.json"
         try:
-            model = DiT(from_dict(DiTConfig, config["model"], where=f"{where}: model"))
+            model = cls.build_model(
+                from_dict(DiTConfig, config["model"], where=f"{where}: model"),
+                config.get("codec", {}),
+            )
             process = build_process(
                 from_dict(ProcessConfig, config["process"], where=f"{where}: process")
             )

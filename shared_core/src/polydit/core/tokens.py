@@ -31,7 +31,8 @@ class Cond:
     """Conditioning of a batch. Every field is optional.
 
     labels:       (B,) long class ids into the DiT's label table.
-    vector:       (B, D_v) float vector, projected and added to the adaLN conditioning.
+    vector:       (B, D_v) float vector, projected and added to the adaLN conditioning (absent:
+                  the learned null vector).
     context:      (B, M, D_c) context tokens for MM-DiT joint attention (text, observations...).
     context_mask: (B, M) bool, True for real context tokens.
     given:        (B, N) bool, True for clean tokens that condition the generation (frames of a
@@ -39,6 +40,8 @@ class Cond:
                   carry no loss. Not dropped for classifier-free guidance.
     dropped:      (B,) bool, True where labels/vector/context are replaced by the learned null
                   conditioning (classifier-free guidance's unconditional branch).
+    self_cond:    (B, N, C) the previous estimate of the clean tokens, for a DiT with
+                  ``self_condition`` (self-conditioning); not dropped for guidance.
     """
 
     labels: Tensor | None = None
@@ -47,6 +50,7 @@ class Cond:
     context_mask: Tensor | None = None
     given: Tensor | None = None
     dropped: Tensor | None = None
+    self_cond: Tensor | None = None
 
     def _first(self) -> Tensor | None:
         return next((v for f in fields(self) if (v := getattr(self, f.name)) is not None), None)

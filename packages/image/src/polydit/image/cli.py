@@ -29,15 +29,6 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 GRID_COLUMNS = 8
 
 
-def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
-    """The sampling settings the user overrode (None = the model's default)."""
-    values: dict[str, Any] = {"steps": opts.steps, "sampler": opts.sampler, "cfg_scale": opts.cfg}
-    if opts.cache != "none":  # only then: a cache needs a core that supports it
-        values["cache"] = opts.cache
-        values["cache_opts"] = getattr(opts, "cache_opts", None)
-    return {k: v for k, v in values.items() if v is not None}
-
-
 class ImageDomain(Domain):
     name = "image"
     package = "polydit-image"
@@ -92,11 +83,10 @@ class ImageDomain(Domain):
             labels,
             prompts=extra.get("prompt"),
             seed=opts.seed,
-            dtype=opts.dtype,
             height=size,
             width=size,
             positions=extra.get("positions") or "extrapolate",
-            **_overrides(opts),
+            **opts.generation(),
         )
         columns = per_class if per_class is not None else min(GRID_COLUMNS, num)
         return write_samples(samples, out, opts.seed, columns)
@@ -104,9 +94,7 @@ class ImageDomain(Domain):
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.image.metrics import EVAL_NUM, evaluate_digits
 
-        return evaluate_digits(
-            generator, opts.num or EVAL_NUM, opts.seed, opts.dtype, **_overrides(opts)
-        )
+        return evaluate_digits(generator, opts.num or EVAL_NUM, opts.seed, **opts.generation())
 
     def train(self, opts: TrainOptions) -> Path:
         from polydit.image.data import load_dataset

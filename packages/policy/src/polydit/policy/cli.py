@@ -76,9 +76,7 @@ class PolicyDomain(Domain):
 
         if not isinstance(generator, PolicyGenerator):
             return {}
-        values = {"steps": opts.steps, "sampler": opts.sampler, "dtype": opts.dtype}
-        overrides = {k: v for k, v in values.items() if v is not None}
-        return {**overrides, "cache": opts.cache, "cache_opts": dict(opts.cache_opts)}
+        return opts.generation()
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         """Roll out `num` closed-loop episodes and save each as an episode NPZ."""

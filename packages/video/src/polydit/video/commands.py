@@ -19,19 +19,6 @@ from polydit.video.pipeline import VideoGenerator
 GIF_SCALE = 4  # frames are enlarged 4× in written GIFs/MP4s (24 px is tiny on screen)
 
 
-def sampling(opts: Any) -> dict[str, Any]:
-    """Sampler overrides of the common flags (None = the model's default), with the
-    training-free accelerator (``--cache``/``--cache-opts``) of every generate call."""
-    return {
-        "steps": opts.steps,
-        "sampler": opts.sampler,
-        "cfg_scale": opts.cfg,
-        "dtype": opts.dtype,
-        "cache": opts.cache,
-        "cache_opts": opts.cache_opts,
-    }
-
-
 def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list[str]:
     """Write `name`.gif (and `name`.mp4) into `out`; returns the file names."""
     files = [write_gif(out / f"{name}.gif", clip, scale=GIF_SCALE).name]
@@ -43,7 +30,7 @@ def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list
 def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, Any]]:
     digit = opts.extra.get("digit", -1)
     labels = None if digit < 0 else torch.tensor([digit])
-    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **sampling(opts))
+    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **opts.generation())
     conditioning = {} if labels is None else {"digit": digit}
     records = []
     for i, clip in enumerate(clips):
@@ -140,7 +127,7 @@ def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:
         given=opts.extra["given"],
         num_unconditional=opts.extra["unconditional"],
         seed=opts.seed,
-        **sampling(opts),
+        **opts.generation(),
     )
 
 

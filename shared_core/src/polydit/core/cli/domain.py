@@ -69,6 +69,17 @@ class _GenerationOptions:
     dtype: str  # "fp32" or "bf16"
     extra: dict[str, Any]  # the domain's flags, by Flag.key
 
+    def generation(self) -> dict[str, Any]:
+        """The keyword arguments of ``Pipeline.generate`` these flags set: the sampler settings
+        the user overrode (steps, sampler, cfg_scale), dtype, cache and cache_opts."""
+        given = {"steps": self.steps, "sampler": self.sampler, "cfg_scale": self.cfg}
+        return {
+            **{k: v for k, v in given.items() if v is not None},
+            "dtype": self.dtype,
+            "cache": self.cache,
+            "cache_opts": dict(self.cache_opts),
+        }
+
 
 @dataclass(frozen=True)
 class SampleOptions(_GenerationOptions):

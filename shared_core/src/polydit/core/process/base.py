@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -139,6 +140,9 @@ class AffineProcess(ABC):
         cond: Cond | None = None,
         generator: torch.Generator | None = None,
         noise: Tensor | None = None,
+        *,
+        time_weight: Callable[[Tensor], Tensor] | None = None,
+        self_condition: float = 0.0,
         **model_kwargs: Any,
     ) -> Tensor:
         """Mean squared error of ``model(tokens_t, t, cond)`` against the target.
@@ -146,6 +150,10 @@ class AffineProcess(ABC):
         Averaged over channels and over the tokens that are real (``tokens.mask``) and generated
         (not ``cond.given``); given tokens stay clean in the input. `noise` (like ``tokens.x``)
         replaces the standard Gaussian draw, e.g. noise projected to zero centre of mass.
+        time_weight: t (B,) → per-sample loss weights (B,) (the mean still divides by the number
+        of loss tokens). self_condition: probability that the batch is self-conditioned — a
+        first, gradient-free pass gives the clean estimate the second pass sees as
+        ``cond.self_cond`` (Chen et al. 2022; the DiT needs ``self_condition=True``).
         """
         x0 = tokens.x
         t = self.sample_t(x0.shape[0], generator, x0.device)
@@ -157,8 +165,21 @@ class AffineProcess(ABC):
         weight = token_weight(tokens, cond)
         if cond is not None and cond.given is not None:
             xt = torch.where(cond.given[..., None], x0, xt)
+        if self_condition > 0 and float(torch.rand((), generator=generator)) < self_condition:
+            with torch.no_grad():
+                first = model(tokens.with_x(xt), t, cond, **model_kwargs)
+            estimate = self.to_x0_eps(xt, t, first.to(xt.dtype))[0]
+            cond = replace(cond or Cond(), self_cond=hold_given(estimate, x0, cond))
         out = model(tokens.with_x(xt), t, cond, **model_kwargs)
-        return masked_mse(out, target, weight)
+        sample_weight = None if time_weight is None else time_weight(t)
+        return masked_mse(out, target, weight, sample_weight)
+
+
+def hold_given(x: Tensor, known: Tensor, cond: Cond | None) -> Tensor:
+    """x (B, N, C) with the tokens marked ``cond.given`` reset to `known`."""
+    if cond is None or cond.given is None:
+        return x
+    return torch.where(cond.given[..., None], known.to(x.dtype), x)
 
 
 def token_weight(tokens: Tokens, cond: Cond | None) -> Tensor | None:
@@ -169,9 +190,14 @@ def token_weight(tokens: Tokens, cond: Cond | None) -> Tensor | None:
     return weight
 
 
-def masked_mse(out: Tensor, target: Tensor, weight: Tensor | None) -> Tensor:
-    """Mean over channels of (out - target)², averaged over tokens where weight (B, N) is True."""
+def masked_mse(
+    out: Tensor, target: Tensor, weight: Tensor | None, sample_weight: Tensor | None = None
+) -> Tensor:
+    """Mean over channels of (out - target)², averaged over the tokens where weight (B, N) is
+    True (all when None), each sample's errors scaled by sample_weight (B,)."""
     err = (out.float() - target.float()).pow(2).mean(-1)  # (B, N)
+    if sample_weight is not None:
+        err = err * sample_weight.float().reshape(-1, 1)
     if weight is None:
         return err.mean()
     w = weight.float()

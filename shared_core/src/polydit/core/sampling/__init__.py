@@ -1,8 +1,8 @@
 """Samplers, classifier-free guidance and the StepContext accelerators hook into."""
 
 from polydit.core.sampling.context import Denoiser, StepContext
-from polydit.core.sampling.denoiser import ClassifierFreeGuidance, ModelDenoiser
-from polydit.core.sampling.samplers import SAMPLER_NAMES, SAMPLERS, sample, time_grid
+from polydit.core.sampling.denoiser import ClassifierFreeGuidance, ModelDenoiser, SelfConditioning
+from polydit.core.sampling.samplers import SAMPLER_NAMES, SAMPLERS, StepNoise, sample, time_grid
 
 __all__ = [
     "SAMPLERS",
@@ -10,7 +10,9 @@ __all__ = [
     "ClassifierFreeGuidance",
     "Denoiser",
     "ModelDenoiser",
+    "SelfConditioning",
     "StepContext",
+    "StepNoise",
     "sample",
     "time_grid",
 ]

@@ -1,12 +1,14 @@
-"""Denoisers: a model bound to its token layout, and classifier-free guidance."""
+"""Denoisers: a model bound to its token layout, self-conditioning and classifier-free guidance."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from polydit.core.process.base import AffineProcess, hold_given
 from polydit.core.sampling.context import Denoiser, StepContext
 from polydit.core.tokens import Cond, Tokens
 
@@ -34,6 +36,25 @@ def _tile(v: Tensor | None, batch: int) -> Tensor | None:
     if batch % v.shape[0]:
         raise ValueError(f"a batch of {batch} does not tile positions/mask of {v.shape[0]}")
     return v.repeat(batch // v.shape[0], *([1] * (v.dim() - 1)))
+
+
+class SelfConditioning:
+    """Hands every network evaluation the clean estimate of the previous one as
+    ``cond.self_cond`` (none at the first), one history per guidance branch.
+
+    Wraps the denoiser of a DiT with ``self_condition=True``; a new instance per sampling run.
+    """
+
+    def __init__(self, denoiser: Denoiser, process: AffineProcess):
+        self.denoiser, self.process = denoiser, process
+        self.estimates: dict[str, Tensor] = {}
+
+    def __call__(self, x: Tensor, t: Tensor, cond: Cond | None, ctx: StepContext) -> Tensor:
+        cond = replace(cond or Cond(), self_cond=self.estimates.get(ctx.branch))
+        out = self.denoiser(x, t, cond, ctx)
+        estimate = self.process.to_x0_eps(x, t, out.to(x.dtype))[0]
+        self.estimates[ctx.branch] = hold_given(estimate, x, cond)
+        return out
 
 
 class ClassifierFreeGuidance:

@@ -3,7 +3,8 @@
 All integrate from t = 1 (noise) to t = 0 (data) on a grid ``1 = t_0 > t_1 > ... > t_S = 0``,
 optionally warped by SD3's shift ``t' = s·t / (1 + (s − 1)·t)``. Each works on any affine
 process and any parameterisation, through the (x0, eps) estimates the process derives from the
-network output. Tokens marked ``cond.given`` are held at ``known`` after every step.
+network output. Tokens marked ``cond.given`` are held at ``known`` after every step. Stochastic
+samplers draw each sample's fresh noise from its own stream (:class:`StepNoise`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,39 @@ def time_grid(steps: int, shift: float = 1.0) -> Tensor:
     return shift * t / (1 + (shift - 1) * t)
 
 
+class StepNoise:
+    """Fresh Gaussian noise for stochastic samplers, one stream per sample: sample i's noise for
+    all `steps` steps is drawn at once from a generator seeded by ``OFFSET + seed + i``, so a
+    sample depends on its own seed only (not on the batch it is drawn in), and its stream differs
+    from the initial-noise seeds ``seed + i``."""
+
+    OFFSET = 2**32
+
+    def __init__(self, seed: int, batch: int, steps: int):
+        self.seed, self.batch, self.steps = seed, batch, steps
+        self.drawn: Tensor | None = None  # (B, steps, ...)
+        self.used = 0
+
+    def like(self, x: Tensor) -> Tensor:
+        """The next step's standard normal noise, shaped like x (B, ...)."""
+        if x.shape[0] != self.batch:
+            raise ValueError(f"StepNoise for {self.batch} samples got a batch of {x.shape[0]}")
+        if self.drawn is None:
+            shape = (self.steps, *x.shape[1:])
+            self.drawn = torch.stack(
+                [
+                    torch.randn(
+                        shape, generator=torch.Generator().manual_seed(self.OFFSET + self.seed + i)
+                    )
+                    for i in range(self.batch)
+                ]
+            )
+        if self.used == self.steps:
+            raise RuntimeError(f"StepNoise: all {self.steps} steps' noise has been used")
+        self.used += 1
+        return self.drawn[:, self.used - 1].to(x)
+
+
 @dataclass
 class _Run:
     """One sampling run: evaluates the network and converts its output to (x0, eps)."""
@@ -37,6 +71,7 @@ class _Run:
     cond: Cond | None
     grid: Tensor
     known: Tensor | None
+    noise: StepNoise
 
     @property
     def steps(self) -> int:
@@ -65,7 +100,7 @@ class _Run:
         return torch.where(self.cond.given[..., None], self.known.to(x.dtype), x)
 
 
-def euler(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
+def euler(run: _Run, x: Tensor) -> Tensor:
     """First-order ODE integration of the probability-flow ODE."""
     for i in range(run.steps):
         t, s = float(run.grid[i]), float(run.grid[i + 1])
@@ -74,7 +109,7 @@ def euler(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
     return x
 
 
-def heun(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
+def heun(run: _Run, x: Tensor) -> Tensor:
     """Second-order Heun (trapezoidal predictor–corrector); the final step to t = 0 is Euler (EDM)."""
     for i in range(run.steps):
         t, s = float(run.grid[i]), float(run.grid[i + 1])
@@ -87,7 +122,7 @@ def heun(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
     return x
 
 
-def _ddim(run: _Run, x: Tensor, generator: torch.Generator | None, eta: float) -> Tensor:
+def _ddim(run: _Run, x: Tensor, eta: float) -> Tensor:
     """DDIM on a general affine path; eta = 1 is DDPM's ancestral sampler (posterior variance)."""
     for i in range(run.steps):
         t, s = float(run.grid[i]), float(run.grid[i + 1])
@@ -99,22 +134,22 @@ def _ddim(run: _Run, x: Tensor, generator: torch.Generator | None, eta: float) -
             c2 = eta**2 * sigma_s**2 * (1 - (alpha_t * sigma_s / (alpha_s * sigma_t)) ** 2)
         x = alpha_s * x0 + max(sigma_s**2 - c2, 0.0) ** 0.5 * eps
         if c2 > 0:
-            x = x + c2**0.5 * torch.randn(x.shape, generator=generator).to(x)
+            x = x + c2**0.5 * run.noise.like(x)
         x = run.hold(x)
     return x
 
 
-def ddim(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
+def ddim(run: _Run, x: Tensor) -> Tensor:
     """Deterministic DDIM (eta = 0)."""
-    return _ddim(run, x, generator, eta=0.0)
+    return _ddim(run, x, eta=0.0)
 
 
-def ddpm(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
+def ddpm(run: _Run, x: Tensor) -> Tensor:
     """DDPM ancestral sampling (DDIM with eta = 1)."""
-    return _ddim(run, x, generator, eta=1.0)
+    return _ddim(run, x, eta=1.0)
 
 
-def dpmpp2m(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
+def dpmpp2m(run: _Run, x: Tensor) -> Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022): multistep second order in log-SNR with data
     prediction; first order on the first step, after a step from infinite noise, and on the last
     step (to t = 0)."""
@@ -137,7 +172,7 @@ def dpmpp2m(run: _Run, x: Tensor, generator: torch.Generator | None) -> Tensor:
     return x
 
 
-SAMPLERS: dict[str, Callable[[_Run, Tensor, torch.Generator | None], Tensor]] = {
+SAMPLERS: dict[str, Callable[[_Run, Tensor], Tensor]] = {
     "euler": euler,
     "heun": heun,
     "ddim": ddim,
@@ -158,14 +193,17 @@ def sample(
     cond: Cond | None = None,
     known: Tensor | None = None,
     shift: float = 1.0,
-    generator: torch.Generator | None = None,
+    seed: int = 0,
 ) -> Tensor:
     """Integrate from ``noise`` (B, N, C) at t = 1 to samples at t = 0.
 
     known: (B, N, C) values of the tokens marked ``cond.given`` (held fixed throughout).
-    generator: randomness of stochastic samplers (ddpm).
+    seed: stochastic samplers (ddpm) draw sample i's step noise from its own stream of
+        ``seed + i`` (:class:`StepNoise`); deterministic samplers ignore it.
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLER_NAMES)}")
-    run = _Run(process, denoiser, cond, time_grid(steps, shift), known)
-    return SAMPLERS[sampler](run, run.hold(noise), generator)
+    run = _Run(
+        process, denoiser, cond, time_grid(steps, shift), known, StepNoise(seed, len(noise), steps)
+    )
+    return SAMPLERS[sampler](run, run.hold(noise))
