@@ -124,4 +124,9 @@ def test_labelled_training_and_warm_start(tmp_path: Path) -> None:
     assert record["init_from"] == str(first)
     assert VideoGenerator.from_pretrained(second).sample(1, labels=torch.tensor([2])).shape[1] == 8
     with pytest.raises(ConfigError, match="init-from"):
-        train(tiny_spec(), tmp_path / "c", progress=False, init=first)  # no labels: other model
+        train(tiny_spec(), tmp_path / "c", progress=False, init=first)  # drops the labels
+    unlabelled = train(tiny_spec(), tmp_path / "d", progress=False)
+    labelled = train(spec, tmp_path / "e", progress=False, init=unlabelled)  # adds them
+    assert VideoGenerator.from_pretrained(labelled).model_config.num_classes == 10
+    with pytest.raises(ConfigError, match="attention"):
+        train(tiny_spec(attention="factorized"), tmp_path / "f", progress=False, init=unlabelled)

@@ -150,8 +150,10 @@ class PolicyDomain(Domain):
 
         settings = replace(settings, train=replace(train, **changes))
         init_from = opts.extra.get("init_from")
-        if init_from is not None and init_from in self.shipped_models():
-            init_from = str(self.pretrained_root / init_from)
+        if init_from is not None:
+            from polydit.core.train import resolve_pretrained
+
+            init_from = str(resolve_pretrained(init_from, self.pretrained_root))
         _, info = train_policy(
             opts.data,
             opts.out,

@@ -16,7 +16,7 @@ from polydit.core.errors import ConfigError, DataError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Tokens
-from polydit.core.train import TrainConfig, Trainer
+from polydit.core.train import TrainConfig, Trainer, warm_start
 from polydit.policy.codec import ActionCodec, CodecConfig, fit_codec
 from polydit.policy.data import clip_labels, make_windows
 from polydit.policy.env import ACTION_LIMIT, INSTRUCTIONS
@@ -165,18 +165,11 @@ def goal_table(codec: CodecConfig) -> Tensor | None:
     return encode_goals(codec.instructions)
 
 
-def warm_start(model: DiT, source: str | Path, codec: CodecConfig) -> CodecConfig:
-    """Load the weights of the pretrained policy directory `source` into `model` (same
-    architecture, tasks, horizon and history) and return the codec to train with: the source's
+def warm_start_policy(model: DiT, source: str | Path, codec: CodecConfig) -> CodecConfig:
+    """Load the weights of the pretrained policy directory `source` into `model` (the same
+    network, tasks, horizon and history) and return the codec to train with: the source's
     normalisation stats (the weights expect them) with the largest demo seed of both."""
     init = PolicyGenerator.from_pretrained(source)
-    theirs, ours = init.model.config.to_dict(), model.config.to_dict()
-    differ = sorted(k for k in ours if ours[k] != theirs.get(k))
-    if differ:
-        raise ConfigError(
-            f"--init-from {source}: its model differs in "
-            + ", ".join(f"{k} ({theirs.get(k)} vs {ours[k]} here)" for k in differ)
-        )
     src = init.codec.config
     for name in ("tasks", "obs_dim", "action_dim", "horizon", "n_obs"):
         if getattr(src, name) != getattr(codec, name):
@@ -184,7 +177,7 @@ def warm_start(model: DiT, source: str | Path, codec: CodecConfig) -> CodecConfi
                 f"--init-from {source}: codec {name} {getattr(src, name)} differs from the "
                 f"data/config's {getattr(codec, name)}"
             )
-    model.load_state_dict(init.model.state_dict())
+    warm_start(model, init.model, source)
     return replace(
         src,
         n_action_steps=codec.n_action_steps,
@@ -239,7 +232,7 @@ def train_policy(
     torch.manual_seed(settings.train.seed)
     model = DiT(model_cfg)
     if init_from is not None:
-        codec_cfg = warm_start(model, init_from, codec_cfg)
+        codec_cfg = warm_start_policy(model, init_from, codec_cfg)
     dataset = WindowDataset(episodes, ActionCodec(codec_cfg), goal_table(codec_cfg))
     process = build_process(ProcessConfig(kind="flow_matching", t_sampling="uniform"))
     trainer = Trainer(

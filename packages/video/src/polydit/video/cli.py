@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from polydit.core.cli import (
+    Cache,
+    CacheOpts,
     DataOptions,
     Domain,
     EvalOptions,
@@ -21,7 +23,6 @@ from polydit.core.cli import (
     make_cli,
     run_cli,
 )
-from polydit.core.cli.factory import Cache, CacheOpts
 
 
 class VideoDomain(Domain):

@@ -18,11 +18,12 @@ from torch import Tensor, nn
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.config import from_dict, to_dict
+from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.tokens import Cond
-from polydit.core.train import TrainConfig, Trainer
+from polydit.core.train import TrainConfig, Trainer, resolve_pretrained, warm_start
 from polydit.video.codec import VideoCodec
 from polydit.video.data import ClipFolder, MovingDigits, MovingDigitsConfig
 from polydit.video.model import VideoModelConfig, build_model
@@ -98,22 +99,19 @@ def video_loss(codec: VideoCodec, process: AffineProcess, mix: TaskMix, label_dr
     return loss_fn
 
 
-def init_from(model: nn.Module, spec: VideoTrainSpec, source: str | Path) -> Path:
-    """Load the weights of pretrained directory `source` (a warm start, fresh optimiser) into
-    `model`; its codec and model settings must be the spec's."""
-    path = Path(source)
-    if not path.is_dir():
-        shipped = Path(__file__).resolve().parent / "pretrained" / str(source)
-        path = shipped if shipped.is_dir() else path
-    if not path.is_dir():
-        raise ConfigError(f"--init-from {source}: not a pretrained directory or shipped model")
+def init_from(model: DiT, spec: VideoTrainSpec, source: str | Path) -> Path:
+    """Load the weights of pretrained directory or shipped model `source` (a warm start, fresh
+    optimiser) into `model`; its codec and attention must be the spec's, its DiT the same but for
+    options that only add parameters (e.g. class conditioning over a label-free model)."""
+    path = resolve_pretrained(source, Path(__file__).resolve().parent / "pretrained")
     generator = VideoGenerator.from_pretrained(path)
-    if (generator.codec, generator.model_config) != (spec.codec, spec.model):
+    if generator.codec != spec.codec or generator.model_config.attention != spec.model.attention:
         raise ConfigError(
-            f"--init-from {path}: its codec/model ({generator.codec}, {generator.model_config}) "
-            f"differ from the run's ({spec.codec}, {spec.model})"
+            f"--init-from {path}: its codec/attention ({generator.codec}, "
+            f"{generator.model_config.attention}) differ from the run's ({spec.codec}, "
+            f"{spec.model.attention})"
         )
-    model.load_state_dict(generator.model.state_dict())
+    warm_start(model, generator.model, path)
     return path
 
 

@@ -14,6 +14,7 @@ from polydit.core.train.data import Batch, default_collate
 from polydit.core.train.ema import EMA, ema_decay_at
 from polydit.core.train.schedule import lr_at
 from polydit.core.train.trainer import LossFn, Trainer, TrainResult
+from polydit.core.train.warm_start import resolve_pretrained, warm_start
 
 __all__ = [
     "EMA",
@@ -27,4 +28,6 @@ __all__ = [
     "list_checkpoints",
     "load_checkpoint",
     "lr_at",
+    "resolve_pretrained",
+    "warm_start",
 ]
