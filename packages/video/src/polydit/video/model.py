@@ -30,6 +30,7 @@ class VideoModelConfig:
     attention: str = "full"
     qk_norm: bool = True
     num_classes: int = 0  # > 0: class-conditional (digit labels) with a null class for CFG
+    self_condition: bool = False  # feed the network its previous clean estimate (core DiT option)
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION:
@@ -59,6 +60,7 @@ class VideoModelConfig:
             pos_axes=3,
             qk_norm=self.qk_norm,
             num_classes=self.num_classes,
+            self_condition=self.self_condition,
         )
 
 

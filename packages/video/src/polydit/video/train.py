@@ -33,6 +33,9 @@ from polydit.video.tasks import TaskMix, sample_given
 SPEC_FILE = "spec.json"
 
 
+SELF_CONDITION_P = 0.5  # Chen et al. 2022: half the batches see the first pass's estimate
+
+
 @dataclass(frozen=True)
 class VideoTrainSpec:
     """Everything a training run needs: data, codec, model, task mixture, process, optimiser.
@@ -82,9 +85,16 @@ class VideoTrainSpec:
         return VideoTrainSpec.from_dict(base)
 
 
-def video_loss(codec: VideoCodec, process: AffineProcess, mix: TaskMix, label_dropout: float = 0.0):
+def video_loss(
+    codec: VideoCodec,
+    process: AffineProcess,
+    mix: TaskMix,
+    label_dropout: float = 0.0,
+    self_condition: float = 0.0,
+):
     """`loss_fn(model, batch, generator)` for the Trainer; batch is clips (B, T, C, H, W) or
-    (clips, labels (B,)) for a class-conditional model (labels dropped with `label_dropout`)."""
+    (clips, labels (B,)) for a class-conditional model (labels dropped with `label_dropout`).
+    self_condition: probability of a self-conditioned batch (self-conditioned models)."""
 
     def loss_fn(model: nn.Module, batch: Tensor | tuple[Tensor, Tensor], g: torch.Generator):
         clips, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
@@ -94,7 +104,7 @@ def video_loss(codec: VideoCodec, process: AffineProcess, mix: TaskMix, label_dr
         if labels is not None:
             cond.labels = labels
             cond.dropped = (torch.rand(labels.shape, generator=g) < label_dropout).to(labels.device)
-        return process.training_loss(model, tokens, cond, g)
+        return process.training_loss(model, tokens, cond, g, self_condition=self_condition)
 
     return loss_fn
 
@@ -151,7 +161,13 @@ def train(
     started_from = None if init is None else str(init_from(model, spec, init))
     trainer = Trainer(
         model,
-        video_loss(codec, process, spec.tasks, spec.label_dropout),
+        video_loss(
+            codec,
+            process,
+            spec.tasks,
+            spec.label_dropout,
+            SELF_CONDITION_P if spec.model.self_condition else 0.0,
+        ),
         dataset,
         spec.train,
         out,
