@@ -100,7 +100,7 @@ def test_adit_loss_weight_needs_x0_prediction_and_weights_small_t():
     from polydit.core.errors import ConfigError
     from polydit.core.process import ProcessConfig, build_process
     from polydit.core.tokens import Tokens
-    from polydit.molecule.train import MoleculeTrainSpec, adit_loss
+    from polydit.molecule.train import MoleculeTrainSpec, adit_time_weight
 
     with pytest.raises(ConfigError, match="x0"):
         MoleculeTrainSpec(loss_weight="adit")
@@ -110,18 +110,40 @@ def test_adit_loss_weight_needs_x0_prediction_and_weights_small_t():
     def zero_model(tok, t, cond):
         return torch.zeros_like(tok.x)
 
-    class FixedT:
-        config = process.config
+    def loss_at(t: float) -> float:
+        process.sample_t = lambda n, generator=None, device="cpu": torch.full((n,), t)
+        return process.training_loss(zero_model, tokens, time_weight=adit_time_weight).item()
 
-        def __init__(self, t):
-            self.t = t
+    assert loss_at(0.05) == pytest.approx(100.0)  # weight 1 / 0.1²
+    assert loss_at(0.5) == pytest.approx(4.0)  # weight 1 / 0.5²
 
-        def sample_t(self, n, generator=None, device="cpu"):
-            return torch.full((n,), self.t)
 
-        def corrupt(self, x0, t, noise):
-            return process.corrupt(x0, t, noise)
+def test_self_condition_wires_spec_to_saved_config_and_sampling(
+    qm9_sample, tiny_model_dir: Path, tmp_path: Path
+):
+    """A self-conditioned run warm-starts a plain model exactly (zero-initialised embedding),
+    saves self_condition in its config, and sampling feeds the previous estimate back."""
+    import numpy as np
 
-    near = adit_loss(zero_model, FixedT(0.05), tokens, None)  # weight 1 / 0.1²
-    far = adit_loss(zero_model, FixedT(0.5), tokens, None)  # weight 1 / 0.5²
-    assert near.item() == pytest.approx(100.0) and far.item() == pytest.approx(4.0)
+    from polydit.core.pipeline import SamplingConfig
+    from polydit.core.tokens import Tokens
+    from polydit.molecule.train import MoleculeTrainSpec, build_generator, warm_start
+
+    data = qm9_sample.subset(np.arange(50))
+    spec = MoleculeTrainSpec(preset="tiny", self_condition=True, sampling=SamplingConfig(steps=3))
+    gen = build_generator(spec, data)
+    fresh = warm_start(gen, tiny_model_dir)
+    assert fresh == ["self_embed.bias", "self_embed.weight"]
+    donor = load_pretrained(str(tiny_model_dir))
+    tokens = Tokens(torch.randn(2, 5, 8), None, None)
+    t = torch.full((2,), 0.5)
+    assert torch.equal(gen.model(tokens, t), donor.model(tokens, t))
+
+    torch.nn.init.normal_(gen.model.self_embed.weight)  # as if trained (untrained, the
+    torch.nn.init.normal_(gen.model.head.linear.weight, std=0.1)  # zero head hides everything)
+    loaded = MoleculeGenerator.from_pretrained(gen.save_pretrained(tmp_path / "sc"))
+    assert loaded.model.config.self_condition
+    with_sc = loaded.generate_atoms(3, 0, sampler="euler").coords
+    torch.nn.init.zeros_(loaded.model.self_embed.weight)
+    without = loaded.generate_atoms(3, 0, sampler="euler").coords
+    assert not torch.allclose(with_sc, without)

@@ -22,8 +22,10 @@ def molecule_dit_config(
     hidden: int | None = None,
     depth: int | None = None,
     heads: int | None = None,
+    self_condition: bool = False,
 ) -> DiTConfig:
-    """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none"."""
+    """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none";
+    self_condition: it also sees its previous clean estimate (Chen et al. 2022)."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
     size = dict(PRESETS[preset])
@@ -33,5 +35,6 @@ def molecule_dit_config(
         pos_embed="none",
         qk_norm=True,
         num_classes=num_classes,
+        self_condition=self_condition,
         **size,
     )

@@ -9,18 +9,15 @@ types by argmax and returns RDKit Mols with a 3D conformer and EDM-perceived bon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
 
-from polydit.core.config import from_dict
 from polydit.core.dit import DiT, DiTConfig
-from polydit.core.errors import CheckpointError, ConfigError
-from polydit.core.hub import load_pretrained, package_version
+from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_noise
-from polydit.core.process import AffineProcess, ProcessConfig, build_process
+from polydit.core.process import AffineProcess
 from polydit.core.tokens import Tokens
 from polydit.molecule.codec import AtomCodec, centre
 from polydit.molecule.pair_bias import PairBiasDiT
@@ -99,23 +96,9 @@ class MoleculeGenerator(Pipeline):
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: torch.device | str = "cpu") -> Self:
-        """Load a pretrained directory; models with the distance pair head get a PairBiasDiT."""
-        config, state = load_pretrained(
-            directory, package=cls.package, version=package_version(cls.package)
-        )
-        codec = config.get("codec", {})
-        if not codec.get("pair_bias", False):
-            return super().from_pretrained(directory, device)
-        where = f"{directory}/config.json"
-        model = PairBiasDiT(from_dict(DiTConfig, config["model"], where=f"{where}: model"))
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            raise CheckpointError(f"{directory}/model.safetensors does not fit: {e}") from None
-        process = build_process(from_dict(ProcessConfig, config["process"], where=where))
-        sampling = from_dict(SamplingConfig, config.get("sampling", {}), where=where)
-        return cls.from_configs(model.to(device), process, sampling, codec)
+    def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
+        """The core DiT, or a PairBiasDiT for models with the distance pair head."""
+        return PairBiasDiT(config) if codec.get("pair_bias", False) else DiT(config)
 
     def initial_noise(self, template: Tokens, seed: int) -> torch.Tensor:
         """Seeded noise (sample i from seed + i); coordinates centred over each molecule's atoms

@@ -5,6 +5,8 @@ jointly), after a uniformly random rotation of every molecule (the model is not 
 augments the same way). Padding tokens carry no loss. Options (ADiT): noise with zero centre of
 mass over each molecule's atoms (``centre_noise``) and, with x0 prediction, ADiT's weight
 1 / max(t, 0.1)² (``loss_weight="adit"``; ADiT writes it 1 / (1 − min(t, 0.9)) with t = 1 data).
+Option (Chen et al. 2022): self-conditioning (``self_condition``): half the batches first make a
+gradient-free clean estimate that the second pass sees (:meth:`AffineProcess.training_loss`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.train import TrainConfig, Trainer
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
+from polydit.core.train.warm_start import warm_start as core_warm_start
 from polydit.molecule.codec import AtomCodec, centred_noise, random_rotations, rotate
 from polydit.molecule.data import MoleculeSet
 from polydit.molecule.model import molecule_dit_config
@@ -34,6 +37,7 @@ from polydit.molecule.pipeline import MoleculeGenerator
 SPEC_FILE = "spec.json"
 LOSS_WEIGHTS = ("none", "adit")
 ADIT_MIN_T = 0.1
+SELF_CONDITION_RATE = 0.5  # Chen et al. 2022: half of the batches are self-conditioned
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,8 @@ class MoleculeTrainSpec:
     rotate: random-rotation augmentation; centre_noise: zero-centre-of-mass noise (training and
     sampling); loss_weight: "none" (plain masked MSE) or "adit" (x0 prediction only);
     pair_bias: add the interatomic-distance attention bias (:mod:`polydit.molecule.pair_bias`,
-    not in ADiT).
+    not in ADiT); self_condition: the DiT sees its previous clean estimate (Chen et al. 2022;
+    zero-initialised, so a model without it warm-starts exactly).
     """
 
     preset: str = "small"
@@ -58,6 +63,7 @@ class MoleculeTrainSpec:
     centre_noise: bool = True
     pair_bias: bool = False
     loss_weight: str = "none"
+    self_condition: bool = False
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
     )
@@ -100,8 +106,12 @@ def make_loss(
     *,
     centre_noise: bool = False,
     loss_weight: str = "none",
+    self_condition: float = 0.0,
 ):
-    """loss(model, batch, generator): rotate (optional), encode, masked flow-matching MSE."""
+    """loss(model, batch, generator): rotate (optional), encode, masked flow-matching MSE
+    (× ADiT's time weight with ``loss_weight="adit"``; self-conditioned with probability
+    `self_condition`)."""
+    time_weight = adit_time_weight if loss_weight == "adit" else None
 
     def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
         coords = batch["coords"]
@@ -111,24 +121,22 @@ def make_loss(
         noise = None
         if centre_noise:
             noise = centred_noise(tuple(tokens.x.shape), tokens.mask, generator).to(tokens.x)
-        if loss_weight == "none":
-            return process.training_loss(model, tokens, None, generator, noise=noise)
-        return adit_loss(model, process, tokens, generator, noise)
+        return process.training_loss(
+            model,
+            tokens,
+            None,
+            generator,
+            noise=noise,
+            time_weight=time_weight,
+            self_condition=self_condition,
+        )
 
     return loss
 
 
-def adit_loss(model, process: AffineProcess, tokens, generator, noise=None) -> torch.Tensor:
-    """ADiT's x0-prediction loss: per-token MSE × 1 / max(t, 0.1)², mean over real tokens."""
-    x0 = tokens.x
-    t = process.sample_t(x0.shape[0], generator, x0.device)
-    if noise is None:
-        noise = torch.randn(x0.shape, generator=generator).to(x0)
-    xt, target = process.corrupt(x0, t, noise)
-    out = model(tokens.with_x(xt), t, None)
-    err = (out.float() - target.float()).pow(2).mean(-1)  # (B, N)
-    weight = tokens.mask.float() / t.clamp_min(ADIT_MIN_T).pow(2)[:, None]
-    return (err * weight).sum() / tokens.mask.float().sum().clamp_min(1.0)
+def adit_time_weight(t: torch.Tensor) -> torch.Tensor:
+    """ADiT's x0-prediction loss weight 1 / max(t, 0.1)² per sample (B,)."""
+    return 1.0 / t.clamp_min(ADIT_MIN_T).pow(2)
 
 
 def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -> MoleculeGenerator:
@@ -136,7 +144,12 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
     codec = AtomCodec(data.atom_types, spec.type_scale, spec.coord_scale)
     torch.manual_seed(seed)
     config = molecule_dit_config(
-        codec, spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads
+        codec,
+        spec.preset,
+        hidden=spec.hidden,
+        depth=spec.depth,
+        heads=spec.heads,
+        self_condition=spec.self_condition,
     )
     model = PairBiasDiT(config) if spec.pair_bias else DiT(config)
     return MoleculeGenerator(
@@ -150,18 +163,13 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
     )
 
 
-def warm_start(generator: MoleculeGenerator, source: str | Path) -> None:
+def warm_start(generator: MoleculeGenerator, source: str | Path) -> list[str]:
     """Load the weights of a pretrained directory (or a shipped model's name) into `generator`;
-    the architectures must match."""
+    the architectures must match except for additive options (e.g. ``self_condition``), whose
+    parameters keep their initialisation. Returns those parameters' names."""
     from polydit.molecule import load_pretrained
 
-    donor = load_pretrained(str(source))
-    if donor.model.config != generator.model.config:
-        raise ConfigError(
-            f"--init-from {source}: its architecture {donor.model.config.to_dict()} differs from "
-            f"this run's {generator.model.config.to_dict()}"
-        )
-    generator.model.load_state_dict(donor.model.state_dict())
+    return core_warm_start(generator.model, load_pretrained(str(source)).model, source)
 
 
 def train_molecules(
@@ -202,6 +210,7 @@ def train_molecules(
         spec.rotate,
         centre_noise=spec.centre_noise,
         loss_weight=spec.loss_weight,
+        self_condition=SELF_CONDITION_RATE if spec.self_condition else 0.0,
     )
     train_cfg = dataclasses.replace(spec.train, seed=seed)
     trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
