@@ -71,3 +71,12 @@ def test_demo_writes_depictions_and_sdf(tiny_model_dir: Path, tmp_path: Path):
     mols, _ = read_sdf(tmp_path / "molecules.sdf")
     assert len(mols) == 8
     assert all("polydit-molecule sample" in i.command for i in items)
+
+
+def test_gap_flag_on_an_unconditioned_model_is_a_clear_error(tiny_model_dir: Path, tmp_path):
+    result = runner.invoke(
+        app,
+        ["sample", "--model", str(tiny_model_dir), "--gap", "6.5", "--num", "1",
+         "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "--gap" in result.output

@@ -34,6 +34,7 @@ SDF_NAME = "molecules.sdf"
 CRYSTAL_MODEL = "crystals"
 DEMO_NUM = 8
 KINDS = ("auto", "molecule", "crystal")
+GAP_HELP = "Target HOMO–LUMO gap in eV (a gap-conditioned model; --cfg guides it)."
 KIND_HELP = "What to generate: auto follows the model; crystal uses the shipped crystal model."
 
 
@@ -42,6 +43,13 @@ def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
     values: dict[str, Any] = {"steps": opts.steps, "sampler": opts.sampler, "cfg_scale": opts.cfg}
     values = {k: v for k, v in values.items() if v is not None}
     return {**values, "cache": opts.cache, "cache_opts": opts.cache_opts}
+
+
+def _no_gap(opts: SampleOptions | EvalOptions) -> None:
+    from polydit.core.errors import ConfigError
+
+    if opts.extra.get("gap") is not None:
+        raise ConfigError("--gap conditions molecule models only, not crystals")
 
 
 def model_kind(model_dir: Path) -> str:
@@ -79,8 +87,14 @@ class MoleculeDomain(Domain):
             "Warm start: a pretrained directory or shipped model name (weights only).",
         ),
     )
-    sample_options = (Flag("kind", str, "auto", KIND_HELP, choices=KINDS),)
-    eval_options = (Flag("kind", str, "auto", KIND_HELP, choices=KINDS),)
+    sample_options = (
+        Flag("kind", str, "auto", KIND_HELP, choices=KINDS),
+        Flag("gap", float, None, GAP_HELP),
+    )
+    eval_options = (
+        Flag("kind", str, "auto", KIND_HELP, choices=KINDS),
+        Flag("gap", float, None, GAP_HELP),
+    )
     data_options = (
         Flag("split", str, "train", "Which QM9 split.", choices=("train", "val", "test", "all")),
         Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ records and report them."),
@@ -113,8 +127,10 @@ class MoleculeDomain(Domain):
 
         generator = self._for_kind(generator, opts)
         if generator.kind == "crystal":
+            _no_gap(opts)
             return self._sample_crystals(generator, opts, out)
-        mols = generator.sample(opts.num, opts.seed, dtype=opts.dtype, **_overrides(opts))
+        gap = opts.extra.get("gap")
+        mols = generator.sample(opts.num, opts.seed, dtype=opts.dtype, gap=gap, **_overrides(opts))
         write_sdf(out / SDF_NAME, mols)
         return [
             {
@@ -124,7 +140,7 @@ class MoleculeDomain(Domain):
                 "num_atoms": mol.GetNumAtoms(),
                 "valid": bool(mol.GetIntProp(VALID_PROP)),
                 "smiles": mol.GetProp(SMILES_PROP),
-                "conditioning": {},
+                "conditioning": {} if gap is None else {"gap": gap},
             }
             for i, mol in enumerate(mols)
         ]
@@ -163,12 +179,20 @@ class MoleculeDomain(Domain):
 
         generator = self._for_kind(generator, opts)
         if generator.kind == "crystal":
+            _no_gap(opts)
             return evaluate_crystal_generator(
                 generator, opts.num or EVAL_NUM, opts.seed, dtype=opts.dtype, **_overrides(opts)
             )
-        return evaluate_generator(
-            generator, opts.num or EVAL_NUM, opts.seed, dtype=opts.dtype, **_overrides(opts)
+        gap = opts.extra.get("gap")
+        metrics = evaluate_generator(
+            generator,
+            opts.num or EVAL_NUM,
+            opts.seed,
+            dtype=opts.dtype,
+            gap=gap,
+            **_overrides(opts),
         )
+        return metrics if gap is None else {**metrics, "target_gap": gap}
 
     def train(self, opts: TrainOptions) -> Path:
         if is_crystal_data(opts.data):

@@ -81,15 +81,18 @@ class MoleculeSet:
 
     def batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """The Trainer's batch: types (K, n) long (−1 pad), coords (K, n, 3), mask (K, n) bool,
-        trimmed to the largest molecule among `indices`."""
+        trimmed to the largest molecule among `indices`; + gap (K,) eV when the set has gaps."""
         idx = indices.numpy()
         n = int(self.num_atoms[idx].max())
         types = torch.from_numpy(self.types[idx, :n])
-        return {
+        batch = {
             "types": types,
             "coords": torch.from_numpy(self.coords[idx, :n]),
             "mask": types >= 0,
         }
+        if self.gap is not None:
+            batch["gap"] = torch.from_numpy(np.asarray(self.gap[idx], dtype=np.float32))
+        return batch
 
 
 def pad_molecules(

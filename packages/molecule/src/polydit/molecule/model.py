@@ -23,9 +23,11 @@ def molecule_dit_config(
     depth: int | None = None,
     heads: int | None = None,
     self_condition: bool = False,
+    vector_dim: int = 0,
 ) -> DiTConfig:
     """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none";
-    self_condition: it also sees its previous clean estimate (Chen et al. 2022)."""
+    self_condition: it also sees its previous clean estimate (Chen et al. 2022); vector_dim:
+    width of a conditioning vector (1 for the standardised HOMO–LUMO gap)."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
     size = dict(PRESETS[preset])
@@ -36,5 +38,6 @@ def molecule_dit_config(
         qk_norm=True,
         num_classes=num_classes,
         self_condition=self_condition,
+        vector_dim=vector_dim,
         **size,
     )

@@ -18,7 +18,7 @@ from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_noise
 from polydit.core.process import AffineProcess
-from polydit.core.tokens import Tokens
+from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import AtomCodec, centre
 from polydit.molecule.pair_bias import PairBiasDiT
 
@@ -59,14 +59,18 @@ class MoleculeGenerator(Pipeline):
         size_histogram: list[int],
         data: str = "",
         centre_noise: bool = False,
+        gap_stats: tuple[float, float] | None = None,
     ):
         super().__init__(model, process, sampling)
+        if (gap_stats is not None) != bool(model.config.vector_dim):
+            raise ConfigError("gap_stats (mean, std) must be given exactly for a vector_dim model")
         if sum(size_histogram[1:]) <= 0:
             raise ConfigError("size_histogram must count at least one molecule with ≥ 1 atom")
         self.codec = codec
         self.size_histogram = list(size_histogram)
         self.data = data
         self.centre_noise = centre_noise
+        self.gap_stats = None if gap_stats is None else (float(gap_stats[0]), float(gap_stats[1]))
 
     @property
     def max_atoms(self) -> int:
@@ -79,6 +83,9 @@ class MoleculeGenerator(Pipeline):
             "data": self.data,
             "centre_noise": self.centre_noise,
             "pair_bias": isinstance(self.model, PairBiasDiT),
+            "gap": None
+            if self.gap_stats is None
+            else {"mean": self.gap_stats[0], "std": self.gap_stats[1]},
         }
 
     @classmethod
@@ -93,12 +100,26 @@ class MoleculeGenerator(Pipeline):
             size_histogram=codec["size_histogram"],
             data=codec.get("data", ""),
             centre_noise=codec.get("centre_noise", False),
+            gap_stats=None
+            if codec.get("gap") is None
+            else (codec["gap"]["mean"], codec["gap"]["std"]),
         )
 
     @classmethod
     def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
         """The core DiT, or a PairBiasDiT for models with the distance pair head."""
         return PairBiasDiT(config) if codec.get("pair_bias", False) else DiT(config)
+
+    def gap_condition(self, gap: float | torch.Tensor | None, num: int) -> Cond | None:
+        """Cond with the standardised target gap (eV) as a (num, 1) vector; None = unconditional
+        (the DiT's null vector)."""
+        if gap is None:
+            return None
+        if self.gap_stats is None:
+            raise ConfigError("--gap: this model is not gap-conditioned")
+        target = torch.as_tensor(gap, dtype=torch.float32).reshape(-1).expand(num)
+        mean, std = self.gap_stats
+        return Cond(vector=((target - mean) / std)[:, None])
 
     def initial_noise(self, template: Tokens, seed: int) -> torch.Tensor:
         """Seeded noise (sample i from seed + i); coordinates centred over each molecule's atoms
@@ -119,9 +140,13 @@ class MoleculeGenerator(Pipeline):
         *,
         num_atoms: torch.Tensor | None = None,
         dtype: str = "fp32",
+        gap: float | torch.Tensor | None = None,
         **overrides: Any,
     ) -> GeneratedAtoms:
-        """Generate `num` molecules (sample i from seed + i, independent of batching)."""
+        """Generate `num` molecules (sample i from seed + i, independent of batching); gap:
+        target HOMO–LUMO gap in eV (a float or (num,)) for a gap-conditioned model
+        (``cfg_scale`` in overrides guides it)."""
+        cond = self.gap_condition(gap, num)
         counts = self.atom_counts(num, seed) if num_atoms is None else num_atoms.long()
         if len(counts) != num:
             raise ConfigError(f"num_atoms has {len(counts)} entries; expected {num}")
@@ -133,7 +158,8 @@ class MoleculeGenerator(Pipeline):
             c = counts[start : start + CHUNK]
             mask = torch.arange(n)[None, :] < c[:, None]
             template = Tokens(torch.zeros(len(c), n, self.codec.channels), None, mask)
-            x = self.generate(template, seed=seed + start, dtype=dtype, **overrides)
+            part = None if cond is None else Cond(vector=cond.vector[start : start + CHUNK])
+            x = self.generate(template, part, seed=seed + start, dtype=dtype, **overrides)
             t, xyz = self.codec.decode(x.cpu(), mask)
             mean = xyz.sum(1, keepdim=True) / c[:, None, None].clamp_min(1)
             types.append(t)

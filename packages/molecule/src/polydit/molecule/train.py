@@ -25,6 +25,7 @@ from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
+from polydit.core.tokens import Cond
 from polydit.core.train import TrainConfig, Trainer
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.core.train.warm_start import warm_start as core_warm_start
@@ -50,7 +51,8 @@ class MoleculeTrainSpec:
     sampling); loss_weight: "none" (plain masked MSE) or "adit" (x0 prediction only);
     pair_bias: add the interatomic-distance attention bias (:mod:`polydit.molecule.pair_bias`,
     not in ADiT); self_condition: the DiT sees its previous clean estimate (Chen et al. 2022;
-    zero-initialised, so a model without it warm-starts exactly).
+    zero-initialised, so a model without it warm-starts exactly); condition_gap: condition on
+    the standardised HOMO–LUMO gap (QM9), dropped with probability cfg_dropout for CFG.
     """
 
     preset: str = "small"
@@ -64,6 +66,8 @@ class MoleculeTrainSpec:
     pair_bias: bool = False
     loss_weight: str = "none"
     self_condition: bool = False
+    condition_gap: bool = False
+    cfg_dropout: float = 0.1
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
     )
@@ -107,10 +111,13 @@ def make_loss(
     centre_noise: bool = False,
     loss_weight: str = "none",
     self_condition: float = 0.0,
+    gap_stats: tuple[float, float] | None = None,
+    cfg_dropout: float = 0.0,
 ):
     """loss(model, batch, generator): rotate (optional), encode, masked flow-matching MSE
     (× ADiT's time weight with ``loss_weight="adit"``; self-conditioned with probability
-    `self_condition`)."""
+    `self_condition`; conditioned on the standardised batch gap when `gap_stats`, dropped with
+    probability `cfg_dropout`)."""
     time_weight = adit_time_weight if loss_weight == "adit" else None
 
     def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
@@ -121,10 +128,14 @@ def make_loss(
         noise = None
         if centre_noise:
             noise = centred_noise(tuple(tokens.x.shape), tokens.mask, generator).to(tokens.x)
+        cond = None
+        if gap_stats is not None:
+            vector = ((batch["gap"] - gap_stats[0]) / gap_stats[1])[:, None].to(tokens.x)
+            cond = Cond(vector=vector).with_dropout(cfg_dropout, generator)
         return process.training_loss(
             model,
             tokens,
-            None,
+            cond,
             generator,
             noise=noise,
             time_weight=time_weight,
@@ -150,7 +161,13 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
         depth=spec.depth,
         heads=spec.heads,
         self_condition=spec.self_condition,
+        vector_dim=1 if spec.condition_gap else 0,
     )
+    gap_stats = None
+    if spec.condition_gap:
+        if data.gap is None:
+            raise ConfigError(f"condition_gap: the data {data.name!r} has no HOMO–LUMO gaps")
+        gap_stats = (float(data.gap.mean()), float(data.gap.std()))
     model = PairBiasDiT(config) if spec.pair_bias else DiT(config)
     return MoleculeGenerator(
         model,
@@ -160,6 +177,7 @@ def build_generator(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int = 0) -
         size_histogram=data.size_histogram(),
         data=data.name,
         centre_noise=spec.centre_noise,
+        gap_stats=gap_stats,
     )
 
 
@@ -211,6 +229,8 @@ def train_molecules(
         centre_noise=spec.centre_noise,
         loss_weight=spec.loss_weight,
         self_condition=SELF_CONDITION_RATE if spec.self_condition else 0.0,
+        gap_stats=generator.gap_stats,
+        cfg_dropout=spec.cfg_dropout,
     )
     train_cfg = dataclasses.replace(spec.train, seed=seed)
     trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
