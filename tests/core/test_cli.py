@@ -49,11 +49,15 @@ class FakeDomain(Domain):
         Flag("scale", float, 1.0, "Multiply every sample by this."),
         Flag("label", str, None, "A class label.", choices=("cat", "dog")),
         Flag("mirror", bool, False, "Negate the samples."),
+        Flag("twin", bool, False, "Sample the shipped 'twin' model instead of --model."),
     )
     train_options = (Flag("width", int, 4, "Hidden width."),)
 
     def __init__(self, pretrained_root: Path) -> None:
         self.pretrained_root = pretrained_root
+
+    def select_model(self, model: Path, extra: dict[str, Any]) -> Path:
+        return self.pretrained_root / "twin" if extra.get("twin") else model
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
         import torch
@@ -98,6 +102,7 @@ class FakeDomain(Domain):
 
     def train(self, opts: TrainOptions) -> Path:
         print(f"training {opts.steps} steps on {opts.data} with {opts.config}")
+        print(f"warm start: {opts.init_from}")
         return save_tiny(opts.out / "model", seed=opts.seed)
 
     def data_show(self, opts: DataOptions) -> None:
@@ -114,6 +119,7 @@ class FakeDomain(Domain):
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pretrained")
     save_tiny(root / "tiny")
+    save_tiny(root / "twin", seed=1)
     return root
 
 
@@ -168,6 +174,29 @@ def test_sample_is_deterministic_and_extra_flags_reach_the_domain(
     a, b, c = (np.load(tmp_path / name / "sample_000.npy") for name in runs)
     assert np.array_equal(a, b)
     assert np.array_equal(c, -2 * a)
+
+
+def test_a_domain_flag_can_select_the_model_to_load(app: Any, root: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    result = invoke(app, "sample", "--num", "1", "--out", tmp_path / "twin", "--twin")
+    assert result.exit_code == 0, result.output
+    assert f"from {root / 'twin'} in" in result.stdout  # the message names the model it loaded
+    assert invoke(app, "sample", "--num", "1", "--out", tmp_path / "tiny").exit_code == 0
+    twin, tiny = (np.load(tmp_path / name / "sample_000.npy") for name in ("twin", "tiny"))
+    assert not np.array_equal(twin, tiny)
+
+
+def test_train_init_from_resolves_shipped_names_and_rejects_unknown_ones(
+    app: Any, root: Path, tmp_path: Path
+) -> None:
+    result = invoke(app, "train", "--out", tmp_path / "a", "--init-from", "twin")
+    assert result.exit_code == 0, result.output
+    assert f"warm start: {root / 'twin'}" in result.stdout
+    result = invoke(app, "train", "--out", tmp_path / "b")
+    assert "warm start: None" in result.stdout
+    bad = invoke(app, "train", "--out", tmp_path / "c", "--init-from", "nowhere")
+    assert_one_line_error(bad, 2, "--init-from", "nowhere", "tiny, twin")
 
 
 def test_eval_json_is_the_last_stdout_line(app: Any) -> None:

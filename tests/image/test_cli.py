@@ -201,3 +201,26 @@ def test_cache_flags_reach_sample_and_eval(micro_model_dir: Path, tmp_path: Path
     metrics = json.loads(_run(*evals, "--cache", "fora").strip().splitlines()[-1])
     assert 0 < metrics["cache_block_fraction"] < 1  # the cache skipped blocks inside eval
     assert metrics["eval_seconds"] > 0
+
+
+def test_train_init_from_starts_from_the_donor_weights(
+    micro_model_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    config = tmp_path / "micro.json"
+    config.write_text(
+        json.dumps({"preset": "micro", "train": {"steps": 1, "batch_size": 4, "lr": 0.0}})
+    )
+    _run("train", "--config", str(config), "--out", str(tmp_path / "warm"), "--seed", "5",
+         "--init-from", str(micro_model_dir))  # fmt: skip
+    donor = load_file(micro_model_dir / "model.safetensors")
+    warm = load_file(tmp_path / "warm" / "model" / "model.safetensors")
+    assert donor.keys() == warm.keys()
+    assert all(torch.equal(donor[k], warm[k]) for k in donor)  # lr 0: the weights stay the donor's
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"preset": "micro", "patch": 4, "train": {"steps": 1}}))
+    failed = runner.invoke(app, ["train", "--config", str(other), "--out", str(tmp_path / "x"),
+                                 "--init-from", str(micro_model_dir)])  # fmt: skip
+    assert failed.exit_code != 0 and "--init-from" in failed.output

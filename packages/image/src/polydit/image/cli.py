@@ -112,7 +112,13 @@ class ImageDomain(Domain):
         if skipped:
             typer.echo(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0]}", err=True)
         _, seconds = train_image(
-            spec, data, opts.out, resume=opts.resume, seed=opts.seed, device=opts.device
+            spec,
+            data,
+            opts.out,
+            resume=opts.resume,
+            seed=opts.seed,
+            device=opts.device,
+            init_from=opts.init_from,
         )
         typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
         return opts.out / "model"

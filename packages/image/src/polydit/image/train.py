@@ -19,7 +19,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Cond
-from polydit.core.train import TrainConfig, Trainer
+from polydit.core.train import TrainConfig, Trainer, warm_start
 from polydit.image.codec import PatchCodec
 from polydit.image.data import ImageSet
 from polydit.image.model import image_dit_config
@@ -135,9 +135,22 @@ def train_image(
     seed: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    init_from: Path | None = None,
 ) -> tuple[ImageGenerator, float]:
-    """Train on `data`; save the EMA model to ``out/model``; (generator, wall seconds)."""
+    """Train on `data`; save the EMA model to ``out/model``; (generator, wall seconds).
+
+    init_from: a pretrained image directory whose weights start the run (``--init-from``; same
+    codec and architecture, fresh optimiser; ignored when `resume` finds a checkpoint).
+    """
     generator = build_generator(spec, data, seed)
+    if init_from is not None and not resume:
+        donor = ImageGenerator.from_pretrained(init_from)
+        if donor.codec != generator.codec:
+            raise ConfigError(
+                f"--init-from {init_from}: its codec {donor.codec} differs from the run's "
+                f"{generator.codec}"
+            )
+        warm_start(generator.model, donor.model, init_from)
     context_fn = None
     if spec.text:
         from polydit.image.text import caption_features

@@ -1,5 +1,5 @@
-"""`polydit-molecule`: the core CLI factory plus the molecule flags (--skip-bad and --init-from
-for train; --split for data show; --kind for sample and eval).
+"""`polydit-molecule`: the core CLI factory plus the molecule flags (--skip-bad for train;
+--split for data show; --kind for sample and eval).
 
 ``sample`` writes DIR/molecules.sdf (one record per generated molecule, invalid ones included
 with ``polydit_valid`` = 0) and samples.json; ``eval --json`` prints EDM's metrics. With
@@ -80,12 +80,6 @@ class MoleculeDomain(Domain):
     default_model = "qm9"
     train_options = (
         Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ records and report them."),
-        Flag(
-            "init-from",
-            str,
-            None,
-            "Warm start: a pretrained directory or shipped model name (weights only).",
-        ),
     )
     sample_options = (
         Flag("kind", str, "auto", KIND_HELP, choices=KINDS),
@@ -109,17 +103,20 @@ class MoleculeDomain(Domain):
 
         return MoleculeGenerator.from_pretrained(model_dir, device=device)
 
+    def select_model(self, model: Path, extra: dict[str, Any]) -> Path:
+        """``--kind crystal`` with the default (molecule) model means the shipped crystal model."""
+        if extra.get("kind") == "crystal" and model == PRETRAINED / self.default_model:
+            return PRETRAINED / CRYSTAL_MODEL
+        return model
+
     def _for_kind(self, generator: Any, opts: SampleOptions | EvalOptions) -> Any:
-        """The generator `--kind` asks for: a molecule model given with --kind crystal is
-        replaced by the shipped crystal model when it is the default model, else an error."""
+        """`generator`, after checking it generates what `--kind` asks for."""
         from polydit.core.errors import ConfigError
 
         kind = opts.extra.get("kind", "auto")
         have = getattr(generator, "kind", "molecule")
         if kind in ("auto", have):
             return generator
-        if kind == "crystal" and opts.model == PRETRAINED / self.default_model:
-            return self.load(PRETRAINED / CRYSTAL_MODEL, device=opts.device, dtype=opts.dtype)
         raise ConfigError(f"--kind {kind}: the model {opts.model} generates {have}s")
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
@@ -212,7 +209,7 @@ class MoleculeDomain(Domain):
             resume=opts.resume,
             seed=opts.seed,
             device=opts.device,
-            init_from=opts.extra.get("init_from"),
+            init_from=opts.init_from,
         )
         typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
         return opts.out / "model"
@@ -238,7 +235,7 @@ class MoleculeDomain(Domain):
             resume=opts.resume,
             seed=opts.seed,
             device=opts.device,
-            init_from=opts.extra.get("init_from"),
+            init_from=opts.init_from,
         )
         typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
         return opts.out / "model"

@@ -49,15 +49,6 @@ class PolicyDomain(Domain):
         Flag("num-envs", int, 25, "Environments stepped in lockstep (one policy batch)."),
         Flag("action-steps", int, None, "Actions executed per chunk (default: the model's k)."),
     )
-    train_options = (
-        Flag(
-            "init-from",
-            str,
-            None,
-            "Warm start: a shipped model name or a pretrained directory (weights and "
-            "normalisation; fresh optimizer).",
-        ),
-    )
     data_options = ()
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
@@ -149,17 +140,12 @@ class PolicyDomain(Domain):
         from dataclasses import replace
 
         settings = replace(settings, train=replace(train, **changes))
-        init_from = opts.extra.get("init_from")
-        if init_from is not None:
-            from polydit.core.train import resolve_pretrained
-
-            init_from = str(resolve_pretrained(init_from, self.pretrained_root))
         _, info = train_policy(
             opts.data,
             opts.out,
             settings,
             resume=opts.resume,
-            init_from=init_from,
+            init_from=opts.init_from,
             device=opts.device,
         )
         typer.echo(json.dumps({k: v for k, v in info.items() if k != "settings"}))

@@ -38,15 +38,6 @@ class VideoDomain(Domain):
         Flag("given", int, 4, "Frames given for prediction."),
         Flag("unconditional", int, 64, "Unconditional clips for the Fréchet/consistency metrics."),
     )
-    train_options = (
-        Flag(
-            "init-from",
-            str,
-            "",
-            "Warm start: a pretrained directory or shipped model (same codec/model settings) "
-            "whose weights start the run (fresh optimiser).",
-        ),
-    )
     data_options = (
         Flag("split", str, "train", "Moving-digits split.", choices=("train", "test")),
         Flag("frames", int, 8, "Frames per clip."),
@@ -72,9 +63,13 @@ class VideoDomain(Domain):
         from polydit.video.train import VideoTrainSpec, train, with_steps
 
         spec = with_steps(VideoTrainSpec().merged(opts.config), opts.steps, opts.seed)
-        init = opts.extra["init_from"] or None
         return train(
-            spec, opts.out, data=opts.data, resume=opts.resume, device=opts.device, init=init
+            spec,
+            opts.out,
+            data=opts.data,
+            resume=opts.resume,
+            device=opts.device,
+            init=opts.init_from,
         )
 
     def data_show(self, opts: DataOptions) -> None:

@@ -108,6 +108,7 @@ class TrainOptions:
     device: str
     dtype: str
     extra: dict[str, Any]
+    init_from: Path | None = None  # --init-from: a pretrained directory whose weights start the run
 
     def apply_to(self, train: T) -> T:
         """`train` (a frozen TrainConfig) with --dtype and, when given, --steps."""
@@ -150,6 +151,11 @@ class Domain(ABC):
         if not root.is_dir():
             return []
         return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
+
+    def select_model(self, model: Path, extra: dict[str, Any]) -> Path:
+        """The pretrained directory that `sample`/`eval` load: ``--model`` unless a domain flag
+        in `extra` picks another (e.g. ``--kind crystal`` with the default molecule model)."""
+        return model
 
     @abstractmethod
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:

@@ -80,6 +80,15 @@ def make_cli(domain: Domain) -> typer.Typer:
             help=f"A shipped model ({shipped}) or a pretrained directory.",
         ),
     ]
+    InitFrom = Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME|DIR",
+            callback=model_resolver(domain, optional=True),
+            help="Warm start: a shipped model or pretrained directory (same architecture) whose "
+            "weights start the run (fresh optimiser; a checkpoint found by --resume wins).",
+        ),
+    ]
     app = new_app(name=domain.package, help=f"{domain.package}: train, sample and evaluate.")
 
     def sample(
@@ -101,7 +110,7 @@ def make_cli(domain: Domain) -> typer.Typer:
     ) -> None:
         """Generate samples into --out, with samples.json describing each one."""
         opts = SampleOptions(
-            model=Path(model),
+            model=domain.select_model(Path(model), extra),
             num=num,
             seed=seed,
             steps=steps,
@@ -146,7 +155,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         with --cache, `cache_block_fraction` (block evaluations computed / uncached).
         """
         opts = EvalOptions(
-            model=Path(model),
+            model=domain.select_model(Path(model), extra),
             num=num,
             seed=seed,
             steps=steps,
@@ -194,6 +203,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         seed: Seed = 0,
         device: Device = "cpu",
         dtype: Dtype = "fp32",
+        init_from: InitFrom = None,
         *,
         extra: dict,
     ) -> None:
@@ -208,6 +218,7 @@ def make_cli(domain: Domain) -> typer.Typer:
             device=device,
             dtype=dtype,
             extra=extra,
+            init_from=None if init_from is None else Path(init_from),
         )
         typer.echo(f"saved {domain.train(opts)}")
 

@@ -69,10 +69,15 @@ def parse_cache_opts(items: list[str] | None) -> dict[str, str]:
     return parsed
 
 
-def model_resolver(domain: Domain) -> Callable[[str], Path]:
-    """A --model callback: a shipped model name → its directory; else an existing directory."""
+def model_resolver(domain: Domain, optional: bool = False) -> Callable[[str | None], Path | None]:
+    """A --model (or --init-from) callback: a shipped model name → its directory; else an
+    existing directory; with `optional`, None (the option not given) passes through."""
 
-    def resolve(value: str) -> Path:
+    def resolve(value: str | None) -> Path | None:
+        if value is None:
+            if optional:
+                return None
+            raise typer.BadParameter("a model is required")
         if value in domain.shipped_models():
             return Path(domain.pretrained_root) / value
         path = Path(value).expanduser()
