@@ -20,7 +20,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.nn.blocks import BlockInputs
 from polydit.core.process import FlowMatching
 from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, StepContext, sample
-from polydit.core.tokens import Cond
+from polydit.core.tokens import Cond, Tokens
 
 
 def randomised(model, seed=0):
@@ -209,3 +209,26 @@ def test_taylorseer_under_heun_survives_repeated_times(order, interval, warmup):
     out = run(cached, cond, noise, "heun")
     assert torch.isfinite(out).all() and cached.usage.fraction < 1.0
     assert (out - reference).norm() < 0.5 * reference.norm()
+
+
+def test_expert_cache_equals_the_routed_moe_and_reuses_routes():
+    from polydit.core.accel import ExpertCache
+    from polydit.core.nn import MoEConfig
+
+    moe = MoEConfig(num_experts=4, top_k=2, router="noise")
+    config = DiTConfig.preset("tiny", in_dim=8, pos_embed="none", moe=moe)
+    model = randomised(DiT(config)).eval()
+    x = torch.randn(3, 5, 8)
+    same_t, mixed_t = torch.full((3,), 0.3), torch.tensor([0.1, 0.5, 0.9])
+    with torch.no_grad():
+        routed = model(Tokens(x), same_t), model(Tokens(x), mixed_t)
+        with ExpertCache(model) as cache:
+            cached = model(Tokens(x), same_t), model(Tokens(x), mixed_t)
+            assert (cache.misses, cache.hits) == (len(cache.layers), 0)
+            model(Tokens(x), same_t)  # the same conditioning again: every route is reused
+            assert cache.hits == len(cache.layers) == model.config.depth
+        after = model(Tokens(x), same_t)  # leaving the context restores the routed forward
+    torch.testing.assert_close(cached[0], routed[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(cached[1], routed[1])  # rows differ in t: the routed path
+    torch.testing.assert_close(after, routed[0])
+    assert not any("forward" in vars(layer) for layer in cache.layers)

@@ -13,13 +13,13 @@ from typing import Any, Self
 import numpy as np
 import torch
 
+from polydit.core.accel import ExpertCache
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
 from polydit.core.tokens import Cond
 from polydit.policy.codec import ActionCodec, CodecConfig
-from polydit.policy.model import ExpertCache
 from polydit.policy.rollout import ChunkController
 
 

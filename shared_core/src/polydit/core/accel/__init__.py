@@ -5,6 +5,7 @@ state per classifier-free-guidance branch. ``--cache NAME --cache-opts key=value
 """
 
 from polydit.core.accel.denoiser import CachedDenoiser
+from polydit.core.accel.experts import ExpertCache
 from polydit.core.accel.policies import (
     POLICIES,
     CachePolicy,
@@ -26,6 +27,7 @@ __all__ = [
     "CachePolicy",
     "CachedDenoiser",
     "DeltaDiT",
+    "ExpertCache",
     "FirstBlockCache",
     "Fora",
     "RegionAdaptive",
