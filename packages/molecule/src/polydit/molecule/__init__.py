@@ -5,6 +5,8 @@ gen = load_pretrained()              # the shipped QM9 model
 mols = gen.sample(10, seed=0)        # RDKit Mols with 3D conformers and perceived bonds
 cry = load_pretrained("crystals")    # the shipped crystal model
 structures = cry.sample(10, seed=0)  # pymatgen Structures (None: lattice not a real cell)
+joint = load_pretrained("joint")     # the joint molecule + crystal model (class label = kind)
+mols = joint.sample(10, seed=0, kind="molecule")  # or kind="crystal" → Structures
 """
 
 from __future__ import annotations
@@ -14,19 +16,32 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from polydit.molecule.crystal_pipeline import CrystalGenerator
+    from polydit.molecule.joint_pipeline import JointGenerator
     from polydit.molecule.pipeline import MoleculeGenerator
 
-__all__ = ["PRETRAINED", "CrystalGenerator", "MoleculeGenerator", "load_pretrained"]
+__all__ = [
+    "PRETRAINED",
+    "CrystalGenerator",
+    "JointGenerator",
+    "MoleculeGenerator",
+    "load_pretrained",
+]
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
-def load_pretrained(name: str = "qm9", device: str = "cpu") -> MoleculeGenerator | CrystalGenerator:
+def load_pretrained(
+    name: str = "qm9", device: str = "cpu"
+) -> MoleculeGenerator | CrystalGenerator | JointGenerator:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory path: a
-    MoleculeGenerator or, for a crystal model, a CrystalGenerator."""
+    MoleculeGenerator, a CrystalGenerator or, for a joint model, a JointGenerator."""
     from polydit.molecule.cli import model_kind
 
     path = Path(name) if Path(name).is_dir() else PRETRAINED / name
+    if model_kind(path) == "joint":
+        from polydit.molecule.joint_pipeline import JointGenerator
+
+        return JointGenerator.from_pretrained(path, device=device)
     if model_kind(path) == "crystal":
         from polydit.molecule.crystal_pipeline import CrystalGenerator
 
@@ -41,6 +56,10 @@ def __getattr__(name: str):
         from polydit.molecule.pipeline import MoleculeGenerator
 
         return MoleculeGenerator
+    if name == "JointGenerator":
+        from polydit.molecule.joint_pipeline import JointGenerator
+
+        return JointGenerator
     if name == "CrystalGenerator":
         from polydit.molecule.crystal_pipeline import CrystalGenerator
 

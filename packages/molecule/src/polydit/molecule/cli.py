@@ -35,7 +35,10 @@ CRYSTAL_MODEL = "crystals"
 DEMO_NUM = 8
 KINDS = ("auto", "molecule", "crystal")
 GAP_HELP = "Target HOMO–LUMO gap in eV (a gap-conditioned model; --cfg guides it)."
-KIND_HELP = "What to generate: auto follows the model; crystal uses the shipped crystal model."
+KIND_HELP = (
+    "What to generate: auto follows the model (a joint model needs molecule or crystal); "
+    "crystal with the default model uses the shipped crystal model."
+)
 
 
 def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
@@ -53,7 +56,7 @@ def _no_gap(opts: SampleOptions | EvalOptions) -> None:
 
 
 def model_kind(model_dir: Path) -> str:
-    """ "crystal" or "molecule", from a pretrained directory's config.json."""
+    """ "molecule", "crystal" or "joint", from a pretrained directory's config.json."""
     try:
         config = json.loads((Path(model_dir) / "config.json").read_text())
     except (OSError, ValueError):
@@ -71,6 +74,23 @@ def is_crystal_data(data: str | None) -> bool:
         or path.suffix.lower() == ".cif"
         or (path.is_dir() and any(path.glob("*.cif")))
     )
+
+
+def joint_data_parts(data: str | None) -> tuple[str, str] | None:
+    """`train --data MOLECULES+CRYSTALS` (e.g. qm9+crystals) → (molecule data, crystal data);
+    None for single-domain data. The second part must be crystal data."""
+    from polydit.core.errors import ConfigError
+
+    if data is None or "+" not in data or Path(data).exists():
+        return None
+    molecules, _, crystals = data.partition("+")
+    if not molecules or not is_crystal_data(crystals) or is_crystal_data(molecules):
+        raise ConfigError(
+            f"--data {data}: joint training takes MOLECULES+CRYSTALS, e.g. qm9+crystals "
+            "(molecules: qm9, qm9-noh or an .sdf/.xyz file; crystals: crystals, a .cif file or "
+            "a directory of them)"
+        )
+    return molecules, crystals
 
 
 class MoleculeDomain(Domain):
@@ -95,6 +115,10 @@ class MoleculeDomain(Domain):
     )
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
+        if model_kind(model_dir) == "joint":
+            from polydit.molecule.joint_pipeline import JointGenerator
+
+            return JointGenerator.from_pretrained(model_dir, device=device)
         if model_kind(model_dir) == "crystal":
             from polydit.molecule.crystal_pipeline import CrystalGenerator
 
@@ -110,11 +134,19 @@ class MoleculeDomain(Domain):
         return model
 
     def _for_kind(self, generator: Any, opts: SampleOptions | EvalOptions) -> Any:
-        """`generator`, after checking it generates what `--kind` asks for."""
+        """`generator`, after checking it generates what `--kind` asks for; a joint model gives
+        its generator of that kind (and needs --kind molecule or crystal)."""
         from polydit.core.errors import ConfigError
 
         kind = opts.extra.get("kind", "auto")
         have = getattr(generator, "kind", "molecule")
+        if have == "joint":
+            if kind == "auto":
+                raise ConfigError(
+                    f"--kind: {opts.model} is a joint molecule + crystal model; "
+                    "pass --kind molecule or --kind crystal"
+                )
+            return generator.for_kind(kind)
         if kind in ("auto", have):
             return generator
         raise ConfigError(f"--kind {kind}: the model {opts.model} generates {have}s")
@@ -192,6 +224,8 @@ class MoleculeDomain(Domain):
         return metrics if gap is None else {**metrics, "target_gap": gap}
 
     def train(self, opts: TrainOptions) -> Path:
+        if joint_data_parts(opts.data) is not None:
+            return self._train_joint(opts)
         if is_crystal_data(opts.data):
             return self._train_crystals(opts)
         from polydit.molecule.data import load_dataset
@@ -236,6 +270,32 @@ class MoleculeDomain(Domain):
             seed=opts.seed,
             device=opts.device,
             init_from=opts.init_from,
+        )
+        typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
+        return opts.out / "model"
+
+    def _train_joint(self, opts: TrainOptions) -> Path:
+        from polydit.core.errors import ConfigError
+        from polydit.molecule.crystal_data import load_crystals
+        from polydit.molecule.data import load_dataset
+        from polydit.molecule.joint_data import JointSet
+        from polydit.molecule.joint_train import JointTrainSpec, train_joint
+
+        if opts.init_from is not None:
+            raise ConfigError("--init-from is not supported for joint training (--data A+B)")
+        molecules_name, crystals_name = joint_data_parts(opts.data)
+        spec = JointTrainSpec.from_json(opts.config)
+        spec = spec.replace(train=opts.apply_to(spec.train))
+        skip_bad = opts.extra.get("skip_bad", False)
+        molecules, skipped = load_dataset(molecules_name, "train", skip_bad)
+        crystals, messages = load_crystals(
+            crystals_name, max_atoms=spec.max_atoms, seed=opts.seed, skip_bad=skip_bad
+        )
+        for message in [*skipped, *messages]:
+            typer.echo(f"skipped: {message}", err=True)
+        data = JointSet(molecules, crystals, spec.crystal_fraction)
+        _, seconds = train_joint(
+            spec, data, opts.out, resume=opts.resume, seed=opts.seed, device=opts.device
         )
         typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
         return opts.out / "model"
@@ -300,15 +360,21 @@ class MoleculeDomain(Domain):
 
     def info(self, generator: Any) -> dict[str, Any]:
         model = generator.model
+        joint = getattr(generator, "kind", "molecule") == "joint"
+        sampling = (
+            {k: dataclasses.asdict(v) for k, v in generator.kind_sampling.items()}
+            if joint
+            else dataclasses.asdict(generator.sampling)
+        )
         return {
             "kind": getattr(generator, "kind", "molecule"),
             "parameters": sum(p.numel() for p in model.parameters()),
             "architecture": model.config.to_dict(),
             "codec": generator.codec.to_dict(),
-            "training_data": generator.data,
+            "training_data": generator.datasets if joint else generator.data,
             "max_atoms": generator.max_atoms,
             "process": generator.process.config.to_dict(),
-            "sampling": dataclasses.asdict(generator.sampling),
+            "sampling": sampling,
         }
 
     def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:

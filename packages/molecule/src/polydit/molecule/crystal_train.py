@@ -99,14 +99,23 @@ def make_crystal_loss(codec: CrystalCodec, process: AffineProcess, augment: bool
     """loss(model, batch, generator): translate (optional), masked flow-matching MSE."""
 
     def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
-        x, mask = batch["x"], batch["mask"]
-        if augment:
-            x = translate(x, codec, generator)
-        x = x * mask[..., None]
-        tokens = Tokens(x, codec.positions(mask).to(x), mask)
-        return process.training_loss(model, tokens, None, generator)
+        return process.training_loss(
+            model, crystal_tokens(codec, batch, generator, augment), None, generator
+        )
 
     return loss
+
+
+def crystal_tokens(
+    codec: CrystalCodec, batch: dict[str, torch.Tensor], generator, augment: bool = True
+) -> Tokens:
+    """A training batch (x, mask) as tokens (B, 1 + N, C) with lattice/atom positions, every
+    cell translated at random (wrapped) when `augment`; padding zeroed."""
+    x, mask = batch["x"], batch["mask"]
+    if augment:
+        x = translate(x, codec, generator)
+    x = x * mask[..., None]
+    return Tokens(x, codec.positions(mask).to(x), mask)
 
 
 def build_crystal_generator(

@@ -25,7 +25,7 @@ from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
-from polydit.core.tokens import Cond
+from polydit.core.tokens import Cond, Tokens
 from polydit.core.train import TrainConfig, Trainer
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.core.train.warm_start import warm_start as core_warm_start
@@ -121,10 +121,7 @@ def make_loss(
     time_weight = adit_time_weight if loss_weight == "adit" else None
 
     def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
-        coords = batch["coords"]
-        if augment:
-            coords = rotate(coords, random_rotations(coords.shape[0], generator))
-        tokens = codec.encode(batch["types"], coords, batch["mask"])
+        tokens = molecule_tokens(codec, batch, generator, augment)
         noise = None
         if centre_noise:
             noise = centred_noise(tuple(tokens.x.shape), tokens.mask, generator).to(tokens.x)
@@ -143,6 +140,17 @@ def make_loss(
         )
 
     return loss
+
+
+def molecule_tokens(
+    codec: AtomCodec, batch: dict[str, torch.Tensor], generator, augment: bool = True
+) -> Tokens:
+    """A training batch (types, coords, mask) as tokens (B, N, 3 + K), each molecule rotated
+    uniformly at random when `augment` (the model is not equivariant)."""
+    coords = batch["coords"]
+    if augment:
+        coords = rotate(coords, random_rotations(coords.shape[0], generator))
+    return codec.encode(batch["types"], coords, batch["mask"])
 
 
 def adit_time_weight(t: torch.Tensor) -> torch.Tensor:

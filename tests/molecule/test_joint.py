@@ -1,0 +1,225 @@
+"""The joint molecule + crystal model: codec, labels, data mix, training, CLI and Python API."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from polydit.core.errors import ConfigError
+from polydit.core.tokens import Cond, Tokens
+from polydit.molecule.cli import app, joint_data_parts
+from polydit.molecule.codec import AtomCodec
+from polydit.molecule.crystal_data import crystal_set
+from polydit.molecule.crystal_io import write_cifs
+from polydit.molecule.crystals import procedural_crystals
+from polydit.molecule.joint_codec import JointCodec, kind_label
+from polydit.molecule.joint_data import JointSet
+
+runner = CliRunner()
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def structures() -> list:
+    return [r.structure for r in procedural_crystals(0, 1, prototypes=("rocksalt", "fluorite"))]
+
+
+@pytest.fixture(scope="module")
+def codec(structures) -> JointCodec:
+    return JointCodec(AtomCodec(), crystal_set("c", structures, ["x"] * len(structures)).codec)
+
+
+@pytest.fixture(scope="module")
+def joint_model(qm9_sample, structures, tmp_path_factory) -> Path:
+    """A tiny joint model trained 3 steps through the CLI on an SDF + a CIF directory."""
+    from polydit.molecule.io import to_rdkit, write_sdf
+
+    root = tmp_path_factory.mktemp("joint")
+    sdf = write_sdf(root / "mols.sdf", [to_rdkit(*qm9_sample.molecule(i)) for i in range(16)])
+    write_cifs(root / "cifs", structures[:16])
+    config = root / "j.json"
+    config.write_text(
+        json.dumps(
+            {
+                "preset": "tiny",
+                "crystal_fraction": 0.5,
+                "molecule_sampling": {"steps": 3, "sampler": "ddpm"},
+                "crystal_sampling": {"steps": 3},
+                "train": {"batch_size": 8, "log_every": 1, "checkpoint_every": 2},
+            }
+        )
+    )
+    _run("train", "--data", f"{sdf}+{root / 'cifs'}", "--config", str(config), "--steps", "3",
+         "--out", str(root / "run"))  # fmt: skip
+    return root / "run" / "model"
+
+
+def test_codec_round_trip_is_exact_for_both_kinds(codec: JointCodec, qm9_sample, structures):
+    types = torch.from_numpy(qm9_sample.types[:6]).long()
+    coords = torch.from_numpy(qm9_sample.coords[:6])
+    tokens = codec.encode_molecules(types, coords)
+    assert tokens.x.shape == (6, 1 + types.shape[1], codec.channels)
+    assert not tokens.mask[:, 0].any()  # a molecule has no lattice token
+    back_types, back_coords = codec.decode_molecules(tokens.x, tokens.mask)
+    assert torch.equal(back_types, types) and torch.equal(back_coords, coords)
+
+    crystal = codec.encode_crystals(structures[:5])
+    assert crystal.mask[:, 0].all() and torch.equal(crystal.pos[:, 0], torch.zeros(5, 1))
+    direct = codec.crystal.encode(structures[:5])
+    assert torch.equal(codec.from_joint("crystal", crystal.x, crystal.mask)[0], direct.x)
+    for s, d in zip(structures[:5], codec.decode_crystals(crystal.x, crystal.mask), strict=True):
+        assert [str(x) for x in s.species] == [str(x) for x in d.species]
+        assert np.allclose(s.frac_coords % 1.0, d.frac_coords, atol=1e-6)
+        assert np.allclose(s.lattice.abc, d.lattice.abc, rtol=1e-5)
+
+
+def test_shared_elements_share_a_channel_and_decoding_uses_the_kinds_alphabet(codec):
+    mol, cry = codec.channel_index("molecule"), codec.channel_index("crystal")
+    assert len(set(codec.elements)) == len(codec.elements)
+    assert set(codec.molecule.atom_types) <= set(codec.elements)
+    shared = set(codec.molecule.atom_types) & set(codec.crystal.elements)
+    for e in shared:
+        assert (
+            mol[3 + codec.molecule.atom_types.index(e)] == cry[3 + codec.crystal.elements.index(e)]
+        )
+    # a molecule token whose largest type channel is a crystal-only element still decodes to
+    # a molecule element (the argmax runs over the molecule alphabet)
+    x = torch.zeros(1, 2, codec.channels)
+    crystal_only = next(e for e in codec.crystal.elements if e not in codec.molecule.atom_types)
+    x[0, 1, 3 + codec.elements.index(crystal_only)] = 1.0
+    x[0, 1, 3 + codec.elements.index("C")] = 0.5
+    types, _ = codec.decode_molecules(x, torch.tensor([[False, True]]))
+    assert codec.molecule.atom_types[int(types[0, 0])] == "C"
+
+
+def test_kind_labels_and_errors():
+    assert kind_label("molecule") == 0 and kind_label("crystal") == 1
+    with pytest.raises(ConfigError, match="--kind"):
+        kind_label("joint")
+    assert joint_data_parts("qm9") is None and joint_data_parts("crystals") is None
+    assert joint_data_parts("qm9+crystals") == ("qm9", "crystals")
+    with pytest.raises(ConfigError, match="MOLECULES\\+CRYSTALS"):
+        joint_data_parts("crystals+qm9")
+
+
+def test_joint_set_mixes_kinds_at_the_asked_fraction(qm9_sample, structures):
+    cset = crystal_set("c", structures, ["x"] * len(structures))
+    data = JointSet(qm9_sample, cset, crystal_fraction=0.25)
+    assert len(data) == 1000 + 333
+    batch = data.batch(torch.arange(990, 1010))
+    assert batch["molecule"]["types"].shape[0] == 10 and batch["crystal"]["x"].shape[0] == 10
+    assert set(data.batch(torch.arange(5))) == {"molecule"}
+    with pytest.raises(ConfigError, match="crystal_fraction"):
+        JointSet(qm9_sample, cset, crystal_fraction=1.0)
+
+
+def test_pair_bias_acts_on_molecule_rows_only(codec):
+    from polydit.molecule.joint_model import JointPairBiasDiT, joint_dit_config
+
+    torch.manual_seed(0)
+    model = JointPairBiasDiT(joint_dit_config(codec, "tiny"))
+    for p in model.parameters():  # no zero-initialised head or bias MLP
+        torch.nn.init.normal_(p, std=0.2)
+    x = torch.randn(2, 4, codec.channels)
+    tokens = Tokens(x, torch.ones(2, 4, 1), torch.ones(2, 4, dtype=torch.bool))
+    t = torch.full((2,), 0.5)
+    out = {}
+    for label in (0, 1):
+        cond = Cond(labels=torch.full((2,), label))
+        biased = model(tokens, t, cond)
+        plain = model(tokens, t, cond, bias=torch.zeros(2, model.config.heads, 4, 4))
+        out[label] = (biased - plain).abs().max().item()
+    assert out[1] < 1e-5 and out[0] > 1e-2
+    with pytest.raises(ConfigError, match="labels"):
+        model(tokens, t, None)
+
+
+def test_joint_model_samples_each_kind_through_cli_and_python(joint_model: Path, tmp_path):
+    from rdkit import Chem
+
+    from polydit.molecule import load_pretrained
+
+    info = json.loads(_run("info", "--model", str(joint_model), "--json").splitlines()[-1])
+    assert info["kind"] == "joint" and info["architecture"]["num_classes"] == 2
+    assert set(info["sampling"]) == {"molecule", "crystal"}
+
+    out = tmp_path / "m"
+    _run("sample", "--model", str(joint_model), "--kind", "molecule", "--num", "3",
+         "--out", str(out))  # fmt: skip
+    assert len(json.loads((out / "samples.json").read_text())) == 3
+    assert (out / "molecules.sdf").is_file()
+    out = tmp_path / "c"
+    _run("sample", "--model", str(joint_model), "--kind", "crystal", "--num", "3",
+         "--out", str(out))  # fmt: skip
+    records = json.loads((out / "samples.json").read_text())
+    assert len(records) == 3 and all("structure_valid" in r for r in records)
+
+    joint = load_pretrained(str(joint_model))
+    mols = joint.sample(2, seed=1, kind="molecule")
+    assert all(isinstance(m, Chem.Mol) for m in mols)
+    counts = joint.for_kind("molecule").atom_counts(2, 1)
+    assert [m.GetNumAtoms() for m in mols] == counts.tolist()
+    crystals = joint.sample(2, seed=1, kind="crystal")
+    counts = joint.for_kind("crystal").atom_counts(2, 1).tolist()
+    for s, n in zip(crystals, counts, strict=True):
+        assert s is None or (type(s).__name__ == "Structure" and len(s) == n)
+    # sample i depends on seed + i only, for either kind
+    again = joint.sample(1, seed=2, kind="molecule")[0]
+    assert Chem.MolToMolBlock(again) == Chem.MolToMolBlock(mols[1])
+
+
+def test_joint_model_cli_errors(joint_model: Path, tmp_path):
+    for command in ("sample", "eval"):
+        args = [command, "--model", str(joint_model), "--num", "2"]
+        if command == "sample":
+            args += ["--out", str(tmp_path / "x")]
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0 and "pass --kind molecule or --kind crystal" in result.output
+    result = runner.invoke(
+        app,
+        ["sample", "--model", str(joint_model), "--kind", "molecule", "--gap", "6",
+         "--num", "2", "--out", str(tmp_path / "g")],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "gap" in result.output
+    result = runner.invoke(
+        app,
+        ["train", "--data", "qm9+crystals", "--init-from", str(joint_model),
+         "--out", str(tmp_path / "r")],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "--init-from" in result.output
+
+
+def test_joint_eval_reports_each_kinds_metrics(joint_model: Path):
+    out = _run("eval", "--model", str(joint_model), "--kind", "molecule", "--num", "4", "--json")
+    metrics = json.loads(out.strip().splitlines()[-1])
+    assert {"atom_stability", "validity"} <= set(metrics)
+    out = _run("eval", "--model", str(joint_model), "--kind", "crystal", "--num", "4", "--json")
+    metrics = json.loads(out.strip().splitlines()[-1])
+    assert {"structural_validity", "compositional_validity"} <= set(metrics)
+
+
+def test_config_json_round_trip(joint_model: Path):
+    from polydit.molecule.joint_pipeline import JointGenerator
+    from polydit.molecule.joint_train import JointTrainSpec
+
+    loaded = JointGenerator.from_pretrained(joint_model)
+    again = JointGenerator.from_configs(
+        loaded.model, loaded.process, loaded.sampling, loaded.codec_config()
+    )
+    assert again.codec_config() == loaded.codec_config()
+    assert json.loads(json.dumps(loaded.codec.to_dict())) == loaded.codec.to_dict()
+    assert JointCodec.from_dict(json.loads(json.dumps(loaded.codec.to_dict()))) == loaded.codec
+    spec = JointTrainSpec(crystal_fraction=0.4)
+    from polydit.core.config import to_dict
+
+    assert JointTrainSpec.from_json(json.loads(json.dumps(to_dict(spec)))) == spec
+    with pytest.raises(ConfigError, match="unknown field"):
+        JointTrainSpec.from_json({"crystal_share": 0.3})
