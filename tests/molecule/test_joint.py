@@ -223,3 +223,16 @@ def test_config_json_round_trip(joint_model: Path):
     assert JointTrainSpec.from_json(json.loads(json.dumps(to_dict(spec)))) == spec
     with pytest.raises(ConfigError, match="unknown field"):
         JointTrainSpec.from_json({"crystal_share": 0.3})
+
+
+def test_joint_export_stores_each_kinds_metrics(joint_model: Path, tmp_path):
+    from polydit.molecule import load_pretrained
+    from polydit.molecule.bench import joint_export
+
+    metrics = joint_export(joint_model.parent, tmp_path / "exp", 2, None, 0)
+    assert metrics["train_step"] == 3
+    assert metrics["molecule"]["sampler"] == "ddpm" and "validity" in metrics["molecule"]
+    assert "structural_validity" in metrics["crystal"]
+    stored = json.loads((tmp_path / "exp" / "metrics.json").read_text())
+    assert stored["molecule"]["validity"] == metrics["molecule"]["validity"]
+    assert load_pretrained(str(tmp_path / "exp")).kind == "joint"

@@ -6,12 +6,14 @@
     python -m polydit.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
     python -m polydit.molecule.bench crystal-export --run RUN --out DIR [--num 1000] [--step S]
     python -m polydit.molecule.bench crystal-random [--num 1000]   # the random-structure floor
+    python -m polydit.molecule.bench joint-export --run RUN --out DIR [--num 500] [--step S]
     python -m polydit.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
     python -m polydit.molecule.bench denoise --run RUN     # x0 error (Å) / type accuracy at fixed t
 
 `export` turns a training run's EMA checkpoint into a pretrained directory whose metrics.json
 holds the EDM metrics of `num` samples and the training step / wall time. `curve` prints one
-JSON line per checkpoint file in DIR (metric vs training time).
+JSON line per checkpoint file in DIR (metric vs training time). `joint-export` does the same
+for a joint run, with the metrics of each kind under "molecule" / "crystal".
 """
 
 from __future__ import annotations
@@ -111,6 +113,31 @@ def crystal_export(run: Path, out: Path, num: int, step: int | None, seed: int) 
             "sampler": generator.sampling.sampler,
         }
     )
+    generator.save_pretrained(out, metrics=metrics)
+    return metrics
+
+
+def joint_export(run: Path, out: Path, num: int, step: int | None, seed: int) -> dict[str, Any]:
+    """A joint run's EMA checkpoint → pretrained directory with both kinds' metrics (each kind
+    with its stored default sampler)."""
+    from polydit.molecule.evaluation import evaluate_crystal_generator
+    from polydit.molecule.joint_train import joint_generator_from_run
+
+    generator = joint_generator_from_run(run, step)
+    found = dict(list_checkpoints(run / "checkpoints"))
+    chosen = max(found) if step is None else step
+    metrics: dict[str, Any] = {
+        "train_step": chosen,
+        "train_seconds": training_time(run, chosen),
+        "eval_seed": seed,
+    }
+    for kind, evaluate in (
+        ("molecule", evaluate_generator),
+        ("crystal", evaluate_crystal_generator),
+    ):
+        part = evaluate(generator.for_kind(kind), num, seed)
+        sampling = generator.kind_sampling[kind]
+        metrics[kind] = {**part, "sampling_steps": sampling.steps, "sampler": sampling.sampler}
     generator.save_pretrained(out, metrics=metrics)
     return metrics
 
@@ -223,6 +250,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--step", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("joint-export")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--num", type=int, default=500)
+    p.add_argument("--step", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("crystal-random")
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
@@ -253,6 +286,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "crystal-export":
         print(json.dumps(crystal_export(args.run, args.out, args.num, args.step, args.seed)))
+    elif args.command == "joint-export":
+        print(json.dumps(joint_export(args.run, args.out, args.num, args.step, args.seed)))
     elif args.command == "denoise":
         denoise(args.run, args.num)
     elif args.command == "plot":
