@@ -122,10 +122,10 @@ def test_joint_set_mixes_kinds_at_the_asked_fraction(qm9_sample, structures):
 
 
 def test_pair_bias_acts_on_molecule_rows_only(codec):
-    from polydit.molecule.joint_model import JointPairBiasDiT, joint_dit_config
+    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
 
     torch.manual_seed(0)
-    model = JointPairBiasDiT(joint_dit_config(codec, "tiny"))
+    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec))
     for p in model.parameters():  # no zero-initialised head or bias MLP
         torch.nn.init.normal_(p, std=0.2)
     x = torch.randn(2, 4, codec.channels)
@@ -140,6 +140,28 @@ def test_pair_bias_acts_on_molecule_rows_only(codec):
     assert out[1] < 1e-5 and out[0] > 1e-2
     with pytest.raises(ConfigError, match="labels"):
         model(tokens, t, None)
+
+
+def test_a_row_reads_only_its_kinds_channels(codec):
+    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
+
+    torch.manual_seed(0)
+    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    x = torch.randn(1, 3, codec.channels)
+    tokens = Tokens(x, torch.ones(1, 3, 1), torch.ones(1, 3, dtype=torch.bool))
+    outside = ~codec.channel_mask("molecule")
+    assert outside.sum() == codec.channels - 8
+    changed = x.clone()
+    changed[..., outside] += 1.0
+    t = torch.full((1,), 0.5)
+    for label, same in ((0, True), (1, False)):
+        cond = Cond(labels=torch.tensor([label]))
+        a, b = model(tokens, t, cond), model(tokens.with_x(changed), t, cond)
+        assert torch.allclose(a, b) == same
+    everything = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec, False))
+    assert everything.channel_masks.all()
 
 
 def test_joint_model_samples_each_kind_through_cli_and_python(joint_model: Path, tmp_path):

@@ -83,6 +83,12 @@ class JointCodec:
         lattice = range(self.channels - LATTICE_DIMS, self.channels)
         return torch.tensor(coords + [slot[e] for e in self.crystal.elements] + list(lattice))
 
+    def channel_mask(self, kind: str) -> Tensor:
+        """(C,) bool: True on the channels `kind` uses."""
+        mask = torch.zeros(self.channels, dtype=torch.bool)
+        mask[self.channel_index(kind)] = True
+        return mask
+
     @staticmethod
     def positions(mask: Tensor) -> Tensor:
         """Tokens.pos (B, N, 1): 0 for the slot token, 1 for atoms."""

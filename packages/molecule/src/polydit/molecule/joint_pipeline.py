@@ -22,7 +22,7 @@ from polydit.core.process import AffineProcess
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.crystal_pipeline import CrystalGenerator
 from polydit.molecule.joint_codec import KINDS, JointCodec, kind_label
-from polydit.molecule.joint_model import JointPairBiasDiT
+from polydit.molecule.joint_model import JointDiT, channel_masks
 from polydit.molecule.pipeline import MoleculeGenerator
 
 KIND = "joint"
@@ -131,12 +131,24 @@ class JointGenerator(Pipeline):
             "data": self.datasets,
             "sampling": {k: to_dict(v) for k, v in self.kind_sampling.items()},
             "centre_noise": self.centre_noise,
-            "pair_bias": isinstance(self.model, JointPairBiasDiT),
+            "pair_bias": getattr(self.model, "pair", None) is not None,
+            "kind_channels": self.kind_channels,
         }
+
+    @property
+    def kind_channels(self) -> bool:
+        """Whether each row reads only its kind's channels (see :mod:`joint_model`)."""
+        masks = getattr(self.model, "channel_masks", None)
+        return masks is not None and not bool(masks.all())
 
     @classmethod
     def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
-        return JointPairBiasDiT(config) if codec.get("pair_bias", False) else DiT(config)
+        try:
+            joint = JointCodec.from_dict(codec["joint"])
+        except KeyError:
+            raise ConfigError("config.json: codec of a joint model lacks 'joint'") from None
+        masks = channel_masks(joint, codec.get("kind_channels", False))
+        return JointDiT(config, masks, pair_bias=codec.get("pair_bias", False))
 
     @classmethod
     def from_configs(

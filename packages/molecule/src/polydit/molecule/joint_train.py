@@ -20,7 +20,6 @@ import torch
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.config import from_dict, to_dict
-from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
@@ -31,7 +30,7 @@ from polydit.molecule.codec import AtomCodec, centre
 from polydit.molecule.crystal_train import crystal_tokens
 from polydit.molecule.joint_codec import KINDS, JointCodec, kind_label
 from polydit.molecule.joint_data import JointSet
-from polydit.molecule.joint_model import JointPairBiasDiT, joint_dit_config
+from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
 from polydit.molecule.joint_pipeline import JointGenerator
 from polydit.molecule.train import molecule_tokens
 
@@ -44,7 +43,8 @@ class JointTrainSpec:
 
     preset + hidden/depth/heads: the DiT size; pair_bias: the distance pair head on molecule
     rows; rotate / translate: each kind's augmentation; centre_noise: zero-centre-of-mass noise
-    for molecules; crystal_fraction: share of crystals among the training samples; max_atoms:
+    for molecules; crystal_fraction: share of crystals among the training samples;
+    kind_channels: each row reads (and is noised on) only its kind's channels; max_atoms:
     the per-cell atom cap of the crystals; sampling: each kind's default sampler.
     """
 
@@ -57,6 +57,7 @@ class JointTrainSpec:
     translate: bool = True
     centre_noise: bool = True
     crystal_fraction: float = 0.25
+    kind_channels: bool = True
     max_atoms: int = 20
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
@@ -108,8 +109,11 @@ def make_joint_loss(
     rotate: bool = True,
     translate: bool = True,
     centre_noise: bool = True,
+    kind_channels: bool = True,
 ):
-    """loss(model, batch, generator) for :meth:`JointSet.batch` batches (see module docstring)."""
+    """loss(model, batch, generator) for :meth:`JointSet.batch` batches (see module docstring);
+    with `kind_channels` a row's noise is zero outside its kind's channels (target zero there)."""
+    masks = channel_masks(codec, kind_channels)
 
     def loss(model: torch.nn.Module, batch: dict[str, Any], generator) -> torch.Tensor:
         parts, labels = [], []
@@ -125,6 +129,7 @@ def make_joint_loss(
         tokens = pad_cat(parts)
         label = torch.cat(labels).to(tokens.x.device)
         noise = torch.randn(tokens.x.shape, generator=generator).to(tokens.x)
+        noise = noise * masks.to(noise)[label][:, None, :]
         if centre_noise:
             rows = label == kind_label("molecule")
             noise[rows] = centre(noise[rows], tokens.mask[rows])
@@ -142,7 +147,7 @@ def build_joint_generator(spec: JointTrainSpec, data: JointSet, seed: int = 0) -
         codec, spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads
     )
     return JointGenerator(
-        JointPairBiasDiT(config) if spec.pair_bias else DiT(config),
+        JointDiT(config, channel_masks(codec, spec.kind_channels), pair_bias=spec.pair_bias),
         build_process(spec.process),
         codec=codec,
         size_histograms={
@@ -180,6 +185,7 @@ def train_joint(
         rotate=spec.rotate,
         translate=spec.translate,
         centre_noise=spec.centre_noise,
+        kind_channels=spec.kind_channels,
     )
     train_cfg = dataclasses.replace(spec.train, seed=seed)
     trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
