@@ -70,7 +70,7 @@ class JointTrainSpec:
     )
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=4000,
+            steps=6000,
             batch_size=64,
             lr=1e-3,
             warmup_steps=200,
