@@ -258,3 +258,20 @@ def test_joint_export_stores_each_kinds_metrics(joint_model: Path, tmp_path):
     stored = json.loads((tmp_path / "exp" / "metrics.json").read_text())
     assert stored["molecule"]["validity"] == metrics["molecule"]["validity"]
     assert load_pretrained(str(tmp_path / "exp")).kind == "joint"
+
+
+def test_shipped_joint_model_samples_each_kind():
+    from rdkit import Chem
+
+    from polydit.molecule import PRETRAINED, load_pretrained
+
+    if not (PRETRAINED / "joint" / "config.json").is_file():
+        pytest.skip("no shipped joint model")
+    joint = load_pretrained("joint")
+    assert joint.kind == "joint" and joint.kind_channels
+    mols = joint.sample(2, seed=0, kind="molecule", steps=2)
+    assert all(isinstance(m, Chem.Mol) for m in mols)
+    structures = joint.sample(2, seed=0, kind="crystal", steps=2)
+    assert len(structures) == 2
+    stored = json.loads((PRETRAINED / "joint" / "metrics.json").read_text())
+    assert {"molecule", "crystal"} <= set(stored)
