@@ -270,6 +270,21 @@ def test_training_loss_time_weight_scales_each_sample():
     assert not torch.allclose(first_only, second_only)
 
 
+def test_masked_mse_channel_weight_is_a_weighted_mean_over_channels():
+    from polydit.core.process.base import masked_mse
+
+    out, target = torch.zeros(2, 3, 4), torch.arange(24.0).reshape(2, 3, 4)
+    sq = target.pow(2)
+    torch.testing.assert_close(masked_mse(out, target, None, channel_weight=torch.ones(4)),
+                               masked_mse(out, target, None))  # fmt: skip
+    first_two = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])  # per sample (B, C)
+    expected = torch.cat([sq[0, :, :2].mean(-1), sq[1, :, 3]]).mean()
+    torch.testing.assert_close(masked_mse(out, target, None, channel_weight=first_two), expected)
+    mask = torch.tensor([[True, False, False], [True, True, True]])
+    expected = torch.cat([sq[0, :1, :2].mean(-1), sq[1, :, 3]]).mean()
+    torch.testing.assert_close(masked_mse(out, target, mask, channel_weight=first_two), expected)
+
+
 def test_training_loss_self_conditioning_pass():
     """p = 1 feeds the first pass's estimate to the second; with the zero-initialised embedding
     that changes nothing (same t and noise), with a trained one it does."""

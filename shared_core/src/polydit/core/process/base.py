@@ -142,6 +142,7 @@ class AffineProcess(ABC):
         noise: Tensor | None = None,
         *,
         time_weight: Callable[[Tensor], Tensor] | None = None,
+        channel_weight: Tensor | None = None,
         self_condition: float = 0.0,
         **model_kwargs: Any,
     ) -> Tensor:
@@ -151,7 +152,8 @@ class AffineProcess(ABC):
         (not ``cond.given``); given tokens stay clean in the input. `noise` (like ``tokens.x``)
         replaces the standard Gaussian draw, e.g. noise projected to zero centre of mass.
         time_weight: t (B,) → per-sample loss weights (B,) (the mean still divides by the number
-        of loss tokens). self_condition: probability that the batch is self-conditioned — a
+        of loss tokens). channel_weight: (B, C) or (C,) channel weights; a token's error is their
+        weighted mean over channels instead of the plain mean. self_condition: probability that the batch is self-conditioned — a
         first, gradient-free pass gives the clean estimate the second pass sees as
         ``cond.self_cond`` (Chen et al. 2022; the DiT needs ``self_condition=True``).
         """
@@ -172,7 +174,7 @@ class AffineProcess(ABC):
             cond = replace(cond or Cond(), self_cond=hold_given(estimate, x0, cond))
         out = model(tokens.with_x(xt), t, cond, **model_kwargs)
         sample_weight = None if time_weight is None else time_weight(t)
-        return masked_mse(out, target, weight, sample_weight)
+        return masked_mse(out, target, weight, sample_weight, channel_weight)
 
 
 def hold_given(x: Tensor, known: Tensor, cond: Cond | None) -> Tensor:
@@ -191,11 +193,22 @@ def token_weight(tokens: Tokens, cond: Cond | None) -> Tensor | None:
 
 
 def masked_mse(
-    out: Tensor, target: Tensor, weight: Tensor | None, sample_weight: Tensor | None = None
+    out: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    sample_weight: Tensor | None = None,
+    channel_weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean over channels of (out - target)², averaged over the tokens where weight (B, N) is
-    True (all when None), each sample's errors scaled by sample_weight (B,)."""
-    err = (out.float() - target.float()).pow(2).mean(-1)  # (B, N)
+    """Mean over channels of (out - target)² (weighted by channel_weight (B, C) or (C,) when
+    given), averaged over the tokens where weight (B, N) is True (all when None), each sample's
+    errors scaled by sample_weight (B,)."""
+    sq = (out.float() - target.float()).pow(2)
+    if channel_weight is None:
+        err = sq.mean(-1)  # (B, N)
+    else:
+        cw = channel_weight.float()
+        cw = cw[:, None, :] if cw.dim() == 2 else cw
+        err = (sq * cw).sum(-1) / cw.sum(-1).clamp_min(1e-12)
     if sample_weight is not None:
         err = err * sample_weight.float().reshape(-1, 1)
     if weight is None:
