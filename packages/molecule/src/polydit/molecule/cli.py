@@ -41,13 +41,6 @@ KIND_HELP = (
 )
 
 
-def _overrides(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
-    """The sampling settings the user overrode (None = the model's default) and the cache."""
-    values: dict[str, Any] = {"steps": opts.steps, "sampler": opts.sampler, "cfg_scale": opts.cfg}
-    values = {k: v for k, v in values.items() if v is not None}
-    return {**values, "cache": opts.cache, "cache_opts": opts.cache_opts}
-
-
 def _no_gap(opts: SampleOptions | EvalOptions) -> None:
     from polydit.core.errors import ConfigError
 
@@ -159,7 +152,7 @@ class MoleculeDomain(Domain):
             _no_gap(opts)
             return self._sample_crystals(generator, opts, out)
         gap = opts.extra.get("gap")
-        mols = generator.sample(opts.num, opts.seed, dtype=opts.dtype, gap=gap, **_overrides(opts))
+        mols = generator.sample(opts.num, opts.seed, gap=gap, **opts.generation())
         write_sdf(out / SDF_NAME, mols)
         return [
             {
@@ -180,7 +173,7 @@ class MoleculeDomain(Domain):
         from polydit.molecule.crystal_io import write_cif
         from polydit.molecule.crystal_metrics import composition_valid, structure_valid
 
-        structures = generator.sample(opts.num, opts.seed, dtype=opts.dtype, **_overrides(opts))
+        structures = generator.sample(opts.num, opts.seed, **opts.generation())
         records = []
         for i, s in enumerate(structures):
             name = f"crystal_{i:04d}.cif"
@@ -210,16 +203,15 @@ class MoleculeDomain(Domain):
         if generator.kind == "crystal":
             _no_gap(opts)
             return evaluate_crystal_generator(
-                generator, opts.num or EVAL_NUM, opts.seed, dtype=opts.dtype, **_overrides(opts)
+                generator, opts.num or EVAL_NUM, opts.seed, **opts.generation()
             )
         gap = opts.extra.get("gap")
         metrics = evaluate_generator(
             generator,
             opts.num or EVAL_NUM,
             opts.seed,
-            dtype=opts.dtype,
             gap=gap,
-            **_overrides(opts),
+            **opts.generation(),
         )
         return metrics if gap is None else {**metrics, "target_gap": gap}
 

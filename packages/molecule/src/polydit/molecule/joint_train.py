@@ -44,7 +44,9 @@ class JointTrainSpec:
     preset + hidden/depth/heads: the DiT size; pair_bias: the distance pair head on molecule
     rows; rotate / translate: each kind's augmentation; centre_noise: zero-centre-of-mass noise
     for molecules; crystal_fraction: share of crystals among the training samples;
-    kind_channels: each row reads (and is noised on) only its kind's channels; max_atoms:
+    kind_channels: each row reads (and is noised on) only its kind's channels;
+    own_channel_loss: a token's error is the mean over its kind's channels (not over all C, which
+    weighs a molecule token 8/C and a crystal token about 9× more); max_atoms:
     the per-cell atom cap of the crystals; sampling: each kind's default sampler.
     """
 
@@ -58,6 +60,7 @@ class JointTrainSpec:
     centre_noise: bool = True
     crystal_fraction: float = 0.25
     kind_channels: bool = True
+    own_channel_loss: bool = False
     max_atoms: int = 20
     process: ProcessConfig = field(
         default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
@@ -110,10 +113,13 @@ def make_joint_loss(
     translate: bool = True,
     centre_noise: bool = True,
     kind_channels: bool = True,
+    own_channel_loss: bool = False,
 ):
     """loss(model, batch, generator) for :meth:`JointSet.batch` batches (see module docstring);
-    with `kind_channels` a row's noise is zero outside its kind's channels (target zero there)."""
+    with `kind_channels` a row's noise is zero outside its kind's channels (target zero there);
+    with `own_channel_loss` each token's error is averaged over its kind's channels only."""
     masks = channel_masks(codec, kind_channels)
+    own_masks = channel_masks(codec, True)
 
     def loss(model: torch.nn.Module, batch: dict[str, Any], generator) -> torch.Tensor:
         parts, labels = [], []
@@ -133,7 +139,10 @@ def make_joint_loss(
         if centre_noise:
             rows = label == kind_label("molecule")
             noise[rows] = centre(noise[rows], tokens.mask[rows])
-        return process.training_loss(model, tokens, Cond(labels=label), generator, noise=noise)
+        weights = own_masks.to(noise)[label] if own_channel_loss else None
+        return process.training_loss(
+            model, tokens, Cond(labels=label), generator, noise=noise, channel_weight=weights
+        )
 
     return loss
 
@@ -186,6 +195,7 @@ def train_joint(
         translate=spec.translate,
         centre_noise=spec.centre_noise,
         kind_channels=spec.kind_channels,
+        own_channel_loss=spec.own_channel_loss,
     )
     train_cfg = dataclasses.replace(spec.train, seed=seed)
     trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
