@@ -275,3 +275,33 @@ def test_shipped_joint_model_samples_each_kind():
     assert len(structures) == 2
     stored = json.loads((PRETRAINED / "joint" / "metrics.json").read_text())
     assert {"molecule", "crystal"} <= set(stored)
+
+
+def test_own_channel_loss_scores_only_a_rows_kind_channels(codec, qm9_sample, structures):
+    from polydit.core.process import ProcessConfig, build_process
+    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
+    from polydit.molecule.joint_train import make_joint_loss
+
+    torch.manual_seed(0)
+    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
+    outside = ~codec.channel_mask("molecule")
+
+    class OffOutside(torch.nn.Module):  # the same network, wrong outside the molecule channels
+        def forward(self, *args, **kwargs):
+            out = model(*args, **kwargs).clone()
+            out[..., outside] += 3.0
+            return out
+
+    data = JointSet(qm9_sample, crystal_set("c", structures, ["x"] * len(structures)), 0.25)
+    batch = data.batch(torch.arange(6))  # molecules only
+    process = build_process(ProcessConfig(prediction="velocity"))
+
+    def loss(network, own):
+        fn = make_joint_loss(codec, process, own_channel_loss=own)
+        return fn(network, batch, torch.Generator().manual_seed(1))
+
+    torch.testing.assert_close(loss(OffOutside(), True), loss(model, True))
+    assert loss(OffOutside(), False) > loss(model, False) + 1.0
+    # averaged over 8 channels instead of all of them: the same errors weigh C/8 times more
+    ratio = (loss(model, True) / loss(model, False)).item()
+    assert ratio == pytest.approx(codec.channels / 8, rel=1e-4)
