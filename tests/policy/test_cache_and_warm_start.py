@@ -100,4 +100,7 @@ def test_init_from_loads_the_weights_and_refuses_other_architectures(tmp_path: P
         "--init-from",
         source,
     )
-    assert wrong.exit_code == 1 and "its architecture differs in hidden (16 there, 32 here)" in wrong.output
+    assert (
+        wrong.exit_code == 1
+        and "its architecture differs in hidden (16 there, 32 here)" in wrong.output
+    )
