@@ -31,18 +31,19 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
 def load_pretrained(
-    name: str = "qm9", device: str = "cpu"
+    name: str | Path = "qm9", device: str = "cpu"
 ) -> MoleculeGenerator | CrystalGenerator | JointGenerator:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory path: a
     MoleculeGenerator, a CrystalGenerator or, for a joint model, a JointGenerator."""
     from polydit.molecule.cli import model_kind
 
     path = Path(name) if Path(name).is_dir() else PRETRAINED / name
-    if model_kind(path) == "joint":
+    kind = model_kind(path)
+    if kind == "joint":
         from polydit.molecule.joint_pipeline import JointGenerator
 
         return JointGenerator.from_pretrained(path, device=device)
-    if model_kind(path) == "crystal":
+    if kind == "crystal":
         from polydit.molecule.crystal_pipeline import CrystalGenerator
 
         return CrystalGenerator.from_pretrained(path, device=device)

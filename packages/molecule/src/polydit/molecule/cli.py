@@ -108,17 +108,9 @@ class MoleculeDomain(Domain):
     )
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
-        if model_kind(model_dir) == "joint":
-            from polydit.molecule.joint_pipeline import JointGenerator
+        from polydit.molecule import load_pretrained
 
-            return JointGenerator.from_pretrained(model_dir, device=device)
-        if model_kind(model_dir) == "crystal":
-            from polydit.molecule.crystal_pipeline import CrystalGenerator
-
-            return CrystalGenerator.from_pretrained(model_dir, device=device)
-        from polydit.molecule.pipeline import MoleculeGenerator
-
-        return MoleculeGenerator.from_pretrained(model_dir, device=device)
+        return load_pretrained(model_dir, device=device)
 
     def select_model(self, model: Path, extra: dict[str, Any]) -> Path:
         """``--kind crystal`` with the default (molecule) model means the shipped crystal model."""

@@ -28,7 +28,7 @@ from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.molecule.crystal_codec import CrystalCodec
 from polydit.molecule.crystal_data import CrystalSet
 from polydit.molecule.crystal_pipeline import CrystalGenerator
-from polydit.molecule.model import PRESETS
+from polydit.molecule.model import preset_size
 
 SPEC_FILE = "spec.json"
 
@@ -78,11 +78,7 @@ class CrystalTrainSpec:
 def crystal_dit_config(codec: CrystalCodec, spec: CrystalTrainSpec) -> DiTConfig:
     """A DiT over crystal tokens; a fixed sin-cos embedding of Tokens.pos marks the lattice
     token (0) apart from the atom tokens (1), which stay an unordered set."""
-    if spec.preset not in PRESETS:
-        raise ConfigError(f"unknown preset {spec.preset!r}; choose one of {', '.join(PRESETS)}")
-    size = dict(PRESETS[spec.preset])
-    changes = (("hidden", spec.hidden), ("depth", spec.depth), ("heads", spec.heads))
-    size.update({k: v for k, v in changes if v})
+    size = preset_size(spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads)
     return DiTConfig(in_dim=codec.channels, pos_embed="sincos", pos_axes=1, qk_norm=True, **size)
 
 

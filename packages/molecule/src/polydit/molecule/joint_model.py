@@ -23,7 +23,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import COORD_DIMS
 from polydit.molecule.joint_codec import KINDS, LABELS, JointCodec
-from polydit.molecule.model import PRESETS
+from polydit.molecule.model import preset_size
 from polydit.molecule.pair_bias import PairBias
 
 
@@ -36,10 +36,7 @@ def joint_dit_config(
     heads: int | None = None,
 ) -> DiTConfig:
     """A DiT over joint tokens (in = out = 3 + K + 6 channels) with the two kind labels."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    size = dict(PRESETS[preset])
-    size.update({k: v for k, v in (("hidden", hidden), ("depth", depth), ("heads", heads)) if v})
+    size = preset_size(preset, hidden=hidden, depth=depth, heads=heads)
     return DiTConfig(
         in_dim=codec.channels,
         pos_embed="sincos",

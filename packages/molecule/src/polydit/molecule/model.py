@@ -14,6 +14,17 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
+def preset_size(
+    preset: str, *, hidden: int | None = None, depth: int | None = None, heads: int | None = None
+) -> dict[str, int]:
+    """hidden/depth/heads of a named :data:`PRESETS` entry, each overridden when given."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    size = dict(PRESETS[preset])
+    size.update({k: v for k, v in (("hidden", hidden), ("depth", depth), ("heads", heads)) if v})
+    return size
+
+
 def molecule_dit_config(
     codec: AtomCodec,
     preset: str = "small",
@@ -28,10 +39,7 @@ def molecule_dit_config(
     """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none";
     self_condition: it also sees its previous clean estimate (Chen et al. 2022); vector_dim:
     width of a conditioning vector (1 for the standardised HOMO–LUMO gap)."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    size = dict(PRESETS[preset])
-    size.update({k: v for k, v in (("hidden", hidden), ("depth", depth), ("heads", heads)) if v})
+    size = preset_size(preset, hidden=hidden, depth=depth, heads=heads)
     return DiTConfig(
         in_dim=codec.channels,
         pos_embed="none",
