@@ -9,7 +9,10 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
+from polydit.core.train import load_checkpoint
+from polydit.core.train.checkpoint import list_checkpoints
 from polydit.image.cli import app
+from polydit.image.train import ImageTrainSpec
 
 runner = CliRunner()
 
@@ -139,6 +142,9 @@ def test_train_then_info_and_eval_json(tmp_path: Path) -> None:
     _run("train", "--data", "digits", "--config", str(config), "--out", str(tmp_path / "run"))
     model = tmp_path / "run" / "model"
     assert (model / "model.safetensors").is_file()
+    _, newest = list_checkpoints(tmp_path / "run" / "checkpoints")[-1]
+    trained = load_checkpoint(newest)["config"]  # a partial "train" keeps the recipe's rest
+    assert trained["warmup_steps"] == ImageTrainSpec().train.warmup_steps != 0
     assert '"parameters"' in _run("info", "--model", str(model), "--json")
     last = _run("eval", "--model", str(model), "--num", "20", "--steps", "1", "--json")
     metrics = json.loads(last.strip().splitlines()[-1])

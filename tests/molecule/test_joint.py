@@ -242,9 +242,9 @@ def test_config_json_round_trip(joint_model: Path):
     spec = JointTrainSpec(crystal_fraction=0.4)
     from polydit.core.config import to_dict
 
-    assert JointTrainSpec.from_json(json.loads(json.dumps(to_dict(spec)))) == spec
+    assert JointTrainSpec.from_dict(json.loads(json.dumps(to_dict(spec)))) == spec
     with pytest.raises(ConfigError, match="unknown field"):
-        JointTrainSpec.from_json({"crystal_share": 0.3})
+        JointTrainSpec.from_dict({"crystal_share": 0.3})
 
 
 def test_joint_export_stores_each_kinds_metrics(joint_model: Path, tmp_path):

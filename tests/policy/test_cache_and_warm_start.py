@@ -79,7 +79,7 @@ def test_init_from_loads_the_weights_and_refuses_other_architectures(tmp_path: P
     assert first.exit_code == 0, first.output
     source = tmp_path / "a" / "model"
     # zero further steps: the EMA (the shipped weights) is exactly the warm start
-    settings = PolicyTrainConfig.from_dict(json.loads(_tiny_config(tmp_path, 16).read_text()))
+    settings = PolicyTrainConfig().merged(json.loads(_tiny_config(tmp_path, 16).read_text()))
     settings = replace(settings, train=replace(settings.train, steps=0))
     train_policy(data, tmp_path / "b", settings, init_from=source, progress=False)
     before = load_file(source / "model.safetensors")

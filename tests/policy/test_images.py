@@ -81,7 +81,7 @@ def test_codec_cuts_frames_into_patch_tokens() -> None:
 def test_an_image_policy_trains_and_rolls_out(tmp_path: Path) -> None:
     _rendering_env()
     collect(("reach-v3",), 1, tmp_path / "demos", image_size=SIZE)
-    settings = PolicyTrainConfig.from_dict(
+    settings = PolicyTrainConfig().merged(
         {
             "horizon": 4,
             "n_obs": 2,

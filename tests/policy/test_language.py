@@ -73,7 +73,7 @@ def test_language_goal_codec_puts_the_goal_in_one_more_context_token() -> None:
 
 def test_a_language_goal_policy_trains_and_follows_its_instruction(tmp_path: Path) -> None:
     collect(("reach-v3", "push-v3"), 1, tmp_path / "demos")
-    settings = PolicyTrainConfig.from_dict(
+    settings = PolicyTrainConfig().merged(
         {
             "horizon": 4,
             "n_obs": 2,

@@ -3,7 +3,8 @@
 Every model, codec and process config in polydit is a frozen dataclass of JSON-able fields
 (numbers, strings, bools, None, tuples/lists of those, and nested config dataclasses).
 :func:`to_dict` / :func:`from_dict` convert without loss; unknown or missing fields raise a
-:class:`~polydit.core.errors.ConfigError` that names the field.
+:class:`~polydit.core.errors.ConfigError` that names the field. Config classes inherit
+:class:`JsonConfig` for the methods (``to_dict``, ``from_dict``, ``replace``, ``merged``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from polydit.core.errors import ConfigError
 
@@ -70,3 +71,41 @@ def _decode(tp: Any, value: Any, where: str) -> Any:
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+class JsonConfig:
+    """Mixin for frozen config dataclasses: the JSON round trip and changed copies.
+
+    ``from_dict`` reads a whole config (a missing field takes its class default);
+    ``merged`` lays a partial, nested override — what ``--config`` JSON gives — over this
+    config: ``spec.merged({"train": {"lr": 1e-4}})`` changes the learning rate and keeps the
+    rest of ``spec.train``.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "") -> Self:
+        return from_dict(cls, data, where=where)
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def merged(self, overrides: dict[str, Any], where: str = "") -> Self:
+        """A copy with the fields of `overrides` replaced; a dict given for a nested config
+        replaces only the fields it names. `where` names the source in errors."""
+        where = where or type(self).__name__
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"{where}: expected a JSON object, got {type(overrides).__name__}")
+        return from_dict(type(self), _overlay(to_dict(self), overrides), where=where)
+
+
+def _overlay(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _overlay(base[key], value)
+        else:
+            out[key] = value
+    return out

@@ -6,14 +6,13 @@ a time t (B,) in [0, 1] (t = 0 data, t = 1 noise) and a :class:`~polydit.core.to
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.nn import (
     AxialRoPE,
@@ -40,7 +39,7 @@ PRESETS: dict[str, dict[str, int]] = {
 
 
 @dataclass(frozen=True)
-class DiTConfig:
+class DiTConfig(JsonConfig):
     """Architecture of a :class:`DiT`.
 
     in_dim / out_dim: token channels in and out (out defaults to in).
@@ -88,16 +87,6 @@ class DiTConfig:
         if name not in PRESETS:
             raise ConfigError(f"unknown DiT preset {name!r}; choose one of {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DiTConfig:
-        return from_dict(cls, data)
-
-    def replace(self, **changes: Any) -> DiTConfig:
-        return dataclasses.replace(self, **changes)
 
 
 class DiT(nn.Module):

@@ -100,7 +100,7 @@ class ImageDomain(Domain):
         from polydit.image.data import load_dataset
         from polydit.image.train import PROCESSES, ImageTrainSpec, train_image
 
-        spec = ImageTrainSpec.from_json(opts.config)
+        spec = ImageTrainSpec().merged(opts.config, where="--config")
         spec = spec.replace(train=opts.apply_to(spec.train))
         if opts.extra.get("text"):
             spec = spec.replace(text=True)

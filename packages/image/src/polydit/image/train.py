@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from polydit.core.config import from_dict
+from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
@@ -32,7 +32,7 @@ PROCESSES = {
 
 
 @dataclass(frozen=True)
-class ImageTrainSpec:
+class ImageTrainSpec(JsonConfig):
     """Everything ``polydit-image train --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (see :data:`polydit.image.model.PRESETS`).
@@ -71,13 +71,6 @@ class ImageTrainSpec:
     def __post_init__(self) -> None:
         if not 0 <= self.label_dropout < 1:
             raise ConfigError(f"label_dropout must be in [0, 1), got {self.label_dropout}")
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = "--config") -> ImageTrainSpec:
-        return from_dict(cls, data, where=where)
-
-    def replace(self, **changes: Any) -> ImageTrainSpec:
-        return dataclasses.replace(self, **changes)
 
 
 def make_loss(codec: PatchCodec, spec: ImageTrainSpec, process, context_fn=None):

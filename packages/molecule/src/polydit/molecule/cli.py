@@ -215,7 +215,7 @@ class MoleculeDomain(Domain):
         from polydit.molecule.data import load_dataset
         from polydit.molecule.train import MoleculeTrainSpec, train_molecules
 
-        spec = MoleculeTrainSpec.from_json(opts.config)
+        spec = MoleculeTrainSpec().merged(opts.config, where="--config")
         spec = spec.replace(train=opts.apply_to(spec.train))
         data, skipped = load_dataset(opts.data, "train", opts.extra.get("skip_bad", False))
         if skipped:
@@ -236,7 +236,7 @@ class MoleculeDomain(Domain):
         from polydit.molecule.crystal_data import load_crystals
         from polydit.molecule.crystal_train import CrystalTrainSpec, train_crystals
 
-        spec = CrystalTrainSpec.from_json(opts.config)
+        spec = CrystalTrainSpec().merged(opts.config, where="--config")
         spec = spec.replace(train=opts.apply_to(spec.train))
         data, skipped = load_crystals(
             opts.data,
@@ -268,7 +268,7 @@ class MoleculeDomain(Domain):
         if opts.init_from is not None:
             raise ConfigError("--init-from is not supported for joint training (--data A+B)")
         molecules_name, crystals_name = joint_data_parts(opts.data)
-        spec = JointTrainSpec.from_json(opts.config)
+        spec = JointTrainSpec().merged(opts.config, where="--config")
         spec = spec.replace(train=opts.apply_to(spec.train))
         skip_bad = opts.extra.get("skip_bad", False)
         molecules, skipped = load_dataset(molecules_name, "train", skip_bad)

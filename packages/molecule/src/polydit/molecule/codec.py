@@ -9,12 +9,11 @@ Padding tokens are zeros and masked out (``Tokens.mask``); there is no positiona
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
 
@@ -22,7 +21,7 @@ COORD_DIMS = 3
 
 
 @dataclass(frozen=True)
-class AtomCodec:
+class AtomCodec(JsonConfig):
     """atom_types: the alphabet (index i ↔ one-hot channel i); type_scale: one-hot amplitude
     (EDM scales one-hot types by 0.25); coord_scale: Å per token unit (1 = Å as in EDM; QM9's
     per-axis coordinate spread is ≈ 1.4 Å, so 1.4 gives about unit variance)."""
@@ -59,13 +58,6 @@ class AtomCodec:
             types = torch.where(mask, types, -1)
             coords = coords * mask[..., None]
         return types, coords
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AtomCodec:
-        return from_dict(cls, data)
 
 
 def random_rotations(n: int, generator: torch.Generator | None = None) -> Tensor:

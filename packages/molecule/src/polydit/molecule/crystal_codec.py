@@ -13,13 +13,12 @@ build (non-finite, non-positive lengths or volume) decodes to None.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
 
@@ -27,7 +26,7 @@ LATTICE_DIMS = 6
 
 
 @dataclass(frozen=True)
-class CrystalCodec:
+class CrystalCodec(JsonConfig):
     """elements: the alphabet (index i ↔ one-hot channel i); frac_shift/frac_scale map
     fractional coordinates to token units (0.5 / 2 gives [−1, 1)); lattice_mean/lattice_std
     standardise the 6 lattice parameters (set from the training set)."""
@@ -46,13 +45,6 @@ class CrystalCodec:
             raise ConfigError("CrystalCodec.lattice_mean/lattice_std need 6 values each")
         if min(self.lattice_std) <= 0 or self.frac_scale <= 0:
             raise ConfigError("CrystalCodec.lattice_std and frac_scale must be > 0")
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CrystalCodec:
-        return from_dict(cls, data)
 
     @staticmethod
     def lattice_params(structure) -> np.ndarray:

@@ -12,12 +12,11 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
@@ -34,7 +33,7 @@ SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
-class CrystalTrainSpec:
+class CrystalTrainSpec(JsonConfig):
     """Everything ``train --data crystals --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`);
@@ -66,13 +65,6 @@ class CrystalTrainSpec:
             log_every=50,
         )
     )
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = "--config") -> CrystalTrainSpec:
-        return from_dict(cls, data, where=where)
-
-    def replace(self, **changes: Any) -> CrystalTrainSpec:
-        return dataclasses.replace(self, **changes)
 
 
 def crystal_dit_config(codec: CrystalCodec, spec: CrystalTrainSpec) -> DiTConfig:
@@ -167,7 +159,7 @@ def train_crystals(
 def crystal_generator_from_run(run: Path, step: int | None = None) -> CrystalGenerator:
     """The EMA weights of a run's checkpoint (newest, or `step`) as a generator."""
     saved = json.loads((Path(run) / SPEC_FILE).read_text())
-    spec = CrystalTrainSpec.from_json(saved["spec"], where=f"{run}/{SPEC_FILE}")
+    spec = CrystalTrainSpec.from_dict(saved["spec"], where=f"{run}/{SPEC_FILE}")
     found = dict(list_checkpoints(Path(run) / "checkpoints"))
     if not found:
         raise CheckpointError(f"{run}/checkpoints: no checkpoint")

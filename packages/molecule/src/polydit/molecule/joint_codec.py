@@ -19,12 +19,11 @@ hands them to the kind's codec: ``decode(encode(·))`` is exactly the kind codec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
 from polydit.molecule.codec import COORD_DIMS, AtomCodec
@@ -42,7 +41,7 @@ def kind_label(kind: str) -> int:
 
 
 @dataclass(frozen=True)
-class JointCodec:
+class JointCodec(JsonConfig):
     """molecule / crystal: the two kind codecs (their type_scale must agree)."""
 
     molecule: AtomCodec
@@ -54,13 +53,6 @@ class JointCodec:
                 "JointCodec: molecule.type_scale and crystal.type_scale must be equal, got "
                 f"{self.molecule.type_scale} and {self.crystal.type_scale}"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JointCodec:
-        return from_dict(cls, data, where="JointCodec")
 
     @property
     def elements(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig, to_dict
 from polydit.core.errors import CheckpointError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
@@ -38,7 +38,7 @@ SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
-class JointTrainSpec:
+class JointTrainSpec(JsonConfig):
     """Everything ``train --data MOLECULES+CRYSTALS --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size; pair_bias: the distance pair head on molecule
@@ -84,13 +84,6 @@ class JointTrainSpec:
             log_every=50,
         )
     )
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = "--config") -> JointTrainSpec:
-        return from_dict(cls, data, where=where)
-
-    def replace(self, **changes: Any) -> JointTrainSpec:
-        return dataclasses.replace(self, **changes)
 
 
 def pad_cat(parts: list[Tokens]) -> Tokens:
@@ -208,7 +201,7 @@ def train_joint(
 def joint_generator_from_run(run: Path, step: int | None = None) -> JointGenerator:
     """The EMA weights of a run's checkpoint (newest, or `step`) as a joint generator."""
     saved = json.loads((Path(run) / SPEC_FILE).read_text())
-    spec = JointTrainSpec.from_json(saved["spec"], where=f"{run}/{SPEC_FILE}")
+    spec = JointTrainSpec.from_dict(saved["spec"], where=f"{run}/{SPEC_FILE}")
     found = dict(list_checkpoints(Path(run) / "checkpoints"))
     if not found:
         raise CheckpointError(f"{run}/checkpoints: no checkpoint")

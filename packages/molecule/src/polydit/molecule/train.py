@@ -15,12 +15,11 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig, to_dict
 from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
@@ -42,7 +41,7 @@ SELF_CONDITION_RATE = 0.5  # Chen et al. 2022: half of the batches are self-cond
 
 
 @dataclass(frozen=True)
-class MoleculeTrainSpec:
+class MoleculeTrainSpec(JsonConfig):
     """Everything ``polydit-molecule train --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`).
@@ -94,13 +93,6 @@ class MoleculeTrainSpec:
             )
         if self.loss_weight == "adit" and self.process.prediction != "x0":
             raise ConfigError('loss_weight="adit" needs process.prediction="x0"')
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = "--config") -> MoleculeTrainSpec:
-        return from_dict(cls, data, where=where)
-
-    def replace(self, **changes: Any) -> MoleculeTrainSpec:
-        return dataclasses.replace(self, **changes)
 
 
 def make_loss(
@@ -251,7 +243,7 @@ def train_molecules(
 def generator_from_run(run: Path, data: MoleculeSet, step: int | None = None) -> MoleculeGenerator:
     """The EMA weights of a run's checkpoint (newest, or `step`) as a generator."""
     saved = json.loads((Path(run) / SPEC_FILE).read_text())
-    spec = MoleculeTrainSpec.from_json(saved["spec"], where=f"{run}/{SPEC_FILE}")
+    spec = MoleculeTrainSpec.from_dict(saved["spec"], where=f"{run}/{SPEC_FILE}")
     found = dict(list_checkpoints(Path(run) / "checkpoints"))
     if not found:
         raise CheckpointError(f"{run}/checkpoints: no checkpoint")

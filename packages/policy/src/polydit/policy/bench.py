@@ -35,7 +35,9 @@ def _baselines(args: argparse.Namespace) -> None:
     )
 
     torch.set_num_threads(1)
-    settings = PolicyTrainConfig.from_dict(json.loads(Path(args.config).read_text()))
+    settings = PolicyTrainConfig().merged(
+        json.loads(Path(args.config).read_text()), where=args.config
+    )
     episodes = training_episodes(args.data, settings)
     codec = fit_codec_on(episodes, settings)
     dataset = WindowDataset(episodes, ActionCodec(codec))

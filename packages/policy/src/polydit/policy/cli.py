@@ -132,7 +132,7 @@ class PolicyDomain(Domain):
 
         if opts.data is None:
             raise ConfigError("--data: give a directory of episodes (create one with `collect`)")
-        settings = PolicyTrainConfig.from_dict(opts.config)
+        settings = PolicyTrainConfig().merged(opts.config, where="--config")
         train = settings.train
         changes: dict[str, Any] = {"seed": opts.seed, "dtype": opts.dtype}
         if opts.steps is not None:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 
@@ -30,7 +30,7 @@ OBS_CLIP = 3.0  # normalised observations are clipped to ±OBS_CLIP (out-of-rang
 
 
 @dataclass(frozen=True)
-class CodecConfig:
+class CodecConfig(JsonConfig):
     """Everything needed to turn data into tokens and back; stored with the model.
 
     horizon: actions per chunk (H); n_obs: observations in the history; n_action_steps: actions
@@ -119,13 +119,6 @@ class CodecConfig:
     def instruction(self, task: str) -> str:
         """The language goal of `task` (goal='language')."""
         return self.instructions[self.tasks.index(task)]
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "codec") -> CodecConfig:
-        return from_dict(cls, data, where=where)
 
 
 def fit_codec(

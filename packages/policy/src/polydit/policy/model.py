@@ -9,12 +9,11 @@ embedding. ``moe=True`` gives MoDE's mixture-of-experts MLP routed by the noise 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.nn import MoEConfig
 from polydit.policy.codec import CodecConfig
@@ -47,7 +46,7 @@ def policy_dit_config(
 
 
 @dataclass(frozen=True)
-class MLPConfig:
+class MLPConfig(JsonConfig):
     """MLP behaviour cloning: flattened observation history + one-hot task → `chunk` actions."""
 
     in_dim: int
@@ -56,13 +55,6 @@ class MLPConfig:
     chunk: int = 1
     hidden: int = 256
     depth: int = 3
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "mlp") -> MLPConfig:
-        return from_dict(cls, data, where=where)
 
 
 class MLPPolicy(nn.Module):

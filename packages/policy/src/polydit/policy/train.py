@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig, to_dict
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError, DataError
 from polydit.core.pipeline import SamplingConfig
@@ -26,7 +26,7 @@ from polydit.policy.pipeline import PolicyGenerator
 
 
 @dataclass(frozen=True)
-class PolicyTrainConfig:
+class PolicyTrainConfig(JsonConfig):
     """Settings of `train` (``--config`` JSON keys): chunking, model size, optimisation.
 
     goal: "task" (task id through adaLN) or "language" (the task's instruction embedded by the
@@ -64,21 +64,6 @@ class PolicyTrainConfig:
             log_every=50,
         )
     )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyTrainConfig:
-        data = dict(data)
-        train = data.pop("train", {})
-        known = {f.name for f in fields(cls)} - {"train"}
-        base = cls()
-        merged = {**to_dict(base.train), **train}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(
-                f"--config: unknown key(s) {', '.join(unknown)}; known: train, "
-                f"{', '.join(sorted(known))}"
-            )
-        return cls(**data, train=from_dict(TrainConfig, merged, where="--config: train"))
 
 
 class WindowDataset:

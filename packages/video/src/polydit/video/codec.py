@@ -8,19 +8,18 @@ Tokens are ordered time-major: token ``(i, j, k)`` (temporal, row, column patch 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from einops import rearrange
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
 
 
 @dataclass(frozen=True)
-class VideoCodec:
+class VideoCodec(JsonConfig):
     """Clips (B, T, C, H, W) ↔ Tokens with x (B, N, C·pt·ph·pw) and pos (B, N, 3) = (t, h, w).
 
     patch: (pt, ph, pw); frames / size / channels: the clip shape the model works on.
@@ -38,13 +37,6 @@ class VideoCodec:
                 f"VideoCodec: patch {self.patch} must divide (frames, size, size) = "
                 f"({self.frames}, {self.size}, {self.size})"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoCodec:
-        return from_dict(cls, data, where="codec")
 
     @property
     def grid(self) -> tuple[int, int, int]:

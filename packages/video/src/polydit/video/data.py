@@ -16,13 +16,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError, DataError
 
 TRAIN_DIGITS = (
@@ -33,7 +32,7 @@ CLIP_SUFFIXES = (".gif", ".mp4", ".webm", ".avi", ".mov", ".mkv")
 
 
 @dataclass(frozen=True)
-class MovingDigitsConfig:
+class MovingDigitsConfig(JsonConfig):
     """Moving digits: `frames` frames of a `size`×`size` canvas with 1..`max_digits` digits of
     `digit_size`×`digit_size` pixels, each moving by an integer velocity in
     [-max_speed, max_speed]² (never (0, 0)) and bouncing off the walls."""
@@ -58,13 +57,6 @@ class MovingDigitsConfig:
             )
         if self.frames < 2 or self.max_speed < 1:
             raise ConfigError("MovingDigitsConfig: need frames >= 2 and max_speed >= 1")
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MovingDigitsConfig:
-        return from_dict(cls, data)
 
 
 @dataclass

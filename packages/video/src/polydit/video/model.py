@@ -9,9 +9,8 @@ location), built by :mod:`polydit.video.factorized` around the core blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
 from polydit.video.codec import VideoCodec
@@ -20,7 +19,7 @@ ATTENTION = ("full", "factorized")
 
 
 @dataclass(frozen=True)
-class VideoModelConfig:
+class VideoModelConfig(JsonConfig):
     """Size and attention pattern of the video DiT (the token layout comes from the codec)."""
 
     hidden: int = 128
@@ -40,13 +39,6 @@ class VideoModelConfig:
             )
         if self.num_classes < 0:
             raise ConfigError(f"VideoModelConfig.num_classes must be >= 0, got {self.num_classes}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoModelConfig:
-        return from_dict(cls, data, where="model")
 
     def dit_config(self, codec: VideoCodec) -> DiTConfig:
         """The core DiT config for `codec`'s tokens: 3-axis RoPE over (t, h, w)."""

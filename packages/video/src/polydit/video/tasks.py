@@ -16,19 +16,18 @@ All masks are (B, T, H, W) bool pixel masks; the codec turns them into token mas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 
 TASKS = ("predict", "interpolate", "unconditional", "backward", "complete", "random")
 
 
 @dataclass(frozen=True)
-class TaskMix:
+class TaskMix(JsonConfig):
     """Probabilities of the training tasks (normalised; need not sum to 1)."""
 
     predict: float = 0.4
@@ -45,13 +44,6 @@ class TaskMix:
 
     def weights(self) -> Tensor:
         return torch.tensor([getattr(self, name) for name in TASKS], dtype=torch.float64)
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TaskMix:
-        return from_dict(cls, data, where="tasks")
 
 
 def predict_frames(batch: int, frames: int, given: int) -> Tensor:

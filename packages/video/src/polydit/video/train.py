@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
@@ -37,7 +37,7 @@ SELF_CONDITION_P = 0.5  # Chen et al. 2022: half the batches see the first pass'
 
 
 @dataclass(frozen=True)
-class VideoTrainSpec:
+class VideoTrainSpec(JsonConfig):
     """Everything a training run needs: data, codec, model, task mixture, process, optimiser.
 
     The defaults are the shipped ``moving-digits`` recipe: 1×4×4 patches (288 tokens), a
@@ -66,23 +66,6 @@ class VideoTrainSpec:
     def __post_init__(self) -> None:
         if not 0 <= self.label_dropout <= 1:
             raise ConfigError(f"label_dropout must be in [0, 1], got {self.label_dropout}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoTrainSpec:
-        return from_dict(cls, data, where="--config")
-
-    def merged(self, overrides: dict[str, Any]) -> VideoTrainSpec:
-        """A copy with the (nested) fields of `overrides` replaced."""
-        base = self.to_dict()
-        for section, values in overrides.items():
-            if isinstance(values, dict) and isinstance(base.get(section), dict):
-                base[section] = {**base[section], **values}
-            else:
-                base[section] = values
-        return VideoTrainSpec.from_dict(base)
 
 
 def video_loss(

@@ -97,7 +97,8 @@ class EvalOptions(_GenerationOptions):
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """What `<domain> train` asks for. `config` is the parsed ``--config`` JSON ({} without it)."""
+    """What `<domain> train` asks for. `config` is the parsed ``--config`` JSON ({} without it),
+    to lay over the domain's default spec with :meth:`~polydit.core.config.JsonConfig.merged`."""
 
     data: str | None  # a built-in dataset name or a path; None: the domain's default
     config: dict[str, Any]

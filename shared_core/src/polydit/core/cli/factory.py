@@ -188,7 +188,8 @@ def make_cli(domain: Domain) -> typer.Typer:
                 exists=True,
                 dir_okay=False,
                 callback=read_json_config,
-                help="JSON file of training/model settings.",
+                help="JSON file of training/model settings, laid over the domain's default recipe "
+                "(a nested object changes only the fields it names).",
             ),
         ] = None,
         out: Annotated[Path, typer.Option(file_okay=False, help="Run directory.")] = Path(

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from polydit.core.config import JsonConfig
+
 
 class MLP(nn.Module):
     """Linear → GELU (tanh approximation, as DiT) → Linear."""
@@ -22,7 +24,7 @@ class MLP(nn.Module):
 
 
 @dataclass(frozen=True)
-class MoEConfig:
+class MoEConfig(JsonConfig):
     """Mixture-of-experts MLP.
 
     num_experts: routed experts; top_k: experts per token; shared_expert: one always-on expert

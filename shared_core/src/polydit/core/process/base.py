@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 
@@ -18,7 +18,7 @@ PREDICTIONS = ("velocity", "eps", "v", "x0")
 
 
 @dataclass(frozen=True)
-class ProcessConfig:
+class ProcessConfig(JsonConfig):
     """Serialisable description of a process.
 
     kind: "flow_matching" | "gaussian".
@@ -50,13 +50,6 @@ class ProcessConfig:
                 )
         if self.prediction == "v" and self.kind != "gaussian":
             raise ConfigError("ProcessConfig.prediction='v' is defined for kind='gaussian' only")
-
-    def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProcessConfig:
-        return from_dict(cls, data)
 
 
 def expand(t: Tensor, like: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 
 SCHEDULES = ("cosine", "constant")
@@ -11,7 +12,7 @@ DTYPES = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Optimisation, precision, checkpointing and logging settings of one training run.
 
     Step numbers are 1-based: step `s` is the s-th optimizer step; `steps` is the last one.

@@ -1,0 +1,44 @@
+"""JsonConfig: the JSON round trip and nested overrides every config class inherits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+
+from polydit.core.config import JsonConfig
+from polydit.core.errors import ConfigError
+from polydit.core.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class _Spec(JsonConfig):
+    name: str = "run"
+    sizes: tuple[int, ...] = (1, 2)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=50, lr=3e-4))
+
+
+def test_round_trip_through_json():
+    spec = _Spec(name="x", sizes=(3,), train=TrainConfig(steps=7, betas=(0.8, 0.9)))
+    assert _Spec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_merged_keeps_the_unnamed_fields_of_a_nested_config():
+    spec = _Spec().merged({"train": {"lr": 1e-4}})
+    assert spec.train.lr == 1e-4
+    assert spec.train.steps == 50  # this spec's value, not TrainConfig's default (1000)
+    assert spec.name == "run" and spec.sizes == (1, 2)
+
+
+def test_from_dict_reads_a_whole_config_with_class_defaults():
+    spec = _Spec.from_dict({"train": {"lr": 1e-4}})
+    assert spec.train.steps == TrainConfig().steps
+
+
+def test_replace_and_errors_name_the_source():
+    assert _Spec().replace(name="y").name == "y"
+    with pytest.raises(ConfigError, match=r"--config\.train: unknown field\(s\) lrr"):
+        _Spec().merged({"train": {"lrr": 1}}, where="--config")
+    with pytest.raises(ConfigError, match="--config: expected a JSON object"):
+        _Spec().merged([1], where="--config")  # type: ignore[arg-type]
