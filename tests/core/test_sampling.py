@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from polydit.core.process import FlowMatching, GaussianDiffusion, ProcessConfig, build_process
-from polydit.core.sampling import SAMPLER_NAMES, ClassifierFreeGuidance, StepContext, sample
+from polydit.core.sampling import (
+    SAMPLER_NAMES,
+    ClassifierFreeGuidance,
+    GivenGuidance,
+    StepContext,
+    sample,
+)
 from polydit.core.tokens import Cond
 
 _spec = importlib.util.spec_from_file_location(
@@ -142,6 +148,35 @@ def test_cfg_guides_every_channel_and_tags_branches():
     # uncond + 3 (cond - uncond) = -c + 3 * 2c = 5c on every channel c = 1..4
     torch.testing.assert_close(out, 5 * torch.arange(1, 5.0).expand(2, 5, 4))
     assert [c.branch for c in rec.calls] == ["cond", "uncond"]
+
+
+def test_given_guidance_noises_the_given_tokens_in_its_free_branch():
+    seen = []
+
+    def denoiser(x, t, cond, ctx):  # held branch: 1 everywhere; free branch: its input x
+        seen.append((x.clone(), cond.given, ctx.branch))
+        return torch.ones_like(x) if cond.given is not None else x
+
+    process = FlowMatching()
+    given = torch.tensor([[True, False, False]])
+    x = torch.tensor([[[2.0], [5.0], [-1.0]]])  # the given token holds its clean value 2
+    noise = torch.full((1, 3, 1), 4.0)
+    guided = GivenGuidance(denoiser, process, 3.0, noise)
+    t = torch.tensor([0.25])
+    out = guided(x, t, Cond(given=given), StepContext(0, 1, 0.25, 0.0))
+    free_x, free_given, branch = seen[1]
+    assert free_given is None and branch == "cond-free" and seen[0][2] == "cond"
+    # flow matching at t: 0.75 · clean + 0.25 · noise on the given token, x elsewhere
+    torch.testing.assert_close(free_x, torch.tensor([[[2.5], [5.0], [-1.0]]]))
+    torch.testing.assert_close(out, free_x + 3.0 * (1.0 - free_x))
+    seen.clear()
+    assert torch.equal(
+        GivenGuidance(denoiser, process, 1.0, noise)(
+            x, t, Cond(given=given), StepContext(0, 1, 0.25, 0.0)
+        ),
+        torch.ones_like(x),
+    )
+    assert len(seen) == 1  # scale 1: the plain call only
 
 
 def test_sampler_step_contexts():

@@ -44,7 +44,7 @@ def test_predict_keeps_the_given_frames_of_the_input(
     model: Path, clip_file: Path, tmp_path: Path
 ) -> None:
     result = invoke("predict", "--input", clip_file, "--given", "4", "--model", model,
-                    "--steps", "2", "--num", "2", "--out", tmp_path)  # fmt: skip
+                    "--steps", "2", "--num", "2", "--given-scale", "2", "--out", tmp_path)  # fmt: skip
     assert result.exit_code == 0, result.output
     records = json.loads((tmp_path / "samples.json").read_text())
     assert len(records) == 2 and records[0]["conditioning"]["given"] == 4
@@ -70,6 +70,16 @@ def test_eval_json_has_the_bar_metrics(model: Path) -> None:
                 "predict.classifier_accuracy", "unconditional.frechet_frames"):  # fmt: skip
         assert key in metrics
     assert metrics["data.classifier_accuracy"] > 0.5
+
+
+def test_eval_given_scale_reaches_the_sampler(model: Path) -> None:
+    def psnr(scale: str) -> float:
+        result = invoke("eval", "--model", model, "--num", "2", "--unconditional", "0",
+                        "--steps", "2", "--given-scale", scale, "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout.strip().splitlines()[-1])["predict.psnr"]
+
+    assert psnr("1") != psnr("3")
 
 
 def test_info_and_data_show(model: Path, tmp_path: Path) -> None:

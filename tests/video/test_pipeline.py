@@ -25,6 +25,16 @@ def test_prediction_keeps_the_given_frames_and_changes_the_rest(generator: Video
     assert not torch.allclose(out[:, 4:], video[:, 4:], atol=1e-3)
 
 
+def test_given_guidance_keeps_the_given_frames_and_moves_the_rest(
+    generator: VideoGenerator,
+) -> None:
+    video = clips()
+    guided = generator.predict(video, 4, seed=1, given_scale=3.0)
+    assert torch.equal(guided[:, :4], video[:, :4])
+    plain = generator.predict(video, 4, seed=1)
+    assert not torch.allclose(guided[:, 4:], plain[:, 4:], atol=1e-3)
+
+
 def test_the_sampler_itself_holds_given_tokens(generator: VideoGenerator) -> None:
     """Not only the final paste-back: the raw sampled tokens equal the known ones exactly."""
     from polydit.core.tokens import Cond

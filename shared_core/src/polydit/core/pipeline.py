@@ -17,12 +17,18 @@ import torch
 from torch import Tensor
 
 from polydit.core.accel import CachedDenoiser, Usage, build_policy
-from polydit.core.config import from_dict, to_dict
+from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.hub import load_pretrained, package_version, save_pretrained
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
-from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, SelfConditioning, sample
+from polydit.core.sampling import (
+    ClassifierFreeGuidance,
+    GivenGuidance,
+    ModelDenoiser,
+    SelfConditioning,
+    sample,
+)
 from polydit.core.sampling.samplers import SAMPLER_NAMES
 from polydit.core.tokens import Cond, Tokens
 
@@ -30,16 +36,19 @@ DTYPES = ("fp32", "bf16")
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(JsonConfig):
     """Default sampling settings stored with a model (every CLI flag overrides one).
 
-    cfg_scale: classifier-free guidance scale (1 = none); shift: SD3 time shift of the grid.
+    cfg_scale: classifier-free guidance scale on labels/context (1 = none); given_scale: the
+    same on the given tokens (:class:`~polydit.core.sampling.GivenGuidance`; 1 = none);
+    shift: SD3 time shift of the grid.
     """
 
     steps: int = 50
     sampler: str = "euler"
     cfg_scale: float = 1.0
     shift: float = 1.0
+    given_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLER_NAMES:
@@ -123,7 +132,7 @@ class Pipeline:
         **overrides: Any,
     ) -> Tensor:
         """Sample token features (B, N, C) for the positions/mask of `template` (its x gives the
-        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift.
+        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift, given_scale.
 
         cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
         afterwards :attr:`last_usage` holds this call's computed/total block evaluations and
@@ -144,6 +153,8 @@ class Pipeline:
         self.last_usage = getattr(denoiser, "usage", None)
         if self.model.config.self_condition:
             denoiser = SelfConditioning(denoiser, self.process)
+        if settings.given_scale != 1.0:
+            denoiser = GivenGuidance(denoiser, self.process, settings.given_scale, noise)
         guided = ClassifierFreeGuidance(
             denoiser,
             settings.cfg_scale,

@@ -24,6 +24,8 @@ from polydit.core.cli import (
     run_cli,
 )
 
+GIVEN_SCALE_HELP = "Guidance on the given frames (1: none); default: the model's."
+
 
 class VideoDomain(Domain):
     name = "video"
@@ -37,6 +39,7 @@ class VideoDomain(Domain):
     eval_options = (
         Flag("given", int, 4, "Frames given for prediction."),
         Flag("unconditional", int, 64, "Unconditional clips for the Fréchet/consistency metrics."),
+        Flag("given-scale", float, None, GIVEN_SCALE_HELP),
     )
     data_options = (
         Flag("split", str, "train", "Moving-digits split.", choices=("train", "test")),
@@ -62,7 +65,9 @@ class VideoDomain(Domain):
     def train(self, opts: TrainOptions) -> Path:
         from polydit.video.train import VideoTrainSpec, train, with_steps
 
-        spec = with_steps(VideoTrainSpec().merged(opts.config), opts.steps, opts.seed)
+        spec = with_steps(
+            VideoTrainSpec().merged(opts.config, where="--config"), opts.steps, opts.seed
+        )
         return train(
             spec,
             opts.out,
@@ -98,12 +103,20 @@ Num = Annotated[int, typer.Option(min=1, help="Number of samples.")]
 Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same output.")]
 Steps = Annotated[int | None, typer.Option(min=1, help="Sampling steps; default: the model's.")]
 Mp4 = Annotated[bool, typer.Option("--mp4/--no-mp4", help="Also write MP4s.")]
+GivenScale = Annotated[float | None, typer.Option(min=0.0, help=GIVEN_SCALE_HELP)]
 
 
-def _overrides(steps: int | None, cache: str, cache_opts: list[str] | None) -> dict[str, Any]:
+def _overrides(
+    steps: int | None, given_scale: float | None, cache: str, cache_opts: list[str] | None
+) -> dict[str, Any]:
     from polydit.core.cli.params import parse_cache_opts
 
-    return {"steps": steps, "cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
+    return {
+        "steps": steps,
+        "given_scale": given_scale,
+        "cache": cache,
+        "cache_opts": parse_cache_opts(cache_opts),
+    }
 
 
 def _load(model: str) -> Any:
@@ -120,6 +133,7 @@ def predict(
     num: Num = 1,
     seed: Seed = 0,
     steps: Steps = None,
+    given_scale: GivenScale = None,
     cache: Cache = "none",
     cache_opts: CacheOpts = None,
     mp4: Mp4 = False,
@@ -128,7 +142,7 @@ def predict(
     """Continue a clip from its first --given frames (VDT prediction)."""
     from polydit.video import commands
 
-    overrides = _overrides(steps, cache, cache_opts)
+    overrides = _overrides(steps, given_scale, cache, cache_opts)
     records = commands.predict(
         _load(model), input, given, out, num=num, seed=seed, overrides=overrides, mp4=mp4
     )
@@ -142,6 +156,7 @@ def interpolate(
     num: Num = 1,
     seed: Seed = 0,
     steps: Steps = None,
+    given_scale: GivenScale = None,
     cache: Cache = "none",
     cache_opts: CacheOpts = None,
     mp4: Mp4 = False,
@@ -150,7 +165,7 @@ def interpolate(
     """Fill in the frames between the first and last frame of a clip (VDT interpolation)."""
     from polydit.video import commands
 
-    overrides = _overrides(steps, cache, cache_opts)
+    overrides = _overrides(steps, given_scale, cache, cache_opts)
     records = commands.interpolate(
         _load(model), input, out, num=num, seed=seed, overrides=overrides, mp4=mp4
     )

@@ -1,7 +1,12 @@
-"""Samplers, classifier-free guidance and the StepContext accelerators hook into."""
+"""Samplers, classifier-free guidance (labels/context and given tokens) and the StepContext accelerators hook into."""
 
 from polydit.core.sampling.context import Denoiser, StepContext
-from polydit.core.sampling.denoiser import ClassifierFreeGuidance, ModelDenoiser, SelfConditioning
+from polydit.core.sampling.denoiser import (
+    ClassifierFreeGuidance,
+    GivenGuidance,
+    ModelDenoiser,
+    SelfConditioning,
+)
 from polydit.core.sampling.samplers import SAMPLER_NAMES, SAMPLERS, StepNoise, sample, time_grid
 
 __all__ = [
@@ -9,6 +14,7 @@ __all__ = [
     "SAMPLER_NAMES",
     "ClassifierFreeGuidance",
     "Denoiser",
+    "GivenGuidance",
     "ModelDenoiser",
     "SelfConditioning",
     "StepContext",

@@ -1,4 +1,5 @@
-"""Denoisers: a model bound to its token layout, self-conditioning and classifier-free guidance."""
+"""Denoisers: a model bound to its token layout, self-conditioning, classifier-free guidance on
+the labels/context and on the given tokens."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from polydit.core.process.base import AffineProcess, hold_given
+from polydit.core.process.base import AffineProcess, expand, hold_given
 from polydit.core.sampling.context import Denoiser, StepContext
 from polydit.core.tokens import Cond, Tokens
 
@@ -80,3 +81,32 @@ class ClassifierFreeGuidance:
             out = self.denoiser(x, t, cond, ctx.with_branch("cond"))
             uncond = self.denoiser(x, t, cond.unconditional(), ctx.with_branch("uncond"))
         return uncond + self.scale * (out - uncond)
+
+
+class GivenGuidance:
+    """Classifier-free guidance on the given tokens: ``free + scale · (held − free)``.
+
+    The held branch is the plain call: given tokens clean, at time 0. The free branch sees no
+    given tokens: they are noised to the step's time along `noise` (B, N, C), the run's initial
+    noise, so a sample stays a function of its seed — the unconditional task of mask-modelling
+    training (VDT). Guidance pulls the generated tokens toward what the given ones imply, as
+    Stable Video Diffusion guides on its conditioning frame. scale = 1 is the plain call alone;
+    the free branch is tagged ``<branch>-free`` in its StepContext, so caches and
+    self-conditioning keep per-branch state.
+    """
+
+    def __init__(self, denoiser: Denoiser, process: AffineProcess, scale: float, noise: Tensor):
+        self.denoiser, self.process, self.scale, self.noise = denoiser, process, scale, noise
+
+    def __call__(self, x: Tensor, t: Tensor, cond: Cond | None, ctx: StepContext) -> Tensor:
+        held = self.denoiser(x, t, cond, ctx)
+        if self.scale == 1.0 or cond is None or cond.given is None:
+            return held
+        alpha, sigma = (expand(v, x) for v in self.process.schedule(t))
+        noised = alpha * x + sigma * _tile(self.noise, x.shape[0]).to(
+            x
+        )  # given tokens of x are clean
+        free_x = torch.where(cond.given[..., None], noised, x)
+        free_ctx = ctx.with_branch(f"{ctx.branch}-free")
+        free = self.denoiser(free_x, t, replace(cond, given=None), free_ctx)
+        return free + self.scale * (held - free)
