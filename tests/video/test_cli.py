@@ -67,7 +67,8 @@ def test_eval_json_has_the_bar_metrics(model: Path) -> None:
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("predict.psnr", "predict.margin_db", "interpolate.margin_db",
-                "predict.classifier_accuracy", "unconditional.frechet_frames"):  # fmt: skip
+                "predict.classifier_accuracy", "unconditional.frechet_frames",
+                "unconditional.classifier_confidence", "data.classifier_confidence"):  # fmt: skip
         assert key in metrics
     assert metrics["data.classifier_accuracy"] > 0.5
 

@@ -11,6 +11,8 @@ Conventions: clips (B, T, 1, H, W) float in [0, 1]; data range 1.
 - Per-frame Fréchet distance and recognisability use the in-package frame classifier
   (:mod:`polydit.video.classifier`). FVD needs the Kinetics-400 I3D network, whose weights are
   not available offline, so it is not reported.
+- Classifier confidence: the mean top-class probability per frame, for unconditional samples and
+  for the real test frames (the reference for "recognisable").
 - Temporal consistency: the fraction of frames whose classifier prediction equals the clip's
   most frequent prediction (1 = the digit keeps its identity throughout).
 """
@@ -93,6 +95,12 @@ def temporal_consistency(classes: Tensor) -> float:
     return float((classes == mode).float().mean())
 
 
+def mean_confidence(classifier: FrameClassifier, features: Tensor) -> float:
+    """The classifier's mean top-class probability over frame features (..., D)."""
+    logits = classifier.head(features.reshape(-1, features.shape[-1]))
+    return float(logits.softmax(-1).max(-1).values.mean())
+
+
 def frechet_frames(features_a: Tensor, features_b: Tensor) -> float:
     """Fréchet distance between per-frame classifier features (B, T, F) of two sets of clips."""
     a = features_a.reshape(-1, features_a.shape[-1]).double().numpy()
@@ -160,9 +168,7 @@ def evaluate(
         sample_classes, sample_features = classify(classifier, samples)
         out["unconditional.frechet_frames"] = frechet_frames(sample_features, real_features)
         out["unconditional.temporal_consistency"] = temporal_consistency(sample_classes)
-        confidence = classifier.head(sample_features.reshape(-1, sample_features.shape[-1]))
-        out["unconditional.classifier_confidence"] = float(
-            confidence.softmax(-1).max(-1).values.mean()
-        )
+        out["unconditional.classifier_confidence"] = mean_confidence(classifier, sample_features)
+        out["data.classifier_confidence"] = mean_confidence(classifier, real_features)
         out["data.temporal_consistency"] = temporal_consistency(true_classes)
     return out
