@@ -142,3 +142,17 @@ def test_self_conditioned_training_warm_starts_and_samples(tmp_path: Path) -> No
     assert generator.model.self_embed.weight.abs().sum() > 0
     clips = generator.sample(2, seed=0, steps=3)
     assert clips.shape == (2, 8, 1, 24, 24) and torch.isfinite(clips).all()
+
+
+def test_export_stores_the_run_weights_with_chosen_sampling_defaults(tmp_path: Path) -> None:
+    trained = VideoGenerator.from_pretrained(train(tiny_spec(), tmp_path / "run", progress=False))
+    result = invoke("export", "--run", tmp_path / "run", "--out", tmp_path / "x",
+                    "--steps", "3", "--given-scale", "2.5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    exported = VideoGenerator.from_pretrained(tmp_path / "x")
+    assert (exported.sampling.steps, exported.sampling.given_scale) == (3, 2.5)
+    for (name, a), b in zip(
+        trained.model.state_dict().items(), exported.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert trained.sampling.given_scale == VideoTrainSpec().given_scale  # the spec's default

@@ -176,11 +176,19 @@ def interpolate(
 def export(
     run: Annotated[Path, typer.Option(file_okay=False, help="A training run directory.")],
     out: Out,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Default sampling steps to store; default: the run's.")
+    ] = None,
+    given_scale: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Default given-frame guidance to store; default: the run's."),
+    ] = None,
 ) -> None:
     """Save the EMA weights of a run's newest checkpoint as a pretrained directory."""
     from polydit.video.train import export_checkpoint
 
-    typer.echo(f"saved {export_checkpoint(run, out)}")
+    saved = export_checkpoint(run, out, sampling_steps=steps, given_scale=given_scale)
+    typer.echo(f"saved {saved}")
 
 
 def main() -> None:

@@ -61,6 +61,7 @@ class VideoTrainSpec(JsonConfig):
         )
     )
     sampling_steps: int = 20
+    given_scale: float = 1.0  # given-frame guidance stored as the model's default (1: none)
     label_dropout: float = 0.2  # class-conditional models: P(label replaced by the null class)
 
     def __post_init__(self) -> None:
@@ -173,10 +174,13 @@ def train(
 
 def generator_for(spec: VideoTrainSpec, model: nn.Module) -> VideoGenerator:
     """The pipeline of a model trained per `spec`."""
+    sampling = SamplingConfig(
+        steps=spec.sampling_steps, sampler="euler", given_scale=spec.given_scale
+    )
     return VideoGenerator(
         model,
         build_process(spec.process),
-        SamplingConfig(steps=spec.sampling_steps, sampler="euler"),
+        sampling,
         codec=spec.codec,
         model_config=spec.model,
         data_config=spec.data,
@@ -204,12 +208,24 @@ def read_spec(run: str | Path) -> VideoTrainSpec:
         raise CheckpointError(f"{path}: not a readable run spec ({e})") from None
 
 
-def export_checkpoint(run: str | Path, out: str | Path, spec: VideoTrainSpec | None = None) -> Path:
+def export_checkpoint(
+    run: str | Path,
+    out: str | Path,
+    spec: VideoTrainSpec | None = None,
+    *,
+    sampling_steps: int | None = None,
+    given_scale: float | None = None,
+) -> Path:
     """Save the EMA weights of the newest checkpoint of run directory `run` as a pretrained
-    directory `out` (to ship or evaluate a run that is still going or was stopped)."""
+    directory `out` (to ship or evaluate a run that is still going or was stopped).
+
+    sampling_steps, given_scale: the sampling defaults to store instead of the spec's (e.g. a
+    guidance scale chosen on validation clips after training)."""
     from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 
     spec = spec or read_spec(run)
+    changes = {"sampling_steps": sampling_steps, "given_scale": given_scale}
+    spec = spec.replace(**{k: v for k, v in changes.items() if v is not None})
     found = list_checkpoints(Path(run) / "checkpoints")
     if not found:
         raise CheckpointError(f"{run}/checkpoints: no checkpoint to export")
