@@ -1,7 +1,9 @@
-"""The shipped `moving-digits` model on the first 32 fixed test clips (about 5 s).
+"""The shipped `moving-digits` model.
 
-Its one-step estimate (the posterior mean E[frames | given]) must beat the best trivial baseline
-clearly; the sampled bar (+2 / +1 dB) is not met yet and is tracked as an expected failure.
+Fast: its unguided one-step estimate (the posterior mean E[frames | given]) beats the best trivial
+baseline clearly on the first 32 fixed test clips (about 5 s). Slow: the issue-5 bar on the
+whole fixed test set with the model's own sampling settings (Euler 20, given-frame guidance 2;
+about 3 minutes on one thread).
 """
 
 import pytest
@@ -12,6 +14,7 @@ from polydit.video.metrics import evaluate
 from polydit.video.pipeline import VideoGenerator
 
 CLIPS = 32
+TEST_SET = 128
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +24,16 @@ def shipped() -> VideoGenerator:
     return VideoGenerator.from_pretrained(DOMAIN.pretrained_root / DOMAIN.default_model)
 
 
-def margins(generator: VideoGenerator, steps: int) -> tuple[float, float]:
-    clips = eval_set(generator.data_config, CLIPS)
-    out = evaluate(generator, clips, load_classifier(), num_unconditional=0, steps=steps)
-    return out["predict.margin_db"], out["interpolate.margin_db"]
-
-
 def test_the_one_step_estimate_beats_every_trivial_baseline(shipped: VideoGenerator) -> None:
-    predict, interpolate = margins(shipped, steps=1)
-    assert predict > 1.5 and interpolate > 1.5, (predict, interpolate)
+    clips = eval_set(shipped.data_config, CLIPS)
+    out = evaluate(shipped, clips, load_classifier(), num_unconditional=0, steps=1, given_scale=1)
+    assert out["predict.margin_db"] > 1.5 and out["interpolate.margin_db"] > 1.5, out
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 5 bar not met yet: see packages/video/README.md", strict=True)
 def test_sampled_frames_meet_the_bar(shipped: VideoGenerator) -> None:
-    predict, interpolate = margins(shipped, steps=20)
-    assert predict >= 2.0 and interpolate >= 1.0, (predict, interpolate)
+    clips = eval_set(shipped.data_config, TEST_SET)
+    out = evaluate(shipped, clips, load_classifier(), num_unconditional=0)
+    assert out["predict.margin_db"] >= 2.0 and out["interpolate.margin_db"] >= 1.0, out
+    # recognisable: far above the 10 % of chance, though below the real frames' 91.5 %
+    assert out["predict.classifier_accuracy"] > 0.3, out

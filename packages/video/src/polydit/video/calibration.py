@@ -85,11 +85,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=4, help="samples per clip (>= 2)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (model's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--given-scale",
+        type=float,
+        default=1.0,
+        help="given-frame guidance (1: none, the posterior)",
+    )
     args = parser.parse_args(argv)
     path = resolve_pretrained(args.model, Path(__file__).resolve().parent / "pretrained", "--model")
     generator = VideoGenerator.from_pretrained(path)
     videos, _ = stack_clips(eval_set(generator.data_config, args.clips))
-    overrides = {} if args.steps is None else {"steps": args.steps}
+    overrides = {"given_scale": args.given_scale}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
     for task in ("predict", "interpolate"):
         result = calibration(generator, videos, task, draws=args.draws, seed=args.seed, **overrides)
         print(json.dumps({"task": task, "model": str(path), "clips": args.clips, **result}))

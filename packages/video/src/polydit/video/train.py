@@ -61,7 +61,7 @@ class VideoTrainSpec(JsonConfig):
         )
     )
     sampling_steps: int = 20
-    given_scale: float = 1.0  # given-frame guidance stored as the model's default (1: none)
+    given_scale: float = 2.0  # given-frame guidance stored as the model's default (1: none)
     label_dropout: float = 0.2  # class-conditional models: P(label replaced by the null class)
 
     def __post_init__(self) -> None:
