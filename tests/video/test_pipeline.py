@@ -102,3 +102,16 @@ def test_bad_task_arguments(generator: VideoGenerator) -> None:
         generator.predict(clips(1), 8)
     with pytest.raises(ConfigError, match="only 2 frames"):
         generator.predict(clips(1)[:, :2], 4)
+
+
+def test_given_guidance_composes_with_a_cache(generator: VideoGenerator) -> None:
+    """The cache serves both guidance branches: interval 1 is exact, interval 2 halves the work."""
+    video, guided = clips(), {"steps": 4, "given_scale": 2.0}
+    plain = generator.predict(video, 4, seed=0, **guided)
+    exact = generator.predict(
+        video, 4, seed=0, cache="fora", cache_opts={"interval": "1"}, **guided
+    )
+    assert torch.equal(plain, exact)
+    generator.predict(video, 4, seed=0, cache="fora", cache_opts={"interval": "2"}, **guided)
+    usage = generator.last_usage
+    assert usage is not None and 2 * usage.computed == usage.total
