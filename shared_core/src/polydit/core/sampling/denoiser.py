@@ -103,9 +103,8 @@ class GivenGuidance:
         if self.scale == 1.0 or cond is None or cond.given is None:
             return held
         alpha, sigma = (expand(v, x) for v in self.process.schedule(t))
-        noised = alpha * x + sigma * _tile(self.noise, x.shape[0]).to(
-            x
-        )  # given tokens of x are clean
+        noise = _tile(self.noise, x.shape[0]).to(x)
+        noised = alpha * x + sigma * noise  # the given tokens of x hold their clean values
         free_x = torch.where(cond.given[..., None], noised, x)
         free_ctx = ctx.with_branch(f"{ctx.branch}-free")
         free = self.denoiser(free_x, t, replace(cond, given=None), free_ctx)
