@@ -8,6 +8,7 @@ about 3 minutes on one thread).
 
 import pytest
 
+from polydit.video import load_pretrained
 from polydit.video.classifier import load_classifier
 from polydit.video.data import eval_set
 from polydit.video.metrics import evaluate
@@ -19,9 +20,7 @@ TEST_SET = 128
 
 @pytest.fixture(scope="module")
 def shipped() -> VideoGenerator:
-    from polydit.video.cli import DOMAIN
-
-    return VideoGenerator.from_pretrained(DOMAIN.pretrained_root / DOMAIN.default_model)
+    return load_pretrained()
 
 
 def test_the_one_step_estimate_beats_every_trivial_baseline(shipped: VideoGenerator) -> None:

@@ -20,13 +20,12 @@ import argparse
 import itertools
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from polydit.core.train import resolve_pretrained
+from polydit.video import load_pretrained
 from polydit.video.data import eval_set
 from polydit.video.metrics import interpolation_baselines, prediction_baselines, psnr, stack_clips
 from polydit.video.pipeline import VideoGenerator
@@ -92,15 +91,14 @@ def main(argv: list[str] | None = None) -> None:
         help="given-frame guidance (1: none, the posterior)",
     )
     args = parser.parse_args(argv)
-    path = resolve_pretrained(args.model, Path(__file__).resolve().parent / "pretrained", "--model")
-    generator = VideoGenerator.from_pretrained(path)
+    generator = load_pretrained(args.model)
     videos, _ = stack_clips(eval_set(generator.data_config, args.clips))
     overrides = {"given_scale": args.given_scale}
     if args.steps is not None:
         overrides["steps"] = args.steps
     for task in ("predict", "interpolate"):
         result = calibration(generator, videos, task, draws=args.draws, seed=args.seed, **overrides)
-        print(json.dumps({"task": task, "model": str(path), "clips": args.clips, **result}))
+        print(json.dumps({"task": task, "model": str(args.model), "clips": args.clips, **result}))
 
 
 if __name__ == "__main__":

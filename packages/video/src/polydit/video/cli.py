@@ -23,6 +23,7 @@ from polydit.core.cli import (
     make_cli,
     run_cli,
 )
+from polydit.video import DEFAULT_MODEL, PRETRAINED
 
 GIVEN_SCALE_HELP = "Guidance on the given frames (1: none); default: the model's."
 
@@ -30,8 +31,8 @@ GIVEN_SCALE_HELP = "Guidance on the given frames (1: none); default: the model's
 class VideoDomain(Domain):
     name = "video"
     package = "polydit-video"
-    pretrained_root = Path(__file__).resolve().parent / "pretrained"
-    default_model = "moving-digits"
+    pretrained_root = PRETRAINED
+    default_model = DEFAULT_MODEL
     sample_options = (
         Flag("mp4", bool, False, "Also write an MP4 per clip."),
         Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),

@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
-from polydit.core.train import resolve_pretrained
+from polydit.video import load_pretrained
 from polydit.video.classifier import load_classifier
 from polydit.video.data import make_clip
 from polydit.video.metrics import evaluate
-from polydit.video.pipeline import VideoGenerator
 
 REPORTED = (
     "predict.psnr",
@@ -45,8 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.offset < 128:
         parser.error("--offset must be >= 128: clips 0-127 are the fixed test set")
-    path = resolve_pretrained(args.model, Path(__file__).resolve().parent / "pretrained", "--model")
-    generator = VideoGenerator.from_pretrained(path)
+    generator = load_pretrained(args.model)
     clips = [make_clip(generator.data_config, "test", args.offset + i) for i in range(args.clips)]
     classifier = load_classifier()
     steps = {} if args.steps is None else {"steps": args.steps}

@@ -24,6 +24,7 @@ from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.tokens import Cond
 from polydit.core.train import TrainConfig, Trainer, resolve_pretrained, warm_start
+from polydit.video import PRETRAINED
 from polydit.video.codec import VideoCodec
 from polydit.video.data import ClipFolder, MovingDigits, MovingDigitsConfig
 from polydit.video.model import VideoModelConfig, build_model
@@ -97,7 +98,7 @@ def init_from(model: DiT, spec: VideoTrainSpec, source: str | Path) -> Path:
     """Load the weights of pretrained directory or shipped model `source` (a warm start, fresh
     optimiser) into `model`; its codec and attention must be the spec's, its DiT the same but for
     options that only add parameters (e.g. class conditioning over a label-free model)."""
-    path = resolve_pretrained(source, Path(__file__).resolve().parent / "pretrained")
+    path = resolve_pretrained(source, PRETRAINED)
     generator = VideoGenerator.from_pretrained(path)
     if generator.codec != spec.codec or generator.model_config.attention != spec.model.attention:
         raise ConfigError(

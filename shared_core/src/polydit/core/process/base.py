@@ -146,9 +146,10 @@ class AffineProcess(ABC):
         replaces the standard Gaussian draw, e.g. noise projected to zero centre of mass.
         time_weight: t (B,) → per-sample loss weights (B,) (the mean still divides by the number
         of loss tokens). channel_weight: (B, C) or (C,) channel weights; a token's error is their
-        weighted mean over channels instead of the plain mean. self_condition: probability that the batch is self-conditioned — a
-        first, gradient-free pass gives the clean estimate the second pass sees as
-        ``cond.self_cond`` (Chen et al. 2022; the DiT needs ``self_condition=True``).
+        weighted mean over channels instead of the plain mean. self_condition: probability that
+        the batch is self-conditioned — a first, gradient-free pass gives the clean estimate the
+        second pass sees as ``cond.self_cond`` (Chen et al. 2022; the DiT needs
+        ``self_condition=True``).
         """
         x0 = tokens.x
         t = self.sample_t(x0.shape[0], generator, x0.device)
