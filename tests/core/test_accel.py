@@ -11,10 +11,10 @@ from polydit.core.accel import (
     FirstBlockCache,
     Fora,
     TaylorSeer,
-    build_policy,
+    build_cache,
     newton_extrapolate,
 )
-from polydit.core.accel.policies import BranchState, Usage
+from polydit.core.accel.base import BranchState, Usage
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
 from polydit.core.nn.blocks import BlockInputs
@@ -68,7 +68,7 @@ EVERY_STEP = [
 def test_a_cache_that_recomputes_every_step_is_the_uncached_sampler(name, opts, sampler, context):
     model, pos, cond, noise = setup(context)
     reference = run(ModelDenoiser(model, pos), cond, noise, sampler)
-    cached = CachedDenoiser(model, build_policy(name, opts), pos)
+    cached = CachedDenoiser(model, build_cache(name, opts), pos)
     assert torch.equal(run(cached, cond, noise, sampler), reference)
     assert cached.usage.fraction == 1.0
 
@@ -87,7 +87,7 @@ def test_a_cache_that_recomputes_every_step_is_the_uncached_sampler(name, opts, 
 def test_caches_skip_work_and_stay_close(name, opts):
     model, pos, cond, noise = setup()
     reference = run(ModelDenoiser(model, pos), cond, noise)
-    cached = CachedDenoiser(model, build_policy(name, opts), pos)
+    cached = CachedDenoiser(model, build_cache(name, opts), pos)
     out = run(cached, cond, noise)
     assert cached.usage.fraction < 1.0
     assert not torch.equal(out, reference)
@@ -128,7 +128,7 @@ def test_taylorseer_forecasts_polynomial_features_exactly(order):
         order + 1, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5)
     )
     blocks = nn.ModuleList([PolynomialBlock(clock, coeffs), PolynomialBlock(clock, -2 * coeffs)])
-    policy, state, usage = (
+    method, state, usage = (
         TaylorSeer(order=order, interval=100, warmup=order + 1),
         BranchState(),
         Usage(),
@@ -137,7 +137,7 @@ def test_taylorseer_forecasts_polynomial_features_exactly(order):
     inputs = BlockInputs(c=torch.zeros(1, 1, 4))
     for i, t in enumerate([1.0, 0.8, 0.65, 0.5, 0.3, 0.1]):
         clock["t"] = t
-        out = policy.run(blocks, h, inputs, StepContext(i, 6, t, 0.0), state, usage)
+        out = method.run(blocks, h, inputs, StepContext(i, 6, t, 0.0), state, usage)
         state.calls += 1
         expected = -sum(c * t**k for k, c in enumerate(coeffs))  # p(t) - 2 p(t)
         torch.testing.assert_close(out[0, 0], expected, rtol=1e-9, atol=1e-9)
@@ -176,26 +176,26 @@ def test_ras_recomputing_every_token_matches_full_computation():
     numbers as full evaluations, up to float summation order."""
     model, pos, cond, noise = setup()
     reference = run(ModelDenoiser(model, pos), cond, noise)
-    cached = CachedDenoiser(model, build_policy("ras", {"interval": 3, "ratio": 1.0}), pos)
+    cached = CachedDenoiser(model, build_cache("ras", {"interval": 3, "ratio": 1.0}), pos)
     torch.testing.assert_close(run(cached, cond, noise), reference, atol=1e-5, rtol=1e-5)
-    half = CachedDenoiser(model, build_policy("ras", {"interval": 3, "ratio": 0.5}), pos)
+    half = CachedDenoiser(model, build_cache("ras", {"interval": 3, "ratio": 0.5}), pos)
     run(half, cond, noise)
     assert half.usage.fraction < cached.usage.fraction == 1.0
 
 
 def test_options_are_validated():
-    assert build_policy("taylorseer", {"interval": "3", "order": "2"}) == TaylorSeer(
+    assert build_cache("taylorseer", {"interval": "3", "order": "2"}) == TaylorSeer(
         order=2, interval=3
     )
-    assert build_policy("none") is None
+    assert build_cache("none") is None
     with pytest.raises(ConfigError, match="unknown cache"):
-        build_policy("teacache")
+        build_cache("teacache")
     with pytest.raises(ConfigError, match="not an option of fora"):
-        build_policy("fora", {"order": "2"})
+        build_cache("fora", {"order": "2"})
     with pytest.raises(ConfigError, match="expected int"):
-        build_policy("fora", {"interval": "two"})
+        build_cache("fora", {"interval": "two"})
     with pytest.raises(ConfigError, match="positive"):
-        build_policy("fora", {"interval": "0"})
+        build_cache("fora", {"interval": "0"})
 
 
 @pytest.mark.parametrize(("order", "interval", "warmup"), [(1, 3, 2), (2, 4, 3), (2, 3, 4)])
@@ -204,8 +204,8 @@ def test_taylorseer_under_heun_survives_repeated_times(order, interval, warmup):
     # entries at one time would divide by zero in the divided differences
     model, pos, cond, noise = setup()
     reference = run(ModelDenoiser(model, pos), cond, noise, "heun")
-    policy = TaylorSeer(order=order, interval=interval, warmup=warmup)
-    cached = CachedDenoiser(model, policy, pos)
+    method = TaylorSeer(order=order, interval=interval, warmup=warmup)
+    cached = CachedDenoiser(model, method, pos)
     out = run(cached, cond, noise, "heun")
     assert torch.isfinite(out).all() and cached.usage.fraction < 1.0
     assert (out - reference).norm() < 0.5 * reference.norm()

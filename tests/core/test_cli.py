@@ -351,12 +351,3 @@ def test_real_process_exit_codes(
 if __name__ == "__main__":
     run_cli(make_cli(FakeDomain(Path(os.environ["POLYDIT_FAKE_ROOT"]))))
 
-
-def test_train_options_apply_steps_and_dtype_to_a_config() -> None:
-    from polydit.core.train.config import TrainConfig
-
-    opts = TrainOptions(None, {}, Path("r"), False, None, 0, "cpu", "bf16", {})
-    base = TrainConfig(steps=7, lr=3e-4)
-    assert opts.apply_to(base) == TrainConfig(steps=7, lr=3e-4, dtype="bf16")
-    longer = TrainOptions(None, {}, Path("r"), False, 20, 0, "cpu", "fp32", {})
-    assert longer.apply_to(base) == TrainConfig(steps=20, lr=3e-4)

@@ -76,7 +76,7 @@ def test_mismatched_weights_and_missing_sections(tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     config["model"]["depth"] = 5
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match=r"does not fit its config\.json"):
+    with pytest.raises(CheckpointError, match=r"does not fit .*config\.json"):
         Pipeline.from_pretrained(tmp_path / "m")
     del config["process"]
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))

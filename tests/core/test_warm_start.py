@@ -7,7 +7,8 @@ import torch
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
-from polydit.core.train import resolve_pretrained, warm_start
+from polydit.core.hub import resolve_pretrained
+from polydit.core.train import warm_start
 
 
 def dit(**overrides) -> DiT:
@@ -45,7 +46,12 @@ def test_other_differences_are_named():
 
 def test_resolve_pretrained(tmp_path):
     (tmp_path / "shipped" / "digits").mkdir(parents=True)
-    assert resolve_pretrained("digits", tmp_path / "shipped") == tmp_path / "shipped" / "digits"
+    (tmp_path / "shipped" / "digits" / "config.json").write_text("{}")
+    (tmp_path / "shipped" / "not-a-model").mkdir()
+    assert (
+        resolve_pretrained("digits", tmp_path / "shipped", "--init-from")
+        == tmp_path / "shipped" / "digits"
+    )
     assert resolve_pretrained(tmp_path / "shipped", tmp_path / "x") == tmp_path / "shipped"
-    with pytest.raises(ConfigError, match=r"--init-from nope: .*\(digits\)"):
-        resolve_pretrained("nope", tmp_path / "shipped")
+    with pytest.raises(ConfigError, match=r"--init-from nope: .*\(digits\)$"):
+        resolve_pretrained("nope", tmp_path / "shipped", "--init-from")

@@ -110,6 +110,30 @@ def load_pretrained(
     return config, state
 
 
+def resolve_pretrained(
+    source: str | os.PathLike[str], shipped: Path, flag: str = "--model"
+) -> Path:
+    """A pretrained directory: `source` itself, or the shipped model of that name under
+    `shipped` (a package's ``pretrained/`` folder); `flag` names the option in the error."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if (shipped / str(source) / CONFIG_FILE).is_file():
+        return shipped / str(source)
+    names = shipped_models(shipped)
+    raise ConfigError(
+        f"{flag} {source}: not a pretrained directory or a shipped model "
+        f"({', '.join(names) or 'none shipped'})"
+    )
+
+
+def shipped_models(root: Path) -> list[str]:
+    """Names of the shipped models under `root`: its subdirectories with a config.json."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
+
+
 def package_version(distribution: str) -> str:
     """The installed version of `distribution`, e.g. ``package_version("polydit-core")``."""
     try:

@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import Tensor
 
-from polydit.core.accel import CachedDenoiser, Usage, build_policy
+from polydit.core.accel import CachedDenoiser, Usage, build_cache
+from polydit.core.codec import Codec
 from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
@@ -94,18 +95,28 @@ def seeded_noise(shape: tuple[int, ...], seed: int, device: torch.device | str =
 
 
 class Pipeline:
-    """DiT + process + sampling defaults; subclasses add a codec and conditioning.
+    """DiT + process + sampling defaults + the domain's :class:`~polydit.core.codec.Codec`.
 
-    Subclasses set :attr:`package` (their distribution name) and implement
-    :meth:`codec_config` / :meth:`from_configs` to serialise what they add.
+    Subclasses set :attr:`package` (their distribution name) and :attr:`codec_type` (the codec
+    class ``config.json`` stores); :meth:`from_configs` and :meth:`build_model` are the hooks
+    for a subclass that stores more or uses a DiT subclass.
     """
 
     package: ClassVar[str] = "polydit-core"
+    codec_type: ClassVar[type[Codec] | None] = None
 
-    def __init__(self, model: DiT, process: AffineProcess, sampling: SamplingConfig | None = None):
+    def __init__(
+        self,
+        model: DiT,
+        process: AffineProcess,
+        sampling: SamplingConfig | None = None,
+        *,
+        codec: Codec | None = None,
+    ):
         self.model = model.eval()
         self.process = process
         self.sampling = sampling or SamplingConfig()
+        self.codec = codec
         self.last_usage: Usage | None = None
         self.cache_usage = Usage()
         self.sampling_seconds = 0.0
@@ -144,11 +155,11 @@ class Pipeline:
         device = self.device
         noise = self.initial_noise(template, seed).to(device)
         pos, mask = _to(template.pos, device), _to(template.mask, device)
-        policy = build_policy(cache, cache_opts)
+        method = build_cache(cache, cache_opts)
         denoiser = (
             ModelDenoiser(self.model, pos, mask)
-            if policy is None
-            else CachedDenoiser(self.model, policy, pos, mask)
+            if method is None
+            else CachedDenoiser(self.model, method, pos, mask)
         )
         self.last_usage = getattr(denoiser, "usage", None)
         if self.model.config.self_condition:
@@ -158,7 +169,7 @@ class Pipeline:
         guided = ClassifierFreeGuidance(
             denoiser,
             settings.cfg_scale,
-            batched=policy is None and batch_guidance(template, device),
+            batched=method is None and batch_guidance(template, device),
         )
         with precision(dtype, device):
             x = sample(
@@ -187,8 +198,8 @@ class Pipeline:
 
     # --- persistence ----------------------------------------------------------------------
     def codec_config(self) -> dict[str, Any]:
-        """The subclass's own serialisable settings (codec, conditioning)."""
-        return {}
+        """What ``config.json`` stores under "codec": the codec's fields by default."""
+        return {} if self.codec is None else self.codec.to_dict()
 
     @classmethod
     def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
@@ -200,35 +211,33 @@ class Pipeline:
     def from_configs(
         cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
     ) -> Self:
-        """Rebuild from the parts :meth:`save_pretrained` stored."""
-        return cls(model, process, sampling)
+        """Rebuild from the parts :meth:`to_config` stored (the codec through
+        :attr:`codec_type`)."""
+        if cls.codec_type is None:
+            return cls(model, process, sampling)
+        return cls(model, process, sampling, codec=cls.codec_type.from_dict(codec, "codec"))
 
-    def save_pretrained(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write config.json + model.safetensors (+ metrics.json) atomically."""
-        config = {
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able description that :meth:`from_config` rebuilds (weights aside)."""
+        return {
             "model": self.model.config.to_dict(),
             "process": self.process.config.to_dict(),
             "sampling": to_dict(self.sampling),
             "codec": self.codec_config(),
         }
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-        extra = {"metrics.json": metrics} if metrics else None
-        return save_pretrained(
-            directory,
-            package=self.package,
-            version=package_version(self.package),
-            config=config,
-            state_dict=state,
-            extra=extra,
-        )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: torch.device | str = "cpu") -> Self:
-        """Load a directory written by :meth:`save_pretrained` of the same package."""
-        config, state = load_pretrained(
-            directory, package=cls.package, version=package_version(cls.package)
-        )
-        where = f"{directory}/config.json"
+    def from_config(
+        cls,
+        config: dict[str, Any],
+        state: dict[str, Tensor] | None = None,
+        *,
+        device: torch.device | str = "cpu",
+        where: str = "config.json",
+        weights: str = "model.safetensors",
+    ) -> Self:
+        """Rebuild from :meth:`to_config` output; `state` (else fresh weights) loaded into the
+        network. `where` / `weights` name the config and the weights in errors."""
         try:
             model = cls.build_model(
                 from_dict(DiTConfig, config["model"], where=f"{where}: model"),
@@ -242,14 +251,43 @@ class Pipeline:
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing section {e}") from None
+        if state is not None:
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as e:
+                first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
+                raise CheckpointError(f"{weights} does not fit {where}: {first}") from None
         try:
-            model.load_state_dict(state)
-        except RuntimeError as e:
-            first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
-            raise CheckpointError(
-                f"{directory}/model.safetensors does not fit its config.json: {first}"
-            ) from None
-        return cls.from_configs(model.to(device), process, sampling, config.get("codec", {}))
+            return cls.from_configs(model.to(device), process, sampling, config.get("codec", {}))
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
+
+    def save_pretrained(self, directory: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write config.json + model.safetensors (+ metrics.json) atomically."""
+        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+        extra = {"metrics.json": metrics} if metrics else None
+        return save_pretrained(
+            directory,
+            package=self.package,
+            version=package_version(self.package),
+            config=self.to_config(),
+            state_dict=state,
+            extra=extra,
+        )
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: torch.device | str = "cpu") -> Self:
+        """Load a directory written by :meth:`save_pretrained` of the same package."""
+        config, state = load_pretrained(
+            directory, package=cls.package, version=package_version(cls.package)
+        )
+        return cls.from_config(
+            config,
+            state,
+            device=device,
+            where=f"{directory}/config.json",
+            weights=f"{directory}/model.safetensors",
+        )
 
 
 def _to(t: Tensor | None, device: torch.device | str) -> Tensor | None:

@@ -38,7 +38,7 @@ from polydit.bench.diffusers_port import (
     ported_dit,
     unpatchify,
 )
-from polydit.core.accel import CachedDenoiser, build_policy
+from polydit.core.accel import CachedDenoiser, build_cache
 from polydit.core.dit import DiT
 from polydit.core.sampling.context import StepContext
 from polydit.core.tokens import Cond
@@ -108,9 +108,9 @@ def diffusers_eps(model: torch.nn.Module, cfg: PortConfig) -> EpsFn:
 def our_eps(model: DiT, cfg: PortConfig, cache: str, opts: dict, setting: Setting) -> EpsFn:
     """Our ported DiT as an EpsFn, through a CachedDenoiser (plain model for cache 'none')."""
     grid, steps = cfg.sample_size // cfg.patch_size, setting.steps
-    policy = build_policy(cache, opts)
+    method = build_cache(cache, opts)
     pos = patch_positions(grid, grid, setting.batch)
-    run = None if policy is None else CachedDenoiser(model, policy, pos)
+    run = None if method is None else CachedDenoiser(model, method, pos)
     timesteps = ddim_timesteps(steps)
 
     def eps(x: Tensor, index: int, t: int, branch: str, labels: Tensor) -> Tensor:

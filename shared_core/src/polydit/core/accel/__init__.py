@@ -1,30 +1,65 @@
 """Training-free accelerators: denoiser wrappers driven by the sampler's StepContext.
 
 They work on the DiT's plain list of blocks (no registry, no monkey-patching) and keep separate
-state per classifier-free-guidance branch. ``--cache NAME --cache-opts key=value`` selects one.
+state per classifier-free-guidance branch. ``--cache NAME --cache-opts key=value`` selects one
+of :data:`CACHES` (each method in its own module; the shared base in :mod:`.base`).
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from polydit.core.accel.base import CacheMethod, Usage
+from polydit.core.accel.delta import DeltaDiT
 from polydit.core.accel.denoiser import CachedDenoiser
 from polydit.core.accel.experts import ExpertCache
-from polydit.core.accel.policies import (
-    POLICIES,
-    CachePolicy,
-    DeltaDiT,
-    FirstBlockCache,
-    Fora,
-    RegionAdaptive,
-    TaylorSeer,
-    Usage,
-    build_policy,
-    newton_extrapolate,
-)
+from polydit.core.accel.firstblock import FirstBlockCache
+from polydit.core.accel.fora import Fora
+from polydit.core.accel.ras import RegionAdaptive
+from polydit.core.accel.taylorseer import TaylorSeer, newton_extrapolate
+from polydit.core.errors import ConfigError
 
-CACHE_NAMES = ("none", *POLICIES)
+CACHES: dict[str, type[CacheMethod]] = {
+    "fora": Fora,
+    "delta": DeltaDiT,
+    "taylorseer": TaylorSeer,
+    "firstblock": FirstBlockCache,
+    "ras": RegionAdaptive,
+}
+
+CACHE_NAMES = ("none", *CACHES)
+
+
+def build_cache(name: str, options: dict[str, Any] | None = None) -> CacheMethod | None:
+    """The cache method `name` ("none" → None) with `options` (strings are converted to the
+    field types)."""
+    if name == "none":
+        if options:
+            raise ConfigError("--cache-opts given without a --cache")
+        return None
+    if name not in CACHES:
+        raise ConfigError(f"unknown cache {name!r}; choose one of none, {', '.join(CACHES)}")
+    cls = CACHES[name]
+    fields = {f: type(getattr(cls(), f)) for f in cls.__dataclass_fields__}
+    kwargs = {}
+    for key, value in (options or {}).items():
+        if key not in fields:
+            raise ConfigError(
+                f"--cache-opts {key}: not an option of {name}; options: {', '.join(fields)}"
+            )
+        try:
+            kwargs[key] = fields[key](value)
+        except ValueError:
+            raise ConfigError(
+                f"--cache-opts {key}={value!r}: expected {fields[key].__name__}"
+            ) from None
+    return cls(**kwargs)
+
 
 __all__ = [
+    "CACHES",
     "CACHE_NAMES",
-    "POLICIES",
-    "CachePolicy",
+    "CacheMethod",
     "CachedDenoiser",
     "DeltaDiT",
     "ExpertCache",
@@ -33,6 +68,6 @@ __all__ = [
     "RegionAdaptive",
     "TaylorSeer",
     "Usage",
-    "build_policy",
+    "build_cache",
     "newton_extrapolate",
 ]

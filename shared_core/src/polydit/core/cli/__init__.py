@@ -1,34 +1,37 @@
 """One CLI factory for every domain package: `make_cli(DOMAIN)`, run with `run_cli(app)`.
 
-`Cache`/`CacheOpts` (typer option types) and `parse_cache_opts` serve a domain's own extra
-commands that take `--cache` (e.g. a policy rollout).
+A domain's own extra verbs reuse the option types of :mod:`polydit.core.cli.options` and, for
+sampling verbs, :func:`with_generation` (the options `sample` and `eval` share).
 """
 
+from polydit.core.cli.app import new_app, run_cli
 from polydit.core.cli.domain import (
     DataOptions,
     Domain,
     EvalOptions,
     Flag,
     GalleryItem,
+    GenerationOptions,
     SampleOptions,
     TrainOptions,
+    import_object,
 )
-from polydit.core.cli.factory import Cache, CacheOpts, make_cli
+from polydit.core.cli.factory import make_cli, with_generation
 from polydit.core.cli.params import parse_cache_opts
-from polydit.core.cli.policy import new_app, run_cli
 
 __all__ = [
-    "Cache",
-    "CacheOpts",
     "DataOptions",
     "Domain",
     "EvalOptions",
     "Flag",
     "GalleryItem",
+    "GenerationOptions",
     "SampleOptions",
     "TrainOptions",
+    "import_object",
     "make_cli",
     "new_app",
     "parse_cache_opts",
     "run_cli",
+    "with_generation",
 ]

@@ -1,17 +1,25 @@
-"""The contract between the CLI factory and a domain package: `Domain`, its flags and options."""
+"""The contract between the CLI factory and a domain package: `Domain`, its flags and options.
+
+A domain names its Pipeline class and its training recipes as ``"module:attribute"`` strings,
+imported on use, so the module defining the Domain imports no torch and ``--help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from polydit.core.hub import CONFIG_FILE
+import typer
 
-T = TypeVar("T")
+from polydit.core.hub import shipped_models
+
+if TYPE_CHECKING:
+    from polydit.core.train import Recipe, RunOptions, TrainSpec
 
 _FLAG_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 FLAG_TYPES = (str, int, float, bool, Path)
@@ -57,7 +65,9 @@ class GalleryItem:
 
 
 @dataclass(frozen=True)
-class _GenerationOptions:
+class GenerationOptions:
+    """The options `sample` and `eval` share (and a domain's own sampling verbs may reuse)."""
+
     model: Path  # the resolved pretrained directory
     seed: int
     steps: int | None  # None: the model's default
@@ -82,14 +92,14 @@ class _GenerationOptions:
 
 
 @dataclass(frozen=True)
-class SampleOptions(_GenerationOptions):
+class SampleOptions(GenerationOptions):
     """What `<domain> sample` asks for: `num` samples, sample i seeded deterministically."""
 
     num: int
 
 
 @dataclass(frozen=True)
-class EvalOptions(_GenerationOptions):
+class EvalOptions(GenerationOptions):
     """What `<domain> eval` asks for; `num` None = the domain's evaluation protocol."""
 
     num: int | None
@@ -111,12 +121,13 @@ class TrainOptions:
     extra: dict[str, Any]
     init_from: Path | None = None  # --init-from: a pretrained directory whose weights start the run
 
-    def apply_to(self, train: T) -> T:
-        """`train` (a frozen TrainConfig) with --dtype and, when given, --steps."""
-        changes: dict[str, Any] = {"dtype": self.dtype}
-        if self.steps is not None:
-            changes["steps"] = self.steps
-        return replace(train, **changes)
+    def run_options(self) -> RunOptions:
+        """The run-folder options of :func:`polydit.core.train.fit`."""
+        from polydit.core.train import RunOptions
+
+        return RunOptions(
+            out=self.out, resume=self.resume, init_from=self.init_from, device=self.device
+        )
 
 
 @dataclass(frozen=True)
@@ -130,9 +141,18 @@ class DataOptions:
     extra: dict[str, Any]
 
 
+def import_object(target: str) -> Any:
+    """The object a ``"package.module:attribute"`` string names."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 class Domain(ABC):
     """One instance per domain package (e.g. ``polydit.image.cli:DOMAIN``).
 
+    A domain sets its names, `generator` (its Pipeline class) and `recipes` (its training
+    recipes by name), and writes `sample`, `evaluate`, `data_show` and `demo`; `load`, `train`
+    and `info` work from those attributes and are overridden only where a domain does more.
     The module defining it must stay light: import torch and the domain's models inside the
     methods, so that ``--help`` and ``polydit list`` stay fast.
     """
@@ -141,6 +161,8 @@ class Domain(ABC):
     package: str  # the distribution, "polydit-image"
     pretrained_root: Path  # each subdirectory is a shipped model
     default_model: str  # a subdirectory name of pretrained_root
+    generator: str = ""  # "polydit.image.pipeline:ImageGenerator": the Pipeline class `load` uses
+    recipes: Mapping[str, str] = {}  # recipe name → "module:RECIPE" (a polydit.core.train.Recipe)
     sample_options: Sequence[Flag] = ()
     eval_options: Sequence[Flag] = ()
     train_options: Sequence[Flag] = ()
@@ -148,20 +170,63 @@ class Domain(ABC):
 
     def shipped_models(self) -> list[str]:
         """Names of the shipped models: subdirectories of `pretrained_root` with a config."""
-        root = Path(self.pretrained_root)
-        if not root.is_dir():
-            return []
-        return sorted(p.name for p in root.iterdir() if (p / CONFIG_FILE).is_file())
+        return shipped_models(Path(self.pretrained_root))
 
     def select_model(self, model: Path, extra: dict[str, Any]) -> Path:
         """The pretrained directory that `sample`/`eval` load: ``--model`` unless a domain flag
         in `extra` picks another (e.g. ``--kind crystal`` with the default molecule model)."""
         return model
 
-    @abstractmethod
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
-        """The domain's generator, loaded from a pretrained directory."""
+        """The domain's generator, loaded from a pretrained directory (`generator`'s
+        ``from_pretrained``; dtype applies when sampling)."""
+        return import_object(self.generator).from_pretrained(model_dir, device=device)
 
+    # --- training -------------------------------------------------------------------------
+    def recipe(self, name: str) -> Recipe:
+        """The training recipe called `name` (a key of `recipes`)."""
+        if name not in self.recipes:
+            from polydit.core.errors import ConfigError
+
+            known = ", ".join(self.recipes) or "none"
+            raise ConfigError(f"{self.package} has no training recipe {name!r} (known: {known})")
+        return import_object(self.recipes[name])
+
+    def recipe_for(self, opts: TrainOptions) -> str:
+        """Which recipe `train` runs for these options: the first of `recipes` by default."""
+        return next(iter(self.recipes))
+
+    def train_spec(self, recipe: Recipe, opts: TrainOptions) -> TrainSpec:
+        """The run's spec: the recipe's defaults, ``--config`` laid over them, then --steps,
+        --seed and --dtype. Override to apply a domain's train flags as well."""
+        spec = recipe.spec().merged(opts.config, where="--config")
+        return spec.overridden(steps=opts.steps, seed=opts.seed, dtype=opts.dtype)
+
+    def train(self, opts: TrainOptions) -> Path:
+        """Train with :func:`polydit.core.train.fit`; return the saved pretrained directory."""
+        from polydit.core.train import fit
+
+        recipe = self.recipe(self.recipe_for(opts))
+        spec = self.train_spec(recipe, opts)
+        data = recipe.data(spec, opts.data, opts.extra)
+        for message in data.skipped:
+            typer.echo(f"skipped: {message}", err=True)
+        fitted = fit(recipe, spec, data, opts.run_options())
+        seconds = fitted.result.wall_time
+        typer.echo(f"trained {fitted.result.step} steps on {data.name} in {seconds:.0f}s")
+        return fitted.model_dir
+
+    def info(self, generator: Any) -> dict[str, Any]:
+        """Facts about a loaded model: parameters, architecture, codec, process, sampling."""
+        return {
+            "parameters": sum(p.numel() for p in generator.model.parameters()),
+            "architecture": generator.model.config.to_dict(),
+            "codec": generator.codec_config(),
+            "process": generator.process.config.to_dict(),
+            "sampling": generator.sampling.to_dict(),
+        }
+
+    # --- what every domain writes ---------------------------------------------------------
     @abstractmethod
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         """Write `opts.num` samples into `out`; one record per sample:
@@ -172,16 +237,8 @@ class Domain(ABC):
         """The domain's metrics of `generator` (by name)."""
 
     @abstractmethod
-    def train(self, opts: TrainOptions) -> Path:
-        """Train and return the saved pretrained directory."""
-
-    @abstractmethod
     def data_show(self, opts: DataOptions) -> None:
         """Print (and with `opts.out`, write previews of) a dataset."""
-
-    @abstractmethod
-    def info(self, generator: Any) -> dict[str, Any]:
-        """Facts about a loaded model (architecture, parameters, defaults, training data...)."""
 
     @abstractmethod
     def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:

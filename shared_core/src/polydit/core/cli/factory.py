@@ -1,16 +1,19 @@
 """`make_cli`: the same verbs and flags for every domain package.
 
-Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``. Domain flags (`Domain.*_options`)
-are added to their verb and arrive in ``opts.extra``.
+Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``, ``export``. Domain flags
+(`Domain.*_options`) are added to their verb and arrive in ``opts.extra``.
 """
 
+import inspect
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 import typer
 
 from polydit.core.atomic import atomic_write_text
+from polydit.core.cli.app import new_app
 from polydit.core.cli.domain import (
     DataOptions,
     Domain,
@@ -18,52 +21,25 @@ from polydit.core.cli.domain import (
     SampleOptions,
     TrainOptions,
 )
-from polydit.core.cli.output import flatten, table, to_json
-from polydit.core.cli.params import (
-    check_cache_opts,
-    model_resolver,
-    named,
-    parse_cache_opts,
-    parse_device,
-    read_json_config,
-    with_flags,
+from polydit.core.cli.options import (
+    Cache,
+    CacheOpts,
+    Cfg,
+    Config,
+    Data,
+    Device,
+    Dtype,
+    GivenScale,
+    Json,
+    Num,
+    Run,
+    Sampler,
+    Seed,
+    Steps,
+    model_option,
 )
-from polydit.core.cli.policy import new_app
-
-Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same output.")]
-Steps = Annotated[int | None, typer.Option(min=1, help="Sampling steps; default: the model's.")]
-Sampler = Annotated[
-    str | None,
-    typer.Option(
-        metavar="NAME",
-        callback=named("polydit.core.sampling", "SAMPLER_NAMES"),
-        help="Sampler, e.g. euler (a wrong name lists them all); default: the model's.",
-    ),
-]
-Cfg = Annotated[
-    float | None,
-    typer.Option(min=0.0, help="Classifier-free guidance scale; default: the model's."),
-]
-Cache = Annotated[
-    str,
-    typer.Option(
-        metavar="NAME",
-        callback=named("polydit.core.accel", "CACHE_NAMES"),
-        help="Training-free accelerator (a wrong name lists them all).",
-    ),
-]
-CacheOpts = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--cache-opts",
-        metavar="KEY=VALUE",
-        callback=check_cache_opts,
-        help="An option of the --cache accelerator, e.g. interval=3 (repeatable).",
-    ),
-]
-Device = Annotated[str, typer.Option(callback=parse_device, help="cpu, cuda or cuda:N.")]
-Dtype = Annotated[Literal["fp32", "bf16"], typer.Option(help="Compute precision.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+from polydit.core.cli.output import flatten, table, to_json
+from polydit.core.cli.params import parse_cache_opts, with_flags
 
 
 def make_cli(domain: Domain) -> typer.Typer:
@@ -71,37 +47,55 @@ def make_cli(domain: Domain) -> typer.Typer:
     for attribute in ("name", "package", "pretrained_root", "default_model"):
         if not hasattr(domain, attribute):
             raise TypeError(f"{type(domain).__name__} must set Domain.{attribute}")
-    shipped = ", ".join(domain.shipped_models()) or "none installed"
-    Model = Annotated[
-        str,
-        typer.Option(
-            metavar="NAME|DIR",
-            callback=model_resolver(domain),
-            help=f"A shipped model ({shipped}) or a pretrained directory.",
-        ),
-    ]
-    InitFrom = Annotated[
-        str | None,
-        typer.Option(
-            metavar="NAME|DIR",
-            callback=model_resolver(domain, optional=True),
-            help="Warm start: a shipped model or pretrained directory (same architecture) whose "
-            "weights start the run (fresh optimiser; a checkpoint found by --resume wins).",
-        ),
-    ]
     app = new_app(name=domain.package, help=f"{domain.package}: train, sample and evaluate.")
+    app.command("train")(with_flags(_train(domain), list(domain.train_options)))
+    app.command("sample")(with_flags(_sample(domain), list(domain.sample_options)))
+    app.command("eval")(with_flags(_evaluate(domain), list(domain.eval_options)))
+    data_app = new_app(help="Inspect datasets.")
+    data_app.command("show")(with_flags(_show(domain), list(domain.data_options)))
+    app.add_typer(data_app, name="data")
+    app.command("info")(_info(domain))
+    app.command("export")(_export(domain))
+    return app
 
+
+def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., None]:
+    """`verb(common, ..., extra)` exposed with the options `sample` and `eval` share before its
+    own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype.
+    `common` holds them as the fields of :class:`GenerationOptions` (model resolved through
+    ``Domain.select_model``, cache options parsed)."""
+    shared = {
+        "model": (model_option(domain), domain.default_model),
+        "seed": (Seed, 0),
+        "steps": (Steps, None),
+        "sampler": (Sampler, None),
+        "cfg": (Cfg, None),
+        "cache": (Cache, "none"),
+        "cache_opts": (CacheOpts, None),
+        "device": (Device, "cpu"),
+        "dtype": (Dtype, "fp32"),
+    }
+    own = [p for p in inspect.signature(verb).parameters.values() if p.name != "common"]
+    parameters = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in shared.items()
+    ] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+
+    def command(**values: Any) -> None:
+        common = {name: values.pop(name) for name in shared}
+        common["model"] = domain.select_model(Path(common["model"]), values["extra"])
+        common["cache_opts"] = parse_cache_opts(common["cache_opts"])
+        verb(common, **values)
+
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__doc__ = verb.__doc__
+    return command
+
+
+def _sample(domain: Domain) -> Callable[..., None]:
     def sample(
-        model: Model = domain.default_model,
-        num: Annotated[int, typer.Option(min=1, help="Number of samples.")] = 8,
-        seed: Seed = 0,
-        steps: Steps = None,
-        sampler: Sampler = None,
-        cfg: Cfg = None,
-        cache: Cache = "none",
-        cache_opts: CacheOpts = None,
-        device: Device = "cpu",
-        dtype: Dtype = "fp32",
+        common: dict[str, Any],
+        num: Num = 8,
         out: Annotated[Path, typer.Option(file_okay=False, help="Output directory.")] = Path(
             "samples", domain.name
         ),
@@ -109,41 +103,25 @@ def make_cli(domain: Domain) -> typer.Typer:
         extra: dict,
     ) -> None:
         """Generate samples into --out, with samples.json describing each one."""
-        opts = SampleOptions(
-            model=domain.select_model(Path(model), extra),
-            num=num,
-            seed=seed,
-            steps=steps,
-            sampler=sampler,
-            cfg=cfg,
-            cache=cache,
-            cache_opts=parse_cache_opts(cache_opts),
-            device=device,
-            dtype=dtype,
-            extra=extra,
-        )
+        opts = SampleOptions(num=num, extra=extra, **common)
         started = time.perf_counter()
-        generator = domain.load(opts.model, device=device, dtype=dtype)
+        generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
         out.mkdir(parents=True, exist_ok=True)
         records = domain.sample(generator, opts, out)
         atomic_write_text(out / "samples.json", to_json(records, indent=2) + "\n")
         seconds = time.perf_counter() - started
         typer.echo(f"{len(records)} samples from {opts.model} in {out} ({seconds:.1f}s)")
 
+    return with_generation(domain, sample)
+
+
+def _evaluate(domain: Domain) -> Callable[..., None]:
     def evaluate(
-        model: Model = domain.default_model,
+        common: dict[str, Any],
         num: Annotated[
             int | None,
             typer.Option(min=1, help="Samples to evaluate; default: the domain's protocol."),
         ] = None,
-        seed: Seed = 0,
-        steps: Steps = None,
-        sampler: Sampler = None,
-        cfg: Cfg = None,
-        cache: Cache = "none",
-        cache_opts: CacheOpts = None,
-        device: Device = "cpu",
-        dtype: Dtype = "fp32",
         json: Json = False,
         *,
         extra: dict,
@@ -154,45 +132,32 @@ def make_cli(domain: Domain) -> typer.Typer:
         `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models) and,
         with --cache, `cache_block_fraction` (block evaluations computed / uncached).
         """
-        opts = EvalOptions(
-            model=domain.select_model(Path(model), extra),
-            num=num,
-            seed=seed,
-            steps=steps,
-            sampler=sampler,
-            cfg=cfg,
-            cache=cache,
-            cache_opts=parse_cache_opts(cache_opts),
-            device=device,
-            dtype=dtype,
-            extra=extra,
-        )
-        generator = domain.load(opts.model, device=device, dtype=dtype)
+        opts = EvalOptions(num=num, extra=extra, **common)
+        generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
         started = time.perf_counter()
         metrics = {name: float(value) for name, value in domain.evaluate(generator, opts).items()}
         metrics["eval_seconds"] = time.perf_counter() - started
         if getattr(generator, "sampling_seconds", 0.0) > 0:
             metrics["sampling_seconds"] = generator.sampling_seconds
         usage = getattr(generator, "cache_usage", None)
-        if cache != "none" and usage is not None and usage.total:
+        if opts.cache != "none" and usage is not None and usage.total:
             metrics["cache_block_fraction"] = usage.fraction
         typer.echo(to_json(metrics) if json else table(flatten(metrics)))
 
+    return with_generation(domain, evaluate)
+
+
+def _train(domain: Domain) -> Callable[..., None]:
+    init_help = (
+        "Warm start: a shipped model or pretrained directory (same codec and architecture) "
+        "whose weights start the run (fresh optimiser; a checkpoint found by --resume wins)."
+    )
+    InitFrom = model_option(domain, optional=True, help=init_help)
+
     def train(
-        data: Annotated[
-            str | None, typer.Option(help="Built-in dataset name or path; default: the domain's.")
-        ] = None,
-        config: Annotated[
-            Path | None,
-            typer.Option(
-                exists=True,
-                dir_okay=False,
-                callback=read_json_config,
-                help="JSON file of training/model settings, laid over the domain's default recipe "
-                "(a nested object changes only the fields it names).",
-            ),
-        ] = None,
-        out: Annotated[Path, typer.Option(file_okay=False, help="Run directory.")] = Path(
+        data: Data = None,
+        config: Config = None,
+        out: Annotated[Path, typer.Option(file_okay=False, help="Run folder.")] = Path(
             "runs", domain.name
         ),
         resume: Annotated[
@@ -208,7 +173,7 @@ def make_cli(domain: Domain) -> typer.Typer:
         *,
         extra: dict,
     ) -> None:
-        """Train a model and save it as a pretrained directory."""
+        """Train a model; the run folder keeps run.json, checkpoints and the saved model."""
         opts = TrainOptions(
             data=data,
             config=dict(config or {}),
@@ -223,10 +188,12 @@ def make_cli(domain: Domain) -> typer.Typer:
         )
         typer.echo(f"saved {domain.train(opts)}")
 
+    return train
+
+
+def _show(domain: Domain) -> Callable[..., None]:
     def show(
-        data: Annotated[
-            str | None, typer.Option(help="Built-in dataset name or path; default: the domain's.")
-        ] = None,
+        data: Data = None,
         num: Annotated[int, typer.Option(min=1, help="Number of examples.")] = 8,
         seed: Seed = 0,
         out: Annotated[
@@ -238,7 +205,11 @@ def make_cli(domain: Domain) -> typer.Typer:
         """Describe a dataset and print (or write) a few examples."""
         domain.data_show(DataOptions(data=data, num=num, seed=seed, out=out, extra=extra))
 
-    def info(model: Model = domain.default_model, json: Json = False) -> None:
+    return show
+
+
+def _info(domain: Domain) -> Callable[..., None]:
+    def info(model: model_option(domain) = domain.default_model, json: Json = False) -> None:  # type: ignore[valid-type]
         """Describe a model: architecture, parameters, defaults, training."""
         details = {
             "model": str(model),
@@ -246,11 +217,39 @@ def make_cli(domain: Domain) -> typer.Typer:
         }
         typer.echo(to_json(details) if json else table(flatten(details)))
 
-    app.command("train")(with_flags(train, list(domain.train_options)))
-    app.command("sample")(with_flags(sample, list(domain.sample_options)))
-    app.command("eval")(with_flags(evaluate, list(domain.eval_options)))
-    data_app = new_app(help="Inspect datasets.")
-    data_app.command("show")(with_flags(show, list(domain.data_options)))
-    app.add_typer(data_app, name="data")
-    app.command("info")(info)
-    return app
+    return info
+
+
+def _export(domain: Domain) -> Callable[..., None]:
+    def export(
+        run: Run,
+        out: Annotated[Path, typer.Option(file_okay=False, help="The pretrained directory.")],
+        step: Annotated[
+            int | None, typer.Option(min=1, help="Checkpoint step; default: the newest.")
+        ] = None,
+        steps: Annotated[
+            int | None, typer.Option(min=1, help="Sampling steps to store; default: the run's.")
+        ] = None,
+        sampler: Sampler = None,
+        cfg: Cfg = None,
+        given_scale: GivenScale = None,
+    ) -> None:
+        """Save the EMA weights of a run's checkpoint as a pretrained directory, optionally with
+        other stored sampling defaults (e.g. a guidance scale chosen after training)."""
+        from polydit.core.train import export as export_run
+        from polydit.core.train import read_run
+
+        recipe = domain.recipe(read_run(run)["recipe"])
+        saved = export_run(
+            recipe.pipeline,
+            run,
+            out,
+            step,
+            steps=steps,
+            sampler=sampler,
+            cfg_scale=cfg,
+            given_scale=given_scale,
+        )
+        typer.echo(f"saved {saved}")
+
+    return export

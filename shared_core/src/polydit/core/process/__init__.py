@@ -4,8 +4,30 @@ Every continuous process here is an affine path ``x_t = alpha(t) x_0 + sigma(t) 
 differs only in its schedule, its t-sampling and what the network predicts.
 """
 
-from polydit.core.process.base import AffineProcess, ProcessConfig, build_process
+from polydit.core.errors import ConfigError
+from polydit.core.process.base import AffineProcess, ProcessConfig
 from polydit.core.process.flow_matching import FlowMatching
 from polydit.core.process.gaussian import GaussianDiffusion
 
-__all__ = ["AffineProcess", "FlowMatching", "GaussianDiffusion", "ProcessConfig", "build_process"]
+#: ``ProcessConfig.kind`` → the process class it selects.
+PROCESSES: dict[str, type[AffineProcess]] = {
+    "flow_matching": FlowMatching,
+    "gaussian": GaussianDiffusion,
+}
+
+
+def build_process(config: ProcessConfig) -> AffineProcess:
+    """The process a config describes (``PROCESSES[config.kind]``)."""
+    if config.kind not in PROCESSES:
+        raise ConfigError(f"ProcessConfig.kind={config.kind!r}; expected one of {tuple(PROCESSES)}")
+    return PROCESSES[config.kind](config)
+
+
+__all__ = [
+    "PROCESSES",
+    "AffineProcess",
+    "FlowMatching",
+    "GaussianDiffusion",
+    "ProcessConfig",
+    "build_process",
+]

@@ -209,11 +209,3 @@ def masked_mse(
         return err.mean()
     w = weight.float()
     return (err * w).sum() / w.sum().clamp_min(1.0)
-
-
-def build_process(config: ProcessConfig) -> AffineProcess:
-    """The process a config describes."""
-    from polydit.core.process.flow_matching import FlowMatching
-    from polydit.core.process.gaussian import GaussianDiffusion
-
-    return FlowMatching(config) if config.kind == "flow_matching" else GaussianDiffusion(config)

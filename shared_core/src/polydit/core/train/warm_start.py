@@ -13,20 +13,6 @@ from polydit.core.errors import ConfigError
 ADDITIVE_FIELDS = ("self_condition", "vector_dim", "num_classes")
 
 
-def resolve_pretrained(source: str | Path, shipped: Path, flag: str = "--init-from") -> Path:
-    """A pretrained directory: `source` itself, or the shipped model of that name under `shipped`."""
-    path = Path(source)
-    if path.is_dir():
-        return path
-    if (shipped / str(source)).is_dir():
-        return shipped / str(source)
-    names = sorted(p.name for p in shipped.iterdir() if p.is_dir()) if shipped.is_dir() else []
-    raise ConfigError(
-        f"{flag} {source}: not a pretrained directory or a shipped model "
-        f"({', '.join(names) or 'none shipped'})"
-    )
-
-
 def warm_start(model: DiT, donor: DiT, source: str | Path) -> list[str]:
     """Copy `donor`'s weights into `model`; return the names of the parameters that keep their
     fresh initialisation (those only an :data:`ADDITIVE_FIELDS` option adds).

@@ -1,4 +1,4 @@
-"""The error policy of every polydit CLI.
+"""The app every polydit CLI is: its error policy.
 
 A `PolyditError` prints ``error: <message>`` on one line to stderr and exits 1; a usage error
 (bad flag value, unknown choice or option) prints one line and exits 2. No traceback for either;
@@ -21,7 +21,9 @@ def run_cli(
     """Entry point of a CLI: run `app` on `args` (default: sys.argv) under the error policy."""
     command = typer.main.get_command(app)
     sys.exit(
-        _with_policy(lambda: command.main(args=args, prog_name=prog_name, standalone_mode=False))
+        _with_error_policy(
+            lambda: command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        )
     )
 
 
@@ -34,7 +36,7 @@ def new_app(**kwargs: Any) -> typer.Typer:
             raise typer.Exit()
 
     app = typer.Typer(
-        cls=PolicyGroup,
+        cls=ErrorPolicyGroup,
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
@@ -44,7 +46,7 @@ def new_app(**kwargs: Any) -> typer.Typer:
     return app
 
 
-class PolicyGroup(TyperGroup):
+class ErrorPolicyGroup(TyperGroup):
     """A typer group whose standalone `main` applies the error policy."""
 
     def main(  # type: ignore[override]
@@ -56,14 +58,14 @@ class PolicyGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         def call() -> Any:
-            return super(PolicyGroup, self).main(args, prog_name, complete_var, False, **extra)
+            return super(ErrorPolicyGroup, self).main(args, prog_name, complete_var, False, **extra)
 
         if not standalone_mode:
             return call()
-        sys.exit(_with_policy(call))
+        sys.exit(_with_error_policy(call))
 
 
-def _with_policy(call: Callable[[], Any]) -> int:
+def _with_error_policy(call: Callable[[], Any]) -> int:
     """Run `call` (a non-standalone click main) and turn its outcome into an exit code."""
     try:
         result = call()

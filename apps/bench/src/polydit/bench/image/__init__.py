@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-image (outside the installed package)."""

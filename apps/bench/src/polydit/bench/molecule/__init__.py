@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-molecule (outside the installed package)."""

@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-policy (outside the installed package)."""

@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-video (outside the installed package)."""
