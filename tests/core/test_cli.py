@@ -350,4 +350,3 @@ def test_real_process_exit_codes(
 
 if __name__ == "__main__":
     run_cli(make_cli(FakeDomain(Path(os.environ["POLYDIT_FAKE_ROOT"]))))
-

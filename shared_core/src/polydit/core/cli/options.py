@@ -79,7 +79,7 @@ Config = Annotated[
         "(a nested object changes only the fields it names).",
     ),
 ]
-Run = Annotated[Path, typer.Option(file_okay=False, help="A training run folder.")]
+Run = Annotated[Path, typer.Option(exists=True, file_okay=False, help="A training run folder.")]
 
 
 def model_option(domain: Domain, *, optional: bool = False, help: str | None = None) -> Any:
