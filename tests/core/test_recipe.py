@@ -84,7 +84,7 @@ def test_export_ships_a_checkpoint_with_new_sampling_defaults(tmp_path: Path) ->
         assert torch.equal(value, loaded.model.state_dict()[name]), name
     with pytest.raises(CheckpointError, match=r"no checkpoint at step 7 \(have 10, 20\)"):
         from_run(RingGenerator, tmp_path / "run", 7)
-    with pytest.raises(CheckpointError, match="run.json: missing"):
+    with pytest.raises(CheckpointError, match=r"run\.json: missing"):
         from_run(RingGenerator, tmp_path / "out")
 
 
