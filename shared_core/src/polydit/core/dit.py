@@ -110,7 +110,14 @@ class DiT(nn.Module):
         )
         block = JointBlock if cfg.context_dim else DiTBlock
         self.blocks = nn.ModuleList(
-            block(d, cfg.heads, cfg.mlp_ratio, cfg.qk_norm, cfg.moe, cfg.norm_eps)
+            block(
+                d,
+                cfg.heads,
+                mlp_ratio=cfg.mlp_ratio,
+                qk_norm=cfg.qk_norm,
+                moe=cfg.moe,
+                eps=cfg.norm_eps,
+            )
             for _ in range(cfg.depth)
         )
         self.head = FinalLayer(d, cfg.out_dim or cfg.in_dim, cfg.norm_eps)

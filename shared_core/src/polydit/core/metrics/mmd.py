@@ -85,49 +85,50 @@ def emd_distances(a: torch.Tensor, b: torch.Tensor, distance_scaling: float = 1.
     return torch.cdist(cum_a, cum_b, p=1.0) / distance_scaling
 
 
-def _gaussian_of(distances: torch.Tensor, sigma: float) -> torch.Tensor:
-    return torch.exp(-(distances**2) / (2.0 * sigma**2))
+@dataclass(frozen=True)
+class _GaussianOfDistance:
+    """``exp(-d(x, y)² / (2σ²))`` for the subclass's distance matrix ``distances(a, b)``."""
+
+    sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        positive(self.sigma, "sigma")
+
+    def distances(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.exp(-(self.distances(a, b) ** 2) / (2.0 * self.sigma**2))
 
 
 @dataclass(frozen=True)
-class GaussianKernel:
+class GaussianKernel(_GaussianOfDistance):
     """``exp(-||x - y||₂² / (2σ²))`` (GraphRNN ``gaussian``; orbit counts in GraphRNN mode)."""
 
-    sigma: float = 1.0
-
-    def __post_init__(self) -> None:
-        positive(self.sigma, "sigma")
-
-    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return _gaussian_of(euclidean_distances(a, b), self.sigma)
+    def distances(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return euclidean_distances(a, b)
 
 
 @dataclass(frozen=True)
-class GaussianTVKernel:
+class GaussianTVKernel(_GaussianOfDistance):
     """``exp(-TV(x, y)² / (2σ²))`` with ``TV = ½ Σ |x - y|`` (GRAN/SPECTRE ``gaussian_tv``)."""
 
-    sigma: float = 1.0
-
-    def __post_init__(self) -> None:
-        positive(self.sigma, "sigma")
-
-    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return _gaussian_of(tv_distances(a, b), self.sigma)
+    def distances(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return tv_distances(a, b)
 
 
 @dataclass(frozen=True)
-class GaussianEMDKernel:
+class GaussianEMDKernel(_GaussianOfDistance):
     """``exp(-EMD(x, y)² / (2σ²))`` with the 1-D EMD of :func:`emd_distances` (GraphRNN)."""
 
-    sigma: float = 1.0
     distance_scaling: float = 1.0
 
     def __post_init__(self) -> None:
-        positive(self.sigma, "sigma")
+        super().__post_init__()
         positive(self.distance_scaling, "distance_scaling")
 
-    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return _gaussian_of(emd_distances(a, b, self.distance_scaling), self.sigma)
+    def distances(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return emd_distances(a, b, self.distance_scaling)
 
 
 KERNEL_NAMES = ("gaussian", "gaussian_tv", "gaussian_emd")

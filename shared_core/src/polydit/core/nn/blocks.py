@@ -9,6 +9,7 @@ maps a tensor to a tensor of the same shape, accelerators can wrap any block ali
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -108,20 +109,13 @@ class DiTBlock(nn.Module):
 
 class JointBlock(nn.Module):
     """MM-DiT block (SD3): context and generated streams with their own adaLN-Zero, QKV, output
-    projection and MLP, attending jointly over the concatenated sequence [context; generated]."""
+    projection and MLP, attending jointly over the concatenated sequence [context; generated].
+    Options are :class:`DiTBlock`'s; the context stream never routes through experts."""
 
-    def __init__(
-        self,
-        dim: int,
-        heads: int,
-        mlp_ratio: float = 4.0,
-        qk_norm: bool = False,
-        moe: MoEConfig | None = None,
-        eps: float = 1e-6,
-    ):
+    def __init__(self, dim: int, heads: int, **options: Any):
         super().__init__()
-        self.x = DiTBlock(dim, heads, mlp_ratio, qk_norm, moe, eps)
-        self.ctx = DiTBlock(dim, heads, mlp_ratio, qk_norm, None, eps)
+        self.x = DiTBlock(dim, heads, **options)
+        self.ctx = DiTBlock(dim, heads, **{**options, "moe": None})
 
     def forward(self, x: Tensor, inputs: BlockInputs) -> Tensor:
         m = inputs.num_context
