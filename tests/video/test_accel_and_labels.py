@@ -11,14 +11,14 @@ import torch
 from typer.testing import CliRunner
 
 from polydit.core.errors import ConfigError
-from polydit.core.train import TrainConfig
+from polydit.core.train import RunOptions, TrainConfig, fit, read_run
 from polydit.video.cli import app
 from polydit.video.codec import VideoCodec
 from polydit.video.data import MovingDigitsConfig, make_clip, read_clip
 from polydit.video.io import write_gif
 from polydit.video.model import VideoModelConfig
 from polydit.video.pipeline import VideoGenerator
-from polydit.video.train import VideoTrainSpec, train
+from polydit.video.train import RECIPE, VideoTrainSpec
 
 from .conftest import tiny_generator
 
@@ -77,21 +77,8 @@ def test_bad_cache_option_is_a_clear_error(model: Path, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "nonsense" in result.output
 
 
-def labelled_generator() -> VideoGenerator:
-    generator = tiny_generator()
-    config = VideoModelConfig(hidden=32, depth=2, heads=2, num_classes=10)
-    from polydit.video.model import build_model
-
-    torch.manual_seed(0)
-    net = build_model(config, generator.codec)
-    for p in net.parameters():
-        torch.nn.init.normal_(p, std=0.05)
-    return VideoGenerator(net, generator.process, generator.sampling, codec=generator.codec,
-                          model_config=config, data_config=generator.data_config)  # fmt: skip
-
-
 def test_class_conditioning_changes_samples_and_keeps_given_frames() -> None:
-    generator = labelled_generator()
+    generator = tiny_generator(num_classes=10)
     a = generator.sample(2, seed=0, labels=torch.tensor([3]), steps=2)
     b = generator.sample(2, seed=0, labels=torch.tensor([7]), steps=2)
     null = generator.sample(2, seed=0, steps=2)
@@ -105,39 +92,50 @@ def test_class_conditioning_changes_samples_and_keeps_given_frames() -> None:
         tiny_generator().sample(1, labels=torch.tensor([1]), steps=1)
 
 
-def tiny_spec(**model: Any) -> VideoTrainSpec:
+def tiny_spec(attention: str = "full", speed: int = 2, **model: Any) -> VideoTrainSpec:
+    data = MovingDigitsConfig(max_speed=speed)
     return VideoTrainSpec(
-        codec=VideoCodec(8, 24, 1, (1, 8, 8)),
+        codec=VideoCodec(8, 24, 1, (1, 8, 8), attention=attention, data=data),
         model=VideoModelConfig(hidden=32, depth=1, heads=2, **model),
         train=TrainConfig(steps=2, batch_size=2, checkpoint_every=2, log_every=1),
         sampling_steps=2,
     )
 
 
+def train(spec: VideoTrainSpec, out: Path, init: Path | None = None) -> Path:
+    data = RECIPE.data(spec, None, {})
+    return fit(RECIPE, spec, data, RunOptions(out, init_from=init, progress=False)).model_dir
+
+
 def test_labelled_training_and_warm_start(tmp_path: Path) -> None:
     spec = tiny_spec(num_classes=10)
-    first = train(spec, tmp_path / "a", progress=False)
+    first = train(spec, tmp_path / "a")
     warm = VideoGenerator.from_pretrained(first)
-    assert warm.model_config.num_classes == 10
-    second = train(spec, tmp_path / "b", progress=False, init=first)
-    record = json.loads((tmp_path / "b" / "train_result.json").read_text())
-    assert record["init_from"] == str(first)
+    assert warm.model.config.num_classes == 10
+    second = train(spec, tmp_path / "b", init=first)
+    assert read_run(tmp_path / "b")["init_from"] == str(first)
     assert VideoGenerator.from_pretrained(second).sample(1, labels=torch.tensor([2])).shape[1] == 8
     with pytest.raises(ConfigError, match="init-from"):
-        train(tiny_spec(), tmp_path / "c", progress=False, init=first)  # drops the labels
-    unlabelled = train(tiny_spec(), tmp_path / "d", progress=False)
-    labelled = train(spec, tmp_path / "e", progress=False, init=unlabelled)  # adds them
-    assert VideoGenerator.from_pretrained(labelled).model_config.num_classes == 10
+        train(tiny_spec(), tmp_path / "c", init=first)  # drops the labels
+    unlabelled = train(tiny_spec(), tmp_path / "d")
+    labelled = train(spec, tmp_path / "e", init=unlabelled)  # adds them
+    assert VideoGenerator.from_pretrained(labelled).model.config.num_classes == 10
     with pytest.raises(ConfigError, match="attention"):
-        train(tiny_spec(attention="factorized"), tmp_path / "f", progress=False, init=unlabelled)
+        train(tiny_spec(attention="factorized"), tmp_path / "f", init=unlabelled)
+
+
+def test_warm_start_may_change_the_training_data(tmp_path: Path) -> None:
+    donor = train(tiny_spec(), tmp_path / "a")
+    run = VideoGenerator.from_pretrained(train(tiny_spec(speed=3), tmp_path / "b", init=donor))
+    assert run.codec.data == MovingDigitsConfig(max_speed=3)
 
 
 def test_self_conditioned_training_warm_starts_and_samples(tmp_path: Path) -> None:
-    plain = train(tiny_spec(), tmp_path / "a", progress=False)
+    plain = train(tiny_spec(), tmp_path / "a")
     spec = tiny_spec(self_condition=True)
-    run = train(spec, tmp_path / "b", progress=False, init=plain)
+    run = train(spec, tmp_path / "b", init=plain)
     generator = VideoGenerator.from_pretrained(run)
-    assert generator.model.config.self_condition and generator.model_config.self_condition
+    assert generator.model.config.self_condition
     # the weight (unlike the bias) moves only in a self-conditioned batch (seeded: deterministic)
     assert generator.model.self_embed.weight.abs().sum() > 0
     clips = generator.sample(2, seed=0, steps=3)
@@ -145,7 +143,7 @@ def test_self_conditioned_training_warm_starts_and_samples(tmp_path: Path) -> No
 
 
 def test_export_stores_the_run_weights_with_chosen_sampling_defaults(tmp_path: Path) -> None:
-    trained = VideoGenerator.from_pretrained(train(tiny_spec(), tmp_path / "run", progress=False))
+    trained = VideoGenerator.from_pretrained(train(tiny_spec(), tmp_path / "run"))
     result = invoke("export", "--run", tmp_path / "run", "--out", tmp_path / "x",
                     "--steps", "3", "--given-scale", "2.5")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -156,3 +154,12 @@ def test_export_stores_the_run_weights_with_chosen_sampling_defaults(tmp_path: P
     ):
         assert torch.equal(a, b), name
     assert trained.sampling.given_scale == VideoTrainSpec().given_scale  # the spec's default
+
+
+def test_train_dtype_reaches_the_run(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(tiny_spec().to_dict()))
+    result = invoke("train", "--config", config, "--steps", "1", "--dtype", "bf16",
+                    "--out", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_run(tmp_path / "run")["spec"]["train"]["dtype"] == "bf16"

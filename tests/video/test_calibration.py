@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from polydit.video.calibration import calibration
+from polydit.bench.video.calibration import calibration
 
 SIGMA = 0.1
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from polydit.video.guidance_sweep import main
+from polydit.bench.video.guidance_sweep import main
 from polydit.video.pipeline import VideoGenerator
 
 

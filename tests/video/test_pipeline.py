@@ -1,4 +1,4 @@
-"""VideoGenerator: given frames/regions come back unchanged; tasks are seeded; save/load."""
+"""VideoGenerator: given frames/regions come back unchanged; factorized attention; save/load."""
 
 from pathlib import Path
 
@@ -56,13 +56,6 @@ def test_interpolation_and_completion_keep_what_is_given(generator: VideoGenerat
     assert not torch.allclose(done[:, :, :, 16:, :8], video[:, :, :, 16:, :8], atol=1e-3)
 
 
-def test_same_seed_same_clip_and_sample_i_uses_seed_plus_i(generator: VideoGenerator) -> None:
-    a = generator.sample(3, seed=5)
-    assert a.shape == (3, 8, 1, 24, 24) and a.min() >= 0 and a.max() <= 1
-    assert torch.equal(a, generator.sample(3, seed=5))
-    assert torch.equal(a[1:], generator.sample(2, seed=6))
-
-
 def test_factorized_attention_keeps_the_contract() -> None:
     gen = tiny_generator("factorized")
     video = clips()
@@ -88,7 +81,7 @@ def test_factorized_temporal_block_mixes_only_one_location() -> None:
 def test_save_and_load_round_trip(generator: VideoGenerator, tmp_path: Path) -> None:
     generator.save_pretrained(tmp_path / "m")
     loaded = VideoGenerator.from_pretrained(tmp_path / "m")
-    assert loaded.codec == generator.codec and loaded.data_config == generator.data_config
+    assert loaded.codec == generator.codec and loaded.codec.data == MovingDigitsConfig()
     assert torch.equal(loaded.sample(1, seed=2), generator.sample(1, seed=2))
     gen = tiny_generator("factorized")
     gen.save_pretrained(tmp_path / "f")

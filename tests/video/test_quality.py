@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from polydit.core.train import TrainConfig
+from polydit.core.train import RunOptions, TrainConfig, fit
 from polydit.video.data import MovingDigitsConfig, eval_set
 from polydit.video.metrics import prediction_baselines, psnr, stack_clips
 from polydit.video.pipeline import VideoGenerator
 from polydit.video.tasks import TaskMix
-from polydit.video.train import VideoTrainSpec, train
+from polydit.video.train import RECIPE, VideoTrainSpec
 
 
 @pytest.mark.slow
@@ -35,7 +35,8 @@ def test_tiny_model_beats_the_best_trivial_baseline_on_prediction(tmp_path: Path
             log_every=100,
         ),
     )
-    generator = VideoGenerator.from_pretrained(train(spec, tmp_path, progress=False))
+    fitted = fit(RECIPE, spec, RECIPE.data(spec, None, {}), RunOptions(tmp_path, progress=False))
+    generator = VideoGenerator.from_pretrained(fitted.model_dir)
     videos, _ = stack_clips(eval_set(MovingDigitsConfig(), 64))
     predicted = generator.predict(videos, 4, seed=0, steps=1)
     model_psnr = float(psnr(predicted[:, 4:], videos[:, 4:]).mean())

@@ -24,14 +24,14 @@ def shipped() -> VideoGenerator:
 
 
 def test_the_one_step_estimate_beats_every_trivial_baseline(shipped: VideoGenerator) -> None:
-    clips = eval_set(shipped.data_config, CLIPS)
+    clips = eval_set(shipped.codec.data, CLIPS)
     out = evaluate(shipped, clips, load_classifier(), num_unconditional=0, steps=1, given_scale=1)
     assert out["predict.margin_db"] > 1.5 and out["interpolate.margin_db"] > 1.5, out
 
 
 @pytest.mark.slow
 def test_sampled_frames_meet_the_bar(shipped: VideoGenerator) -> None:
-    clips = eval_set(shipped.data_config, TEST_SET)
+    clips = eval_set(shipped.codec.data, TEST_SET)
     out = evaluate(shipped, clips, load_classifier(), num_unconditional=0)
     assert out["predict.margin_db"] >= 2.0 and out["interpolate.margin_db"] >= 1.0, out
     # recognisable: far above the 10 % of chance, though below the real frames' 91.5 %

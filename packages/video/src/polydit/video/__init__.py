@@ -19,7 +19,7 @@ def load_pretrained(
 ) -> VideoGenerator:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory path;
     `flag` names the option in the error for a model that does not exist."""
-    from polydit.core.train import resolve_pretrained
+    from polydit.core.hub import resolve_pretrained
     from polydit.video.pipeline import VideoGenerator
 
     return VideoGenerator.from_pretrained(

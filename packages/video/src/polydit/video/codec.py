@@ -16,6 +16,9 @@ from torch import Tensor
 from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
+from polydit.video.data import MovingDigitsConfig
+
+ATTENTION = ("full", "factorized")
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,18 @@ class VideoCodec(JsonConfig):
     """Clips (B, T, C, H, W) ↔ Tokens with x (B, N, C·pt·ph·pw) and pos (B, N, 3) = (t, h, w).
 
     patch: (pt, ph, pw); frames / size / channels: the clip shape the model works on.
+    attention: how the tokens attend — "full" (every token of the clip, LTX-Video) or
+    "factorized" (within a frame, then across frames: Latte, :mod:`polydit.video.factorized`).
+    data: the moving-digits set the model was trained on, where eval and demo draw their test
+    clips (None: none).
     """
 
     frames: int = 8
     size: int = 24
     channels: int = 1
     patch: tuple[int, int, int] = (1, 4, 4)
+    attention: str = "full"
+    data: MovingDigitsConfig | None = None
 
     def __post_init__(self) -> None:
         pt, ph, pw = self.patch
@@ -36,6 +45,11 @@ class VideoCodec(JsonConfig):
             raise ConfigError(
                 f"VideoCodec: patch {self.patch} must divide (frames, size, size) = "
                 f"({self.frames}, {self.size}, {self.size})"
+            )
+        if self.attention not in ATTENTION:
+            raise ConfigError(
+                f"VideoCodec.attention must be one of {', '.join(ATTENTION)}, "
+                f"got {self.attention!r}"
             )
 
     @property
@@ -62,6 +76,10 @@ class VideoCodec(JsonConfig):
         )
         return grid.reshape(1, -1, 3).float().expand(batch, -1, -1).to(device)
 
+    def template(self, num: int) -> Tokens:
+        """Zero features (num, N, C·pt·ph·pw) at the patch positions: what the sampler fills."""
+        return Tokens(torch.zeros(num, self.num_tokens, self.token_dim), self.positions(num))
+
     def check(self, video: Tensor) -> None:
         expected = (self.frames, self.channels, self.size, self.size)
         if video.dim() != 5 or tuple(video.shape[1:]) != expected:
@@ -82,8 +100,9 @@ class VideoCodec(JsonConfig):
         )
         return Tokens(x, self.positions(video.shape[0], video.device))
 
-    def decode(self, x: Tensor) -> Tensor:
-        """Token features (B, N, C·pt·ph·pw) → clips (B, T, C, H, W), unclamped, in [0, 1] units."""
+    def decode(self, x: Tensor, template: Tokens | None = None) -> Tensor:
+        """Token features (B, N, C·pt·ph·pw) → clips (B, T, C, H, W), unclamped, in [0, 1] units
+        (every clip has the same positions, so `template` is not needed)."""
         pt, ph, pw = self.patch
         t, h, w = self.grid
         video = rearrange(

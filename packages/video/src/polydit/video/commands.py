@@ -17,6 +17,7 @@ from polydit.video.io import write_gif, write_mp4, write_strip
 from polydit.video.pipeline import VideoGenerator
 
 GIF_SCALE = 4  # frames are enlarged 4× in written GIFs/MP4s (24 px is tiny on screen)
+TASK_RESULTS = {"predict": "predictions", "interpolate": "interpolations"}  # what a task writes
 
 
 def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list[str]:
@@ -48,40 +49,30 @@ def read_input(generator: VideoGenerator, path: Path) -> Tensor:
     return torch.from_numpy(load_clip(path, c.frames, c.size, c.channels))[None]
 
 
-def predict(
+def run_task(
     generator: VideoGenerator,
+    task: str,
     clip: Path,
-    given: int,
     out: Path,
     *,
+    given: int | None,
     num: int,
     seed: int,
     overrides: dict[str, Any],
     mp4: bool = False,
 ) -> list[dict[str, Any]]:
-    """`num` continuations of `clip` from its first `given` frames (after resampling)."""
+    """`num` results of `task` on `clip` (after resampling), written into `out`: "predict"
+    continues it from its first `given` frames, "interpolate" fills in between its first and
+    last frames."""
     video = read_input(generator, clip)
-    results = generator.predict(video.expand(num, -1, -1, -1, -1), given, seed=seed, **overrides)
-    return _write_results(
-        out, "predict", video[0], results, seed, {"input": str(clip), "given": given}, mp4
-    )
-
-
-def interpolate(
-    generator: VideoGenerator,
-    clip: Path,
-    out: Path,
-    *,
-    num: int,
-    seed: int,
-    overrides: dict[str, Any],
-    mp4: bool = False,
-) -> list[dict[str, Any]]:
-    """`num` in-betweens of the first and last frames of `clip` (after resampling)."""
-    video = read_input(generator, clip)
-    first, last = video[:, 0].expand(num, -1, -1, -1), video[:, -1].expand(num, -1, -1, -1)
-    results = generator.interpolate(first, last, seed=seed, **overrides)
-    return _write_results(out, "interpolate", video[0], results, seed, {"input": str(clip)}, mp4)
+    batch = video.expand(num, -1, -1, -1, -1)
+    conditioning: dict[str, Any] = {"input": str(clip)}
+    if task == "predict":
+        results = generator.predict(batch, given, seed=seed, **overrides)
+        conditioning["given"] = given
+    else:
+        results = generator.interpolate(batch[:, 0], batch[:, -1], seed=seed, **overrides)
+    return _write_results(out, task, video[0], results, seed, conditioning, mp4)
 
 
 def _write_results(
@@ -108,11 +99,12 @@ def _write_results(
 
 
 def data_config(generator: VideoGenerator) -> MovingDigitsConfig:
-    if generator.data_config is None:
+    """The moving-digits set of the model's codec, whose test clips eval and demo use."""
+    if generator.codec.data is None:
         raise ConfigError(
             "this model was not trained on moving digits: eval and demo need its test set"
         )
-    return generator.data_config
+    return generator.codec.data
 
 
 def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:

@@ -7,8 +7,7 @@ a different given mask. Clips are (B, T, C, H, W) float in [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any, Self
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -17,17 +16,17 @@ from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
-from polydit.core.tokens import Cond, Tokens
+from polydit.core.tokens import Cond
 from polydit.video.codec import VideoCodec
-from polydit.video.data import MovingDigitsConfig
-from polydit.video.model import VideoModelConfig
 from polydit.video.tasks import box_pixels, interpolate_frames, predict_frames
 
 
 class VideoGenerator(Pipeline):
-    """DiT + process + :class:`VideoCodec`; ``data_config`` records the built-in training data."""
+    """DiT + process + :class:`VideoCodec`, whose attention pattern the network takes on."""
 
     package = "polydit-video"
+    codec_type = VideoCodec
+    codec: VideoCodec
 
     def __init__(
         self,
@@ -36,41 +35,12 @@ class VideoGenerator(Pipeline):
         sampling: SamplingConfig | None = None,
         *,
         codec: VideoCodec,
-        model_config: VideoModelConfig | None = None,
-        data_config: MovingDigitsConfig | None = None,
     ):
-        super().__init__(model, process, sampling)
-        self.codec = codec
-        self.model_config = model_config or VideoModelConfig()
-        self.data_config = data_config
-        if self.model_config.attention == "factorized":
+        super().__init__(model, process, sampling, codec=codec)
+        if codec.attention == "factorized":
             from polydit.video.factorized import factorize
 
             factorize(self.model, codec)
-
-    # --- persistence ----------------------------------------------------------------------
-    def codec_config(self) -> dict[str, Any]:
-        return {
-            "codec": self.codec.to_dict(),
-            "model": self.model_config.to_dict(),
-            "data": None if self.data_config is None else self.data_config.to_dict(),
-        }
-
-    @classmethod
-    def from_configs(
-        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
-    ) -> Self:
-        if "codec" not in codec:
-            raise ConfigError("config.json: the codec section has no 'codec' settings")
-        data = codec.get("data")
-        return cls(
-            model,
-            process,
-            sampling,
-            codec=VideoCodec.from_dict(codec["codec"]),
-            model_config=VideoModelConfig.from_dict(codec.get("model", {})),
-            data_config=None if data is None else MovingDigitsConfig.from_dict(data),
-        )
 
     # --- tasks ----------------------------------------------------------------------------
     def fill(
@@ -102,10 +72,10 @@ class VideoGenerator(Pipeline):
         cond = None
         if has_given or labels is not None:
             cond = Cond(given=given if has_given else None, labels=self._labels(labels, b))
-        template = Tokens(tokens.x, tokens.pos)
+        template = codec.template(b)
         known = tokens.x if has_given else None
         x = self.generate(template, cond, known=known, seed=seed, **overrides)
-        out = codec.decode(x.cpu()).clamp(0, 1)
+        out = codec.decode(x.cpu(), template).clamp(0, 1)
         keep = codec.tokens_to_pixels(given)[:, :, None]  # given pixels are returned unchanged
         return torch.where(keep, clips, out)
 
@@ -143,7 +113,7 @@ class VideoGenerator(Pipeline):
     def _labels(self, labels: Tensor | None, batch: int) -> Tensor | None:
         if labels is None:
             return None
-        classes = self.model_config.num_classes
+        classes = self.model.config.num_classes
         if not classes:
             raise ConfigError("labels were given but this model is not class-conditional")
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).expand(batch)
@@ -162,15 +132,3 @@ class VideoGenerator(Pipeline):
         full = torch.zeros(clips.shape[0], c.frames, c.channels, c.size, c.size)
         full[:, :given] = clips[:, :given]
         return full
-
-    def describe(self) -> dict[str, Any]:
-        """Architecture facts for `info`."""
-        return {
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "codec": asdict(self.codec),
-            "model": asdict(self.model_config),
-            "tokens": self.codec.num_tokens,
-            "process": asdict(self.process.config),
-            "sampling": asdict(self.sampling),
-            "data": None if self.data_config is None else asdict(self.data_config),
-        }

@@ -10,7 +10,7 @@ spread around μ equals μ's error), then:
 
 So with calibrated samples, a sampled margin of +2 dB over a baseline needs μ at about +5 dB.
 
-Run: ``OMP_NUM_THREADS=1 python -m polydit.video.calibration --model moving-digits --clips 32``
+Run: ``OMP_NUM_THREADS=1 python -m polydit.bench.video.calibration --model moving-digits --clips 32``
 (prints one JSON object per task; PSNR in dB, per frame, averaged over scored frames and clips).
 """
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     generator = load_pretrained(args.model)
-    videos, _ = stack_clips(eval_set(generator.data_config, args.clips))
+    videos, _ = stack_clips(eval_set(generator.codec.data, args.clips))
     overrides = {"given_scale": args.given_scale}
     if args.steps is not None:
         overrides["steps"] = args.steps

@@ -5,7 +5,7 @@ frames, interpolation from first + last; no unconditional clips, which have noth
 test-split clips ``offset … offset + clips − 1``. The fixed test set is clips 0–127, so the
 default offset 1000 keeps the choice off it.
 
-Run: ``OMP_NUM_THREADS=1 python -m polydit.video.guidance_sweep --model moving-digits
+Run: ``OMP_NUM_THREADS=1 python -m polydit.bench.video.guidance_sweep --model moving-digits
 --scales 1,2,3,4`` (one JSON line per scale).
 """
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.offset < 128:
         parser.error("--offset must be >= 128: clips 0-127 are the fixed test set")
     generator = load_pretrained(args.model)
-    clips = [make_clip(generator.data_config, "test", args.offset + i) for i in range(args.clips)]
+    clips = [make_clip(generator.codec.data, "test", args.offset + i) for i in range(args.clips)]
     classifier = load_classifier()
     steps = {} if args.steps is None else {"steps": args.steps}
     for scale in (float(s) for s in args.scales.split(",")):
