@@ -11,11 +11,12 @@ import typer
 
 from polydit.core import cli as core
 from polydit.core.cli.options import GivenScale, Num, Out
-from polydit.core.cli.params import with_flags
 from polydit.video import DEFAULT_MODEL, PRETRAINED
 
 MP4 = core.Flag("mp4", bool, False, "Also write an MP4 per clip.")
-GIVEN = core.Flag("given", int, 4, "Frames given for prediction (the first ones of the clip).")
+GIVEN = core.Flag(
+    "given", int, 4, "Frames given for prediction (the first ones of the clip).", min=1
+)
 
 
 class VideoDomain(core.Domain):
@@ -112,8 +113,8 @@ interpolate = task_verb(
     "interpolate",
     "Fill in the frames between the first and last frame of a clip (VDT interpolation).",
 )
-app.command("predict")(with_flags(core.with_generation(DOMAIN, predict), [GIVEN, MP4]))
-app.command("interpolate")(with_flags(core.with_generation(DOMAIN, interpolate), [MP4]))
+app.command("predict")(core.with_flags(core.with_generation(DOMAIN, predict), [GIVEN, MP4]))
+app.command("interpolate")(core.with_flags(core.with_generation(DOMAIN, interpolate), [MP4]))
 
 
 def main() -> None:

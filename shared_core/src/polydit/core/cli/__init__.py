@@ -17,7 +17,7 @@ from polydit.core.cli.domain import (
     import_object,
 )
 from polydit.core.cli.factory import make_cli, with_generation
-from polydit.core.cli.params import parse_cache_opts
+from polydit.core.cli.params import parse_cache_opts, with_flags
 
 __all__ = [
     "DataOptions",
@@ -33,5 +33,6 @@ __all__ = [
     "new_app",
     "parse_cache_opts",
     "run_cli",
+    "with_flags",
     "with_generation",
 ]

@@ -30,7 +30,7 @@ class Flag:
     """A domain flag ``--<name>``; its value arrives in ``opts.extra[key]`` (dashes → underscores).
 
     type: str, int, float, bool (a ``--name/--no-name`` switch) or Path.
-    choices: the accepted values of a str flag.
+    choices: the accepted values of a str flag. min: the smallest value of an int/float flag.
     """
 
     name: str
@@ -38,6 +38,7 @@ class Flag:
     default: Any = None
     help: str = ""
     choices: tuple[str, ...] | None = None
+    min: float | None = None
 
     def __post_init__(self) -> None:
         if not _FLAG_NAME.fullmatch(self.name):
@@ -46,6 +47,8 @@ class Flag:
             raise ValueError(f"flag --{self.name}: type must be one of str, int, float, bool, Path")
         if self.choices is not None and self.type is not str:
             raise ValueError(f"flag --{self.name}: choices need type=str")
+        if self.min is not None and self.type not in (int, float):
+            raise ValueError(f"flag --{self.name}: min needs type=int or float")
         if self.type is bool and not isinstance(self.default, bool):
             raise ValueError(f"flag --{self.name}: a bool flag needs a bool default")
 

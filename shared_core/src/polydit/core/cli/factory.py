@@ -62,8 +62,9 @@ def make_cli(domain: Domain) -> typer.Typer:
 def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., None]:
     """`verb(common, ..., extra)` exposed with the options `sample` and `eval` share before its
     own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype.
-    `common` holds them as the fields of :class:`GenerationOptions` (model resolved through
-    ``Domain.select_model``, cache options parsed)."""
+    `common` holds them as the fields of :class:`GenerationOptions` but `extra` (model resolved
+    through ``Domain.select_model`` with the verb's `extra` flags, cache options parsed); wrap
+    the result in :func:`with_flags` to add domain flags. Annotations may be strings."""
     shared = {
         "model": (model_option(domain), domain.default_model),
         "seed": (Seed, 0),
@@ -75,7 +76,9 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "device": (Device, "cpu"),
         "dtype": (Dtype, "fp32"),
     }
-    own = [p for p in inspect.signature(verb).parameters.values() if p.name != "common"]
+    own = [
+        p for p in inspect.signature(verb, eval_str=True).parameters.values() if p.name != "common"
+    ]
     parameters = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
         for name, (kind, default) in shared.items()
@@ -83,7 +86,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
 
     def command(**values: Any) -> None:
         common = {name: values.pop(name) for name in shared}
-        common["model"] = domain.select_model(Path(common["model"]), values["extra"])
+        common["model"] = domain.select_model(Path(common["model"]), values.get("extra", {}))
         common["cache_opts"] = parse_cache_opts(common["cache_opts"])
         verb(common, **values)
 

@@ -106,7 +106,7 @@ def read_json_config(value: Path | None) -> dict[str, Any]:
 
 def with_flags(verb: Callable[..., None], flags: list[Flag]) -> Callable[..., None]:
     """`verb(..., extra)` exposed to typer with one option per domain flag instead of `extra`."""
-    signature = inspect.signature(verb)
+    signature = inspect.signature(verb, eval_str=True)
     common = [p for name, p in signature.parameters.items() if name != "extra"]
     taken = {p.name for p in common}
     for flag in flags:
@@ -130,7 +130,7 @@ def _parameter(flag: Flag) -> inspect.Parameter:
     if flag.default is None:
         kind = kind | None
     names = f"--{flag.name}/--no-{flag.name}" if flag.type is bool else f"--{flag.name}"
-    option = typer.Option(names, help=flag.help)
+    option = typer.Option(names, help=flag.help, min=flag.min)
     return inspect.Parameter(
         flag.key,
         inspect.Parameter.KEYWORD_ONLY,
