@@ -1,8 +1,6 @@
 """polydit-image end to end on a tiny untrained model (files, manifest, determinism, errors)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,27 +48,6 @@ def test_sample_writes_num_readable_pngs_grid_and_manifest(micro_model_dir: Path
     assert [r["file"] for r in records] == [p.name for p in pngs]
     assert [r["seed"] for r in records] == [3, 4, 5, 6, 7]
     assert all(r["conditioning"] == {"label": 7} for r in records)
-
-
-def test_same_seed_gives_identical_png_bytes(micro_model_dir: Path, tmp_path: Path) -> None:
-    outs = []
-    for name, seed in (("a", "1"), ("b", "1"), ("c", "2")):
-        _run(
-            "sample",
-            "--model",
-            str(micro_model_dir),
-            "--num",
-            "3",
-            "--seed",
-            seed,
-            "--steps",
-            "3",
-            "--out",
-            str(tmp_path / name),
-        )
-        outs.append([(tmp_path / name / f"sample_{i:04d}.png").read_bytes() for i in range(3)])
-    assert outs[0] == outs[1]
-    assert outs[0] != outs[2]
 
 
 def test_omitted_label_is_uniform_and_per_class_gives_rows(micro_model_dir: Path, tmp_path: Path):
@@ -172,12 +149,6 @@ def test_data_show_writes_previews(tmp_path: Path) -> None:
     output = _run("data", "show", "--data", "digits", "--num", "4", "--out", str(tmp_path))
     assert "1437 images" in output
     assert len(list(tmp_path.glob("example_*.png"))) == 4
-
-
-def test_help_imports_no_torch() -> None:
-    code = "import sys; from polydit.image.cli import app; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 def test_demo_writes_a_grid_with_one_row_per_class(micro_model_dir: Path, tmp_path: Path) -> None:

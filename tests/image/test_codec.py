@@ -13,7 +13,7 @@ def test_round_trip_is_exact(channels: int, size: int, patch: int) -> None:
     n = (size // patch) ** 2
     assert tokens.x.shape == (3, n, patch * patch * channels)
     assert tokens.pos.shape == (3, n, 2)
-    assert torch.equal(codec.decode(tokens.x), images)
+    assert torch.equal(codec.decode(tokens.x, tokens), images)
 
 
 def test_tokens_are_patches_in_row_major_order_with_grid_positions() -> None:
@@ -30,7 +30,7 @@ def test_larger_grid_extrapolates_or_interpolates_positions() -> None:
     assert far.x.shape == (2, 64, 4) and far.pos.max() == 7
     near = codec.template(2, 16, 16, "interpolate")
     assert near.pos.max() == pytest.approx(3.0) and near.pos.min() == 0
-    assert codec.decode(far.x, 16, 16).shape == (2, 1, 16, 16)
+    assert codec.decode(far.x, far, 16, 16).shape == (2, 1, 16, 16)
 
 
 def test_sizes_must_be_multiples_of_the_patch() -> None:
@@ -38,3 +38,16 @@ def test_sizes_must_be_multiples_of_the_patch() -> None:
         PatchCodec(1, 9, 8, 2)
     with pytest.raises(ConfigError, match="multiple"):
         PatchCodec(1, 8, 8, 2).template(1, 9, 9)
+
+
+def test_json_round_trip_and_equality_is_the_token_layout() -> None:
+    codec = PatchCodec(1, 8, 8, 2, class_names=("a", "b"), text_encoder=None, data="mine")
+    again = PatchCodec.from_dict(codec.to_dict())
+    assert again == codec and again.class_names == ("a", "b") and again.data == "mine"
+    assert codec == PatchCodec(1, 8, 8, 2, class_names=("x",), data="other")  # a fine-tune
+    assert codec != PatchCodec(1, 8, 8, 4)
+
+
+def test_a_malformed_codec_config_names_the_field() -> None:
+    with pytest.raises(ConfigError, match="patch must be a positive integer"):
+        PatchCodec.from_dict({"patch": {"channels": 1, "height": 8, "width": 8, "patch": 2}})

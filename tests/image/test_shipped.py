@@ -1,12 +1,11 @@
-"""The shipped digits model: bf16 sampling stays close to fp32; (slow) it meets the issue's bar."""
-
-from pathlib import Path
+"""The shipped digits model: its codec, bf16 sampling close to fp32; (slow) it meets the bar."""
 
 import pytest
 import torch
 
 from polydit.core.metrics import frechet_distance_from_features
-from polydit.image.cli import DOMAIN
+from polydit.image import load_pretrained
+from polydit.image.codec import PatchCodec
 from polydit.image.metrics import classify, evaluate_digits, quantize
 from polydit.image.pipeline import ImageGenerator
 
@@ -17,7 +16,13 @@ BF16_FD_BOUND = 0.05
 
 @pytest.fixture(scope="module")
 def shipped() -> ImageGenerator:
-    return ImageGenerator.from_pretrained(Path(DOMAIN.pretrained_root) / DOMAIN.default_model)
+    return load_pretrained()
+
+
+def test_shipped_codec_is_8x8_patches_of_2_over_the_ten_digits(shipped: ImageGenerator) -> None:
+    assert shipped.codec == PatchCodec(channels=1, height=8, width=8, patch=2)
+    assert shipped.codec.class_names == tuple(str(d) for d in range(10))
+    assert shipped.codec.data == "digits/train" and shipped.codec.text_encoder is None
 
 
 def test_bf16_sampling_runs_and_stays_close_to_fp32(shipped: ImageGenerator) -> None:

@@ -1,1 +1,27 @@
 """polydit-image: class- and text-conditional image generation with a DiT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from polydit.image.pipeline import ImageGenerator
+
+__all__ = ["DEFAULT_MODEL", "PRETRAINED", "load_pretrained"]
+
+PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+DEFAULT_MODEL = "digits"
+
+
+def load_pretrained(
+    model: str | Path = DEFAULT_MODEL, device: str = "cpu", flag: str = "--model"
+) -> ImageGenerator:
+    """A shipped model by name (a directory of pretrained/) or a pretrained directory path;
+    `flag` names the option in the error for a model that does not exist."""
+    from polydit.core.hub import resolve_pretrained
+    from polydit.image.pipeline import ImageGenerator
+
+    return ImageGenerator.from_pretrained(
+        resolve_pretrained(model, PRETRAINED, flag), device=device
+    )

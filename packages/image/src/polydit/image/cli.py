@@ -1,31 +1,25 @@
 """`polydit-image`: the core CLI factory plus the image flags (--label, --prompt, --per-class,
---size, --positions for sample; --process, --skip-bad for train and data).
+--size, --positions for sample; --process, --text, --skip-bad for train; --split, --skip-bad for
+data) and how samples are written (PNGs, grid.png).
 
 This module imports no torch at module level: `--help` stays fast.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from polydit.core.cli import (
-    DataOptions,
-    Domain,
-    EvalOptions,
-    Flag,
-    GalleryItem,
-    SampleOptions,
-    TrainOptions,
-    make_cli,
-    run_cli,
-)
+from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, run_cli
+from polydit.image import DEFAULT_MODEL, PRETRAINED
 
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+if TYPE_CHECKING:
+    from polydit.core.cli import DataOptions, EvalOptions, SampleOptions, TrainOptions
+    from polydit.core.train import Recipe, TrainSpec
+
 GRID_COLUMNS = 8
 
 
@@ -33,7 +27,9 @@ class ImageDomain(Domain):
     name = "image"
     package = "polydit-image"
     pretrained_root = PRETRAINED
-    default_model = "digits"
+    default_model = DEFAULT_MODEL
+    generator = "polydit.image.pipeline:ImageGenerator"
+    recipes = {"image": "polydit.image.train:RECIPE"}  # noqa: RUF012
     sample_options = (
         Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
         Flag("prompt", str, None, "Text prompt (text-conditional models)."),
@@ -57,11 +53,6 @@ class ImageDomain(Domain):
         Flag("skip-bad", bool, False, "Skip unreadable files of a folder and report them."),
     )
 
-    def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
-        from polydit.image.pipeline import ImageGenerator
-
-        return ImageGenerator.from_pretrained(model_dir, device=device)
-
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         import torch
 
@@ -73,7 +64,7 @@ class ImageDomain(Domain):
         if per_class is not None:
             if extra.get("label") is not None or extra.get("prompt") is not None:
                 raise ConfigError("--per-class cannot be combined with --label or --prompt")
-            k = len(generator.class_names)
+            k = len(generator.codec.class_names)
             num, labels = k * per_class, torch.arange(k).repeat_interleave(per_class)
         elif extra.get("label") is not None:
             labels = generator.label_index(extra["label"])
@@ -96,32 +87,16 @@ class ImageDomain(Domain):
 
         return evaluate_digits(generator, opts.num or EVAL_NUM, opts.seed, **opts.generation())
 
-    def train(self, opts: TrainOptions) -> Path:
-        from polydit.image.data import load_dataset
-        from polydit.image.train import PROCESSES, ImageTrainSpec, train_image
+    def train_spec(self, recipe: Recipe, opts: TrainOptions) -> TrainSpec:
+        """The recipe's spec with ``--text`` and ``--process flow|ddpm`` applied."""
+        from polydit.image.train import PROCESSES
 
-        spec = ImageTrainSpec().merged(opts.config, where="--config")
-        spec = spec.replace(train=opts.apply_to(spec.train))
+        spec = super().train_spec(recipe, opts)
         if opts.extra.get("text"):
             spec = spec.replace(text=True)
         if opts.extra.get("process"):
             spec = spec.replace(process=PROCESSES[opts.extra["process"]])
-        data, skipped = load_dataset(
-            opts.data, "train", spec.size, spec.channels, opts.extra.get("skip_bad", False)
-        )
-        if skipped:
-            typer.echo(f"skipped {len(skipped)} unreadable file(s), e.g. {skipped[0]}", err=True)
-        _, seconds = train_image(
-            spec,
-            data,
-            opts.out,
-            resume=opts.resume,
-            seed=opts.seed,
-            device=opts.device,
-            init_from=opts.init_from,
-        )
-        typer.echo(f"trained {spec.train.steps} steps on {data.name} in {seconds:.0f}s")
-        return opts.out / "model"
+        return spec
 
     def data_show(self, opts: DataOptions) -> None:
         import torch
@@ -152,31 +127,21 @@ class ImageDomain(Domain):
         save_grid(opts.out / "grid.png", data.images[picks], min(GRID_COLUMNS, len(picks)))
         typer.echo(f"wrote {len(picks)} examples and grid.png to {opts.out}")
 
-    def info(self, generator: Any) -> dict[str, Any]:
-        model = generator.model
-        return {
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "architecture": model.config.to_dict(),
-            "codec": generator.codec_config(),
-            "process": generator.process.config.to_dict(),
-            "sampling": dataclasses.asdict(generator.sampling),
-        }
-
     def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
         import torch
 
         from polydit.core.atomic import atomic_write_text
 
-        per_class, k = 10, len(generator.class_names)
+        per_class, k = 10, len(generator.codec.class_names)
         labels = torch.arange(k).repeat_interleave(per_class)
         samples = generator.sample(k * per_class, labels, seed=seed)
         records = write_samples(samples, out, seed, per_class)
         atomic_write_text(out / "samples.json", json.dumps(records, indent=2) + "\n")
-        names = ", ".join(generator.class_names)
+        codec, sampling = generator.codec, generator.sampling
         caption = (
-            f"{len(records)} samples of the shipped {generator.data or 'image'} model, one row per "
-            f"class ({names}), {generator.sampling.sampler} {generator.sampling.steps} steps, "
-            f"CFG {generator.sampling.cfg_scale}"
+            f"{len(records)} samples of the shipped {codec.data or 'image'} model, one row per "
+            f"class ({', '.join(codec.class_names)}), {sampling.sampler} {sampling.steps} steps, "
+            f"CFG {sampling.cfg_scale}"
         )
         command = f"polydit-image sample --per-class {per_class} --seed {seed} --out DIR"
         return [GalleryItem(Path("grid.png"), caption, command)]

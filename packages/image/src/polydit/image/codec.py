@@ -7,16 +7,20 @@ Larger grids (FiTv2-style any-resolution sampling): :meth:`PatchCodec.template` 
 height/width that are multiples of p. With ``positions="extrapolate"`` the new patches get
 positions beyond the trained range (RoPE extrapolation); with ``"interpolate"`` positions are
 rescaled into the trained range (position interpolation, as FiTv2's NTK/YaRN variants do in spirit).
+
+The codec also names what its tokens are conditioned on (class names, the prompt encoder) and
+the data it was fitted to, so a generator is rebuilt from the codec alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from einops import rearrange
 from torch import Tensor
 
+from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
 
@@ -24,15 +28,29 @@ POSITION_MODES = ("extrapolate", "interpolate")
 
 
 @dataclass(frozen=True)
-class PatchCodec:
-    """channels C, trained height H and width W, patch size p (H and W multiples of p)."""
+class PatchCodec(JsonConfig):
+    """channels C, trained height H and width W, patch size p (H and W multiples of p).
+
+    class_names: the label vocabulary (label i is class_names[i]); text_encoder: the prompt
+    encoder of a text model (:mod:`polydit.image.text`), None for a class model; data: the name
+    of the training set. Equality (what a warm start checks) is the token layout alone: the
+    other fields describe conditioning and data, which a fine-tuning run may change (the DiT's
+    label table and context width are checked with the network).
+    """
 
     channels: int = 1
     height: int = 8
     width: int = 8
     patch: int = 2
+    class_names: tuple[str, ...] = field(default=(), compare=False)
+    text_encoder: str | None = field(default=None, compare=False)
+    data: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        for name in ("channels", "height", "width", "patch"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"codec {name} must be a positive integer, got {value!r}")
         if self.height % self.patch or self.width % self.patch:
             raise ConfigError(
                 f"image size {self.height}×{self.width} is not a multiple of patch={self.patch}"
@@ -79,8 +97,11 @@ class PatchCodec:
         pos = self.positions(h, w).to(images.device).expand(b, -1, -1)
         return Tokens(x, pos)
 
-    def decode(self, x: Tensor, height: int | None = None, width: int | None = None) -> Tensor:
-        """x (B, N, p·p·C) → images (B, C, H, W) (the trained size unless given)."""
+    def decode(
+        self, x: Tensor, template: Tokens, height: int | None = None, width: int | None = None
+    ) -> Tensor:
+        """x (B, N, p·p·C) sampled on `template` → images (B, C, H, W) at the trained size, or
+        at the height×width the template was made for."""
         height, width = height or self.height, width or self.width
         p = self.patch
         return rearrange(
@@ -89,12 +110,12 @@ class PatchCodec:
 
     def template(
         self,
-        batch: int,
+        num: int,
         height: int | None = None,
         width: int | None = None,
         mode: str = "extrapolate",
     ) -> Tokens:
-        """Zeros with the positions of `batch` height×width images (what the sampler fills)."""
+        """Zeros (num, N, p·p·C) with the positions of `num` height×width images."""
         pos = self.positions(height, width, mode)
-        x = torch.zeros(batch, pos.shape[0], self.token_dim)
-        return Tokens(x, pos.expand(batch, -1, -1))
+        x = torch.zeros(num, pos.shape[0], self.token_dim)
+        return Tokens(x, pos.expand(num, -1, -1))

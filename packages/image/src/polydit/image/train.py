@@ -1,4 +1,5 @@
-"""Training an image DiT: the spec (``--config`` JSON), the loss and the run.
+"""Training an image DiT: the spec (``--config`` JSON), the data, the fresh generator and the loss;
+core :func:`~polydit.core.train.fit` runs it (``RECIPE``).
 
 The loss is the core process's masked MSE on patch tokens, with the class label replaced by the
 null class with probability ``label_dropout`` (classifier-free guidance training, as DiT does).
@@ -6,24 +7,23 @@ null class with probability ``label_dropout`` (classifier-free guidance training
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
+from polydit.core.text_encoder import ENCODER_NAME, FEATURE_DIM
 from polydit.core.tokens import Cond
-from polydit.core.train import TrainConfig, Trainer, warm_start
+from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
 from polydit.image.codec import PatchCodec
-from polydit.image.data import ImageSet
+from polydit.image.data import ImageSet, load_dataset
 from polydit.image.model import image_dit_config
 from polydit.image.pipeline import ImageGenerator
+from polydit.image.text import caption_features
 
 PROCESSES = {
     "flow": ProcessConfig(kind="flow_matching", prediction="velocity", t_sampling="logit_normal"),
@@ -32,7 +32,7 @@ PROCESSES = {
 
 
 @dataclass(frozen=True)
-class ImageTrainSpec(JsonConfig):
+class ImageTrainSpec(TrainSpec):
     """Everything ``polydit-image train --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (see :data:`polydit.image.model.PRESETS`).
@@ -73,86 +73,48 @@ class ImageTrainSpec(JsonConfig):
             raise ConfigError(f"label_dropout must be in [0, 1), got {self.label_dropout}")
 
 
-def make_loss(codec: PatchCodec, spec: ImageTrainSpec, process, context_fn=None):
-    """loss(model, (images, labels), generator): flow/diffusion MSE with label dropout."""
-
-    def loss(model: torch.nn.Module, batch: Any, generator: torch.Generator) -> torch.Tensor:
-        images, labels = batch
-        tokens = codec.encode(images)
-        cond = Cond(labels=labels)
-        if context_fn is not None:
-            context, mask = context_fn(labels, generator)
-            cond = Cond(labels=None, context=context, context_mask=mask)
-        cond = cond.with_dropout(spec.label_dropout, generator)
-        return process.training_loss(model, tokens, cond, generator)
-
-    return loss
+def image_data(spec: ImageTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
+    """The train split of a built-in set (default digits) or a folder at the spec's size."""
+    data, skipped = load_dataset(
+        source, "train", spec.size, spec.channels, flags.get("skip_bad", False)
+    )
+    return TrainData(data, data.name, [f"{path}: not a readable image" for path in skipped])
 
 
-def build_generator(spec: ImageTrainSpec, data: ImageSet, seed: int = 0) -> ImageGenerator:
-    """A freshly initialised generator for `data` (seeded)."""
+def build(spec: ImageTrainSpec, data: ImageSet, seed: int) -> ImageGenerator:
+    """A freshly initialised generator for `data`, its DiT drawn after seeding with `seed`."""
     c, h, w = data.shape
-    codec = PatchCodec(channels=c, height=h, width=w, patch=spec.patch)
-    context_dim, encoder = 0, None
-    if spec.text:
-        from polydit.image.text import ENCODER_NAME, feature_dim
-
-        context_dim, encoder = feature_dim(), ENCODER_NAME
+    encoder = ENCODER_NAME if spec.text else None
+    codec = PatchCodec(c, h, w, spec.patch, data.class_names, encoder, data.name)
     torch.manual_seed(seed)
     config = image_dit_config(
         spec.preset,
         codec,
         num_classes=0 if spec.text else len(data.class_names),
-        context_dim=context_dim,
+        context_dim=FEATURE_DIM if spec.text else 0,
         hidden=spec.hidden,
         depth=spec.depth,
         heads=spec.heads,
     )
-    return ImageGenerator(
-        DiT(config),
-        build_process(spec.process),
-        spec.sampling,
-        codec=codec,
-        class_names=data.class_names,
-        data=data.name,
-        text_encoder=encoder,
-    )
+    return ImageGenerator(DiT(config), build_process(spec.process), spec.sampling, codec=codec)
 
 
-def train_image(
-    spec: ImageTrainSpec,
-    data: ImageSet,
-    out: Path,
-    *,
-    resume: bool = False,
-    seed: int = 0,
-    device: str = "cpu",
-    progress: bool = True,
-    init_from: Path | None = None,
-) -> tuple[ImageGenerator, float]:
-    """Train on `data`; save the EMA model to ``out/model``; (generator, wall seconds).
+def loss(spec: ImageTrainSpec, pipeline: ImageGenerator) -> LossFn:
+    """loss(model, (images, labels), generator): flow/diffusion MSE on the codec's tokens with
+    label dropout; a text model conditions on the features of a random caption of the label."""
+    context_fn = caption_features(pipeline.codec.class_names, spec.prompts) if spec.text else None
 
-    init_from: a pretrained image directory whose weights start the run (``--init-from``; same
-    codec and architecture, fresh optimiser; ignored when `resume` finds a checkpoint).
-    """
-    generator = build_generator(spec, data, seed)
-    if init_from is not None and not resume:
-        donor = ImageGenerator.from_pretrained(init_from)
-        if donor.codec != generator.codec:
-            raise ConfigError(
-                f"--init-from {init_from}: its codec {donor.codec} differs from the run's "
-                f"{generator.codec}"
-            )
-        warm_start(generator.model, donor.model, init_from)
-    context_fn = None
-    if spec.text:
-        from polydit.image.text import caption_features
+    def loss_fn(model: torch.nn.Module, batch: Any, generator: torch.Generator) -> torch.Tensor:
+        images, labels = batch
+        tokens = pipeline.codec.encode(images)
+        cond = Cond(labels=labels)
+        if context_fn is not None:
+            context, mask = context_fn(labels, generator)
+            cond = Cond(labels=None, context=context, context_mask=mask)
+        cond = cond.with_dropout(spec.label_dropout, generator)
+        return pipeline.process.training_loss(model, tokens, cond, generator)
 
-        context_fn = caption_features(data.class_names, spec.prompts)
-    loss = make_loss(generator.codec, spec, generator.process, context_fn)
-    train_cfg = dataclasses.replace(spec.train, seed=seed)
-    trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
-    result = trainer.fit(resume=resume)
-    generator.model = trainer.ema_model.eval()
-    generator.save_pretrained(out / "model")
-    return generator, result.wall_time
+    return loss_fn
+
+
+RECIPE = Recipe("image", ImageTrainSpec, ImageGenerator, image_data, build, loss)

@@ -1,19 +1,22 @@
-"""Benchmarks behind the README numbers (not tests): ``python -m polydit.image.bench <command>``.
+"""The digits experiments behind the polydit-image README numbers (not tests):
+``python -m polydit.bench.image.digits <command>``.
 
 * ``sweep RUN --cfg 1 1.5 2 --steps 16 32 --sampler heun``: metrics of the newest checkpoint's EMA
-  weights of a training run (or of ``RUN/model``) for each setting.
+  weights of a training run folder for each setting.
 * ``ship RUN DEST --cfg S --steps N --sampler NAME``: export the run's EMA model with those sampling
   defaults to DEST, evaluated with the ``eval`` protocol, metrics.json included.
 * ``baseline``: the per-class-mean-plus-noise baseline and the real-vs-real floor.
 * ``bf16 MODEL``: FD between fp32 and bf16 samples of the same seeds.
 * ``grid MODEL --size 16``: larger-grid sampling (RoPE extrapolation / position interpolation),
   scored after 2×2 average-pooling back to 8×8.
+
+RUN is a run folder of ``polydit-image train``; MODEL a shipped model name (``digits``) or a
+pretrained directory.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -21,9 +24,9 @@ from typing import Any
 
 import torch
 
-from polydit.core.pipeline import SamplingConfig
-from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
-from polydit.image.data import load_digits_set
+from polydit.core.metrics import frechet_distance_from_features
+from polydit.core.train import from_run, list_checkpoints
+from polydit.image import load_pretrained
 from polydit.image.metrics import (
     EVAL_NUM,
     baseline_metrics,
@@ -33,18 +36,12 @@ from polydit.image.metrics import (
     sample_metrics,
 )
 from polydit.image.pipeline import ImageGenerator
-from polydit.image.train import ImageTrainSpec, build_generator
 
 
-def load_run(run: Path, spec: ImageTrainSpec | None = None) -> tuple[ImageGenerator, int]:
-    """The EMA generator of the newest checkpoint of digits run `run` (or RUN/model); its step."""
-    if (run / "model" / "config.json").is_file() and not list_checkpoints(run / "checkpoints"):
-        return ImageGenerator.from_pretrained(run / "model"), -1
-    step, path = list_checkpoints(run / "checkpoints")[-1]
-    generator = build_generator(spec or ImageTrainSpec(), load_digits_set("train"))
-    generator.model.load_state_dict(load_checkpoint(path)["ema"])
-    generator.model.eval()
-    return generator, step
+def load_run(run: Path) -> tuple[ImageGenerator, int]:
+    """The EMA generator of the newest checkpoint of training run folder `run`; its step."""
+    generator = from_run(ImageGenerator, run)
+    return generator, list_checkpoints(run / "checkpoints")[-1][0]
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -60,7 +57,9 @@ def sweep(args: argparse.Namespace) -> None:
 
 def ship(args: argparse.Namespace) -> None:
     generator, step = load_run(Path(args.run))
-    generator.sampling = SamplingConfig(steps=args.steps, sampler=args.sampler, cfg_scale=args.cfg)
+    generator.sampling = generator.sampling.override(
+        steps=args.steps, sampler=args.sampler, cfg_scale=args.cfg
+    )
     if args.eval_json:  # a `sweep` line with exactly these settings (sampling is deterministic)
         metrics = json.loads(Path(args.eval_json).read_text().splitlines()[-1])
         metrics = {k: v for k, v in metrics.items() if k not in ("checkpoint_step", "sampler")}
@@ -71,11 +70,11 @@ def ship(args: argparse.Namespace) -> None:
         "protocol": f"polydit-image eval --json ({EVAL_NUM} samples, seed 0, model defaults)",
         "eval": metrics,
         "training": {
-            "checkpoint_step": step if step >= 0 else train_log[-1]["step"],
+            "checkpoint_step": step,
             "wall_seconds_last_segment": train_log[-1].get("elapsed_s"),
             "command": args.command,
         },
-        "sampling": dataclasses.asdict(generator.sampling),
+        "sampling": generator.sampling.to_dict(),
     }
     generator.save_pretrained(args.dest, metrics=info)
     print(json.dumps(info, indent=2))
@@ -87,7 +86,7 @@ def baseline(args: argparse.Namespace) -> None:
 
 
 def bf16(args: argparse.Namespace) -> None:
-    generator = ImageGenerator.from_pretrained(args.model)
+    generator = load_pretrained(args.model, flag="MODEL")
     labels = torch.arange(args.num) % 10
     feats = {}
     for dtype in ("fp32", "bf16"):
@@ -95,8 +94,6 @@ def bf16(args: argparse.Namespace) -> None:
         images = generator.sample(args.num, labels, seed=0, dtype=dtype).images
         feats[dtype] = classify(quantize(images))[1].double()
         print(f"{dtype}: {time.perf_counter() - started:.1f}s")
-    from polydit.core.metrics import frechet_distance_from_features
-
     print(
         json.dumps(
             {"fd_fp32_vs_bf16": frechet_distance_from_features(feats["fp32"], feats["bf16"])}
@@ -105,7 +102,7 @@ def bf16(args: argparse.Namespace) -> None:
 
 
 def larger_grid(args: argparse.Namespace) -> None:
-    generator = ImageGenerator.from_pretrained(args.model)
+    generator = load_pretrained(args.model, flag="MODEL")
     labels = torch.arange(args.num) % 10
     factor = args.size // generator.codec.height
     for mode in ("extrapolate", "interpolate"):
@@ -118,7 +115,7 @@ def larger_grid(args: argparse.Namespace) -> None:
 
 def main() -> None:
     torch.set_num_threads(1)
-    parser = argparse.ArgumentParser(prog="python -m polydit.image.bench")
+    parser = argparse.ArgumentParser(prog="python -m polydit.bench.image.digits")
     sub = parser.add_subparsers(required=True)
     p = sub.add_parser("sweep")
     p.add_argument("run")
