@@ -18,7 +18,7 @@ class RingDomain(Domain):
     package = "polydit-core"  # an example inside the core tests saves as the core package
     default_model = "tiny"
     generator = "example_domain.ring:RingGenerator"
-    recipes = {"ring": "example_domain.ring:RECIPE"}  # noqa: RUF012
+    recipes = {"ring": "example_domain.ring:RECIPE"}
     sample_options = (Flag("scale", float, 1.0, "Multiply every point by this."),)
 
     def __init__(self, pretrained_root: Path) -> None:

@@ -29,7 +29,7 @@ class ImageDomain(Domain):
     pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.image.pipeline:ImageGenerator"
-    recipes = {"image": "polydit.image.train:RECIPE"}  # noqa: RUF012
+    recipes = {"image": "polydit.image.train:RECIPE"}
     sample_options = (
         Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
         Flag("prompt", str, None, "Text prompt (text-conditional models)."),

@@ -25,7 +25,7 @@ class VideoDomain(core.Domain):
     pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.video.pipeline:VideoGenerator"
-    recipes = {"video": "polydit.video.train:RECIPE"}  # noqa: RUF012
+    recipes = {"video": "polydit.video.train:RECIPE"}
     sample_options = (
         MP4,
         core.Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),
