@@ -1,7 +1,6 @@
 """Issue-8 wiring (--cache reaches every generate call of eval/rollout) and `train --init-from`."""
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,9 +8,11 @@ import pytest
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
+from polydit.core.errors import ConfigError
+from polydit.core.train import RunOptions, fit
 from polydit.policy.cli import DOMAIN, app
 from polydit.policy.pipeline import PolicyGenerator
-from polydit.policy.train import PolicyTrainConfig, train_policy
+from polydit.policy.train import RECIPE, PolicyTrainSpec, adopt_donor
 
 runner = CliRunner()
 SHIPPED = DOMAIN.pretrained_root / "mt10-dit"
@@ -24,7 +25,7 @@ def invoke(*args: object):
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="no shipped model")
 def test_fora_with_interval_1_reproduces_uncached_chunks() -> None:
     gen = PolicyGenerator.from_pretrained(SHIPPED)
-    hist = np.random.default_rng(0).uniform(-0.3, 0.3, (3, gen.codec.config.n_obs, 39))
+    hist = np.random.default_rng(0).uniform(-0.3, 0.3, (3, gen.codec.n_obs, 39))
     plain = gen.predict(hist, "push-v3", seed=5)
     same = gen.predict(hist, "push-v3", seed=5, cache="fora", cache_opts={"interval": "1"})
     cached = gen.predict(hist, "push-v3", seed=5, cache="fora", cache_opts={"interval": "3"})
@@ -79,9 +80,10 @@ def test_init_from_loads_the_weights_and_refuses_other_architectures(tmp_path: P
     assert first.exit_code == 0, first.output
     source = tmp_path / "a" / "model"
     # zero further steps: the EMA (the shipped weights) is exactly the warm start
-    settings = PolicyTrainConfig().merged(json.loads(_tiny_config(tmp_path, 16).read_text()))
-    settings = replace(settings, train=replace(settings.train, steps=0))
-    train_policy(data, tmp_path / "b", settings, init_from=source, progress=False)
+    spec = PolicyTrainSpec().merged(json.loads(_tiny_config(tmp_path, 16).read_text()))
+    spec = spec.replace(train=spec.train.replace(steps=0))
+    options = RunOptions(tmp_path / "b", init_from=source, progress=False)
+    fit(RECIPE, spec, RECIPE.data(spec, str(data), {}), options)
     before = load_file(source / "model.safetensors")
     after = load_file(tmp_path / "b" / "model" / "model.safetensors")
     assert before.keys() == after.keys()
@@ -104,3 +106,23 @@ def test_init_from_loads_the_weights_and_refuses_other_architectures(tmp_path: P
         wrong.exit_code == 1
         and "its architecture differs in hidden (16 there, 32 here)" in wrong.output
     )
+
+
+def test_init_from_adopts_the_donors_normalisation(tmp_path: Path) -> None:
+    """The warm start keeps the donor's stats (its weights expect them), this run's k and the
+    largest demo seed of both; a donor of other tasks is refused."""
+    data = tmp_path / "demos"
+    assert invoke("collect", "--task", "reach-v3", "--episodes", "3", "--out", data).exit_code == 0
+    spec = PolicyTrainSpec().merged(json.loads(_tiny_config(tmp_path, 16).read_text()))
+    whole = RECIPE.data(spec, str(data), {}).dataset
+    donor = RECIPE.build(spec, whole, 0)
+    run = RECIPE.build(spec, whole, 1)
+    stretched = tuple(v + 1 for v in run.codec.act_max)
+    run.codec = run.codec.replace(n_action_steps=1, act_max=stretched, demo_seed_max=7)
+    adopted = adopt_donor(run, donor, "donor")
+    assert adopted.codec == donor.codec.replace(n_action_steps=1, demo_seed_max=7)
+    for a, b in zip(adopted.model.parameters(), donor.model.parameters(), strict=True):
+        assert a.equal(b)
+    run.codec = run.codec.replace(tasks=("push-v3",))
+    with pytest.raises(ConfigError, match="codec tasks"):
+        adopt_donor(run, donor, "donor")

@@ -97,3 +97,15 @@ def test_the_shipped_dit_solves_the_precise_tasks() -> None:
     tasks = ("reach-v3", "push-v3", "pick-place-v3")
     metrics, _ = evaluate_policy(policy, tasks, [1000, 1001, 1002], num_envs=3, latency_calls=1)
     assert metrics["success_rate"] >= 8 / 9, metrics
+
+
+@pytest.mark.skipif(not DOMAIN.shipped_models(), reason="no shipped model")
+def test_sample_records_capped_episodes(tmp_path: Path) -> None:
+    from polydit.policy.io import load_episode
+
+    result = invoke("sample", "--num", "1", "--seed", "1000", "--max-steps", "5", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads((tmp_path / "samples.json").read_text())
+    assert record["length"] == 5 and record["conditioning"] == {"task": "button-press-topdown-v3"}
+    episode = load_episode(tmp_path / record["file"])
+    assert len(episode) == 5 and episode.seed == 1000 and episode.observations.shape == (5, 39)

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.core.train import RunOptions, fit
+from polydit.policy.codec import ActionCodec
 from polydit.policy.data import collect
 from polydit.policy.env import RenderingUnavailable, make_env
 from polydit.policy.pipeline import PolicyGenerator
 from polydit.policy.rollout import rollout
-from polydit.policy.train import PolicyTrainConfig, train_policy
+from polydit.policy.train import RECIPE, PolicyTrainSpec
 
 SIZE = 16
 
@@ -50,7 +51,7 @@ def test_image_observation_is_the_state_then_the_frame() -> None:
 
 
 def test_codec_cuts_frames_into_patch_tokens() -> None:
-    cfg = CodecConfig(
+    cfg = ActionCodec(
         tasks=("reach-v3",),
         obs_dim=2 + 3 * 8 * 8,
         action_dim=4,
@@ -69,7 +70,7 @@ def test_codec_cuts_frames_into_patch_tokens() -> None:
     frame = torch.zeros(8, 8, 3)
     frame[4:, :4] = 1.0  # the bottom-left patch (index 2) is white
     obs = torch.cat([torch.tensor([0.5, 0.5]), frame.reshape(-1)]).expand(1, 2, -1)
-    ctx = ActionCodec(cfg).context(obs)
+    ctx = cfg.context(obs)
     assert ctx.shape == (1, 10, cfg.context_dim)
     patches = ctx[0, 2:6]  # the first observation's patches
     assert (patches[2, 4:52] == 1).all() and (patches[[0, 1, 3], 4:52] == -1).all()
@@ -81,7 +82,7 @@ def test_codec_cuts_frames_into_patch_tokens() -> None:
 def test_an_image_policy_trains_and_rolls_out(tmp_path: Path) -> None:
     _rendering_env()
     collect(("reach-v3",), 1, tmp_path / "demos", image_size=SIZE)
-    settings = PolicyTrainConfig().merged(
+    spec = PolicyTrainSpec().merged(
         {
             "horizon": 4,
             "n_obs": 2,
@@ -94,9 +95,10 @@ def test_an_image_policy_trains_and_rolls_out(tmp_path: Path) -> None:
             "train": {"steps": 2, "batch_size": 4, "checkpoint_every": 2},
         }
     )
-    train_policy(tmp_path / "demos", tmp_path / "run", settings, progress=False)
-    gen = PolicyGenerator.from_pretrained(tmp_path / "run" / "model")
-    assert gen.codec.config.num_context == 2 * (1 + 4)
+    data = RECIPE.data(spec, str(tmp_path / "demos"), {})
+    fitted = fit(RECIPE, spec, data, RunOptions(tmp_path / "run", progress=False))
+    gen = PolicyGenerator.from_pretrained(fitted.model_dir)
+    assert gen.codec.num_context == 2 * (1 + 4)
     result = rollout(
         lambda: make_env("reach-v3", image_size=SIZE),
         gen.controller("reach-v3"),

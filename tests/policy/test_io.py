@@ -70,8 +70,7 @@ def test_empty_or_missing_directory(tmp_path: Path) -> None:
 
 
 def test_labels_are_clipped_to_the_action_box_before_normalisation() -> None:
-    from polydit.policy.data import clip_labels
-    from polydit.policy.train import PolicyTrainConfig, fit_codec_on
+    from polydit.policy.data import clip_labels, fit_episode_codec
 
     ep = _episode()
     ep.actions[0] = [11.5, -6.0, 0.3, 1.0]  # a scripted expert's raw P-control output
@@ -80,5 +79,5 @@ def test_labels_are_clipped_to_the_action_box_before_normalisation() -> None:
     np.testing.assert_array_equal(clipped.actions[1:], ep.actions[1:])
     assert ep.actions[0, 0] == 11.5  # the input is not modified
     assert clip_labels([ep], None)[0].actions[0, 0] == 11.5
-    codec = fit_codec_on([clipped], PolicyTrainConfig(horizon=4, n_obs=2, n_action_steps=2))
+    codec = fit_episode_codec([clipped], goal="task", horizon=4, n_obs=2, n_action_steps=2)
     assert max(codec.act_max) <= 1.0 and min(codec.act_min) >= -1.0

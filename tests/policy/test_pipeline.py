@@ -11,7 +11,7 @@ from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
-from polydit.policy.codec import ActionCodec, CodecConfig, fit_codec
+from polydit.policy.codec import ActionCodec, fit_codec
 from polydit.policy.model import dit_cost, policy_dit_config
 from polydit.policy.pipeline import PolicyGenerator
 from polydit.policy.rollout import ChunkController
@@ -19,7 +19,7 @@ from polydit.policy.rollout import ChunkController
 TASKS = ("push-v3", "reach-v3")
 
 
-def _codec(**settings) -> CodecConfig:
+def _codec(**settings) -> ActionCodec:
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(50, 39)).astype(np.float32)
     obs[:, 5] = 0.25  # a constant dimension
@@ -33,22 +33,22 @@ def _generator(moe: bool = False) -> PolicyGenerator:
     model = DiT(policy_dit_config(codec, hidden=32, depth=2, heads=2, moe=moe))
     for p in model.parameters():  # leave adaLN-Zero so the output depends on the inputs
         torch.nn.init.normal_(p, std=0.05)
-    return PolicyGenerator(model, build_process(ProcessConfig()), SamplingConfig(4, "euler"), codec)
+    process = build_process(ProcessConfig())
+    return PolicyGenerator(model, process, SamplingConfig(4, "euler"), codec=codec)
 
 
 def test_codec_normalisation_round_trips_and_survives_json() -> None:
-    cfg = _codec()
-    codec = ActionCodec(cfg)
+    codec = _codec()
     actions = torch.rand(3, 8, 4) * 2 - 1
-    tokens = codec.encode_actions(actions)
+    tokens = codec.encode({"actions": actions})
     assert tokens.x.shape == (3, 8, 4) and tokens.pos.shape == (3, 8, 1)
     assert tokens.x.abs().max() <= 1.5
-    torch.testing.assert_close(codec.decode_actions(tokens.x), actions)
+    torch.testing.assert_close(codec.decode(tokens.x, tokens), actions)
     ctx = codec.context(torch.zeros(3, 2, 39))
     assert ctx.shape == (3, 2, 41) and torch.isfinite(ctx).all()
-    assert CodecConfig.from_dict(cfg.to_dict()) == cfg
+    assert ActionCodec.from_dict(codec.to_dict()) == codec
     with pytest.raises(ConfigError, match="n_action_steps"):
-        dataclasses.replace(cfg, n_action_steps=9)
+        dataclasses.replace(codec, n_action_steps=9)
 
 
 def test_unknown_task_for_a_model_is_a_clear_error() -> None:
@@ -68,7 +68,7 @@ def test_same_seed_same_chunk_and_save_load(tmp_path: Path) -> None:
     assert not np.allclose(a, c)
     gen.save_pretrained(tmp_path / "m")
     back = PolicyGenerator.from_pretrained(tmp_path / "m")
-    assert back.codec.config == gen.codec.config
+    assert back.codec == gen.codec
     np.testing.assert_allclose(back.predict(hist, "push-v3", seed=3), a, atol=1e-6)
 
 

@@ -3,7 +3,8 @@
 ``single``: observation history → the next action (chunk 1, re-plan every step).
 ``chunked``: observation history → H actions, execute the first k (as the DiT).
 Both regress normalised actions with MSE; they are saved as pretrained directories
-(``config.json`` with kind "mlp_bc" + ``model.safetensors``).
+(``config.json`` with kind "mlp_bc" + ``model.safetensors``), loaded by
+:func:`polydit.policy.load_pretrained`.
 """
 
 from __future__ import annotations
@@ -14,38 +15,39 @@ from typing import Any
 import numpy as np
 import torch
 
-from polydit.core.errors import CheckpointError, ConfigError
-from polydit.core.hub import load_pretrained, package_version, save_pretrained
+from polydit.core.errors import ConfigError
+from polydit.core.hub import package_version, save_pretrained
 from polydit.core.train import TrainConfig, Trainer
-from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.policy import PACKAGE
+from polydit.policy.codec import ActionCodec
+from polydit.policy.data import WindowDataset
 from polydit.policy.model import MLPConfig, MLPPolicy
 from polydit.policy.rollout import ChunkController
 
-PACKAGE = "polydit-policy"
 KINDS = ("single", "chunked")
 
 
 class MLPBaseline:
     """A trained MLP-BC policy with its codec: ``predict(obs_history (B, n_obs, D), task)``."""
 
-    def __init__(self, model: MLPPolicy, codec: CodecConfig, kind: str):
+    def __init__(self, model: MLPPolicy, codec: ActionCodec, kind: str):
         if kind not in KINDS:
             raise ConfigError(f"MLP baseline kind {kind!r}: expected one of {', '.join(KINDS)}")
-        self.model, self.codec, self.kind = model.eval(), ActionCodec(codec), kind
+        self.model, self.codec, self.kind = model.eval(), codec, kind
 
     @torch.no_grad()
     def predict(self, obs_history: np.ndarray, task: str) -> np.ndarray:
         obs = torch.as_tensor(np.asarray(obs_history), dtype=torch.float32)
         ids = torch.full((obs.shape[0],), self.codec.task_id(task))
         out = self.model(self.codec.context(obs), ids)
-        return self.codec.decode_actions(out).numpy()
+        return self.codec.decode(out).numpy()
 
     def controller(self, task: str) -> ChunkController:
         self.codec.task_id(task)
-        steps = 1 if self.kind == "single" else self.codec.config.n_action_steps
+        steps = 1 if self.kind == "single" else self.codec.n_action_steps
         return ChunkController(
             lambda hist, call: self.predict(hist, task),
-            n_obs=self.codec.config.n_obs,
+            n_obs=self.codec.n_obs,
             n_action_steps=steps,
         )
 
@@ -54,7 +56,7 @@ class MLPBaseline:
             "kind": "mlp_bc",
             "baseline": self.kind,
             "mlp": self.model.config.to_dict(),
-            "codec": self.codec.config.to_dict(),
+            "codec": self.codec.to_dict(),
         }
         return save_pretrained(
             directory,
@@ -66,20 +68,21 @@ class MLPBaseline:
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path) -> MLPBaseline:
-        config, state = load_pretrained(
-            directory, package=PACKAGE, version=package_version(PACKAGE)
-        )
-        if config.get("kind") != "mlp_bc":
-            raise CheckpointError(f"{directory}/config.json: not an MLP-BC baseline")
-        model = MLPPolicy(MLPConfig.from_dict(config["mlp"]))
+    def from_config(
+        cls, config: dict[str, Any], state: dict[str, torch.Tensor], where: str = "config.json"
+    ) -> MLPBaseline:
+        """Rebuild from a config written by :meth:`save_pretrained` and its weights."""
+        model = MLPPolicy(MLPConfig.from_dict(config["mlp"], where=f"{where}: mlp"))
         model.load_state_dict(state)
-        return cls(model, CodecConfig.from_dict(config["codec"]), config["baseline"])
+        return cls(
+            model,
+            ActionCodec.from_dict(config["codec"], where=f"{where}: codec"),
+            config["baseline"],
+        )
 
 
 def train_mlp(
-    dataset: Any,
-    codec: CodecConfig,
+    dataset: WindowDataset,
     kind: str,
     out: str | Path,
     config: TrainConfig,
@@ -88,7 +91,8 @@ def train_mlp(
     depth: int = 3,
     progress: bool = False,
 ) -> MLPBaseline:
-    """Train an MLP-BC baseline on a :class:`~polydit.policy.train.WindowDataset`."""
+    """Train an MLP-BC baseline on the windows and codec of `dataset`."""
+    codec = dataset.codec
     if codec.goal != "task" or codec.image_size:
         raise ConfigError("MLP-BC baselines take state observations and task ids only")
     chunk = 1 if kind == "single" else codec.horizon
@@ -104,8 +108,8 @@ def train_mlp(
     model = MLPPolicy(mlp_cfg)
 
     def loss_fn(net, batch, generator):
-        pred = net(batch["context"], batch["task"])
-        return (pred - batch["actions"][:, :chunk]).pow(2).mean()
+        pred = net(codec.condition(batch).context, batch["task"])
+        return (pred - codec.encode(batch).x[:, :chunk]).pow(2).mean()
 
     trainer = Trainer(model, loss_fn, dataset, config, out, progress=progress)
     trainer.fit(resume=True)

@@ -1,5 +1,5 @@
-"""The `polydit-policy` CLI: the core verbs (train, sample, eval, data show, info) plus
-`collect` (scripted-expert demonstrations) and `rollout` (one rendered episode).
+"""The `polydit-policy` CLI: the core verbs plus `collect` (scripted-expert demonstrations) and
+`rollout` (one rendered episode). A sample is one closed-loop episode per seed.
 
 Light on purpose: torch, MuJoCo and MetaWorld are imported inside the commands.
 """
@@ -12,90 +12,67 @@ from typing import Annotated, Any
 
 import typer
 
-from polydit.core.cli import (
-    Cache,
-    CacheOpts,
-    DataOptions,
-    Domain,
-    EvalOptions,
-    Flag,
-    GalleryItem,
-    SampleOptions,
-    TrainOptions,
-    make_cli,
-    parse_cache_opts,
-    run_cli,
-)
-
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"
-DEFAULT_MODEL = "mt10-dit"
+from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, parse_cache_opts, run_cli
+from polydit.core.cli.domain import DataOptions, EvalOptions, SampleOptions
+from polydit.core.cli.options import Cache, CacheOpts, Json, Out, model_option
+from polydit.policy import DEFAULT_MODEL, PACKAGE, PRETRAINED
 
 
-def _tasks(spec: str | None, model_tasks: tuple[str, ...]) -> tuple[str, ...]:
+def _tasks(spec: str | None, generator: Any) -> tuple[str, ...]:
+    """The tasks `spec` names (MT10, a comma list), each one the model knows; None: all of them."""
     from polydit.policy.env import resolve_tasks
 
-    return model_tasks if spec is None else resolve_tasks(spec)
+    tasks = generator.codec.tasks if spec is None else resolve_tasks(spec)
+    for task in tasks:
+        generator.codec.task_id(task)
+    return tasks
+
+
+def _overrides(generator: Any, generation: dict[str, Any]) -> dict[str, Any]:
+    """The sampling options of a DiT policy; an MLP-BC baseline takes none."""
+    from polydit.policy.pipeline import PolicyGenerator
+
+    return generation if isinstance(generator, PolicyGenerator) else {}
 
 
 class PolicyDomain(Domain):
     name = "policy"
-    package = "polydit-policy"
+    package = PACKAGE
     pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
-    sample_options = (Flag("task", str, None, "Task to roll out (default: the model's first)."),)
+    generator = "polydit.policy.pipeline:PolicyGenerator"
+    recipes = {"policy": "polydit.policy.train:RECIPE"}
+    sample_options = (
+        Flag("task", str, None, "Task to roll out (default: the model's first)."),
+        Flag("max-steps", int, None, "Step limit of each episode (default: the task's).", min=1),
+    )
     eval_options = (
         Flag("task", str, None, "A task, a comma list or MT10 (default: all of the model's)."),
         Flag("episodes", int, 50, "Episodes per task (one per seed)."),
         Flag("num-envs", int, 25, "Environments stepped in lockstep (one policy batch)."),
         Flag("action-steps", int, None, "Actions executed per chunk (default: the model's k)."),
     )
-    data_options = ()
 
     def load(self, model_dir: Path, *, device: str, dtype: str) -> Any:
-        """A PolicyGenerator, or an MLPBaseline for an "mlp_bc" directory."""
-        config = _read_config(model_dir)
-        if config.get("kind") == "mlp_bc":
-            from polydit.policy.baselines import MLPBaseline
+        """A PolicyGenerator, or an MLPBaseline (not a Pipeline) for an "mlp_bc" directory."""
+        from polydit.policy import load_pretrained
 
-            return MLPBaseline.from_pretrained(model_dir)
-        from polydit.policy.pipeline import PolicyGenerator
-
-        return PolicyGenerator.from_pretrained(model_dir, device=device)
-
-    def _overrides(self, generator: Any, opts: SampleOptions | EvalOptions) -> dict[str, Any]:
-        from polydit.policy.pipeline import PolicyGenerator
-
-        if not isinstance(generator, PolicyGenerator):
-            return {}
-        return opts.generation()
+        return load_pretrained(model_dir, device=device)
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
-        """Roll out `num` closed-loop episodes and save each as an episode NPZ."""
-        from polydit.policy.env import make_env
-        from polydit.policy.io import Episode, save_episode
-        from polydit.policy.rollout import rollout
+        """Roll out `num` closed-loop episodes (seeds seed..seed+num-1) as episode NPZs."""
+        from polydit.policy.io import save_episode
+        from polydit.policy.recording import record_episode
 
-        tasks = generator.codec.config.tasks
-        task = _tasks(opts.extra["task"], tasks)[0]
+        task = _tasks(opts.extra["task"], generator)[0]
+        overrides = _overrides(generator, opts.generation())
         records = []
-        image_size = generator.codec.config.image_size or None
-        for i in range(opts.num):
-            seed = opts.seed + i
-            recorder = _Recorder(generator.controller(task, **self._overrides(generator, opts)))
-            result = rollout(
-                lambda: make_env(task, image_size=image_size), recorder, [seed], num_envs=1
+        for seed in range(opts.seed, opts.seed + opts.num):
+            episode, result = record_episode(
+                generator, task, seed, max_steps=opts.extra["max_steps"], **overrides
             )
             name = f"{task}_seed_{seed:05d}.npz"
-            save_episode(
-                out / name,
-                Episode(
-                    task=task,
-                    observations=recorder.observations(),
-                    actions=recorder.actions(),
-                    success=result.success[0],
-                    seed=seed,
-                ),
-            )
+            save_episode(out / name, episode)
             records.append(
                 {
                     "file": name,
@@ -110,229 +87,38 @@ class PolicyDomain(Domain):
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.policy.metrics import eval_seeds, evaluate_policy
 
-        codec = generator.codec.config
-        tasks = _tasks(opts.extra["task"], codec.tasks)
-        for task in tasks:
-            generator.codec.task_id(task)
+        tasks = _tasks(opts.extra["task"], generator)
         episodes = opts.num or opts.extra["episodes"]
-        seeds = eval_seeds(opts.seed, episodes, codec.demo_seed_max)
+        seeds = eval_seeds(opts.seed, episodes, generator.codec.demo_seed_max)
         metrics, _ = evaluate_policy(
             generator,
             tasks,
             seeds,
             num_envs=opts.extra["num_envs"],
             action_steps=opts.extra["action_steps"],
-            **self._overrides(generator, opts),
+            **_overrides(generator, opts.generation()),
         )
         return metrics
 
-    def train(self, opts: TrainOptions) -> Path:
-        from polydit.core.errors import ConfigError
-        from polydit.policy.train import PolicyTrainConfig, train_policy
-
-        if opts.data is None:
-            raise ConfigError("--data: give a directory of episodes (create one with `collect`)")
-        settings = PolicyTrainConfig().merged(opts.config, where="--config")
-        train = settings.train
-        changes: dict[str, Any] = {"seed": opts.seed, "dtype": opts.dtype}
-        if opts.steps is not None:
-            changes["steps"] = opts.steps
-        from dataclasses import replace
-
-        settings = replace(settings, train=replace(train, **changes))
-        _, info = train_policy(
-            opts.data,
-            opts.out,
-            settings,
-            resume=opts.resume,
-            init_from=opts.init_from,
-            device=opts.device,
-        )
-        typer.echo(json.dumps({k: v for k, v in info.items() if k != "settings"}))
-        return opts.out / "model"
-
     def data_show(self, opts: DataOptions) -> None:
         from polydit.core.errors import ConfigError
-        from polydit.policy.io import episode_files, load_episode
+        from polydit.policy.io import describe_episodes
 
         if opts.data is None:
             raise ConfigError("--data: give a directory of episodes (create one with `collect`)")
-        files = episode_files(opts.data)
-        by_task: dict[str, list[Any]] = {}
-        for path in files:
-            ep = load_episode(path)
-            by_task.setdefault(ep.task, []).append(ep)
-        for task, eps in sorted(by_task.items()):
-            lengths = [len(e) for e in eps]
-            typer.echo(
-                f"{task}: {len(eps)} episodes, {sum(e.success for e in eps)} successful, "
-                f"length mean {sum(lengths) / len(lengths):.1f} (min {min(lengths)}, max "
-                f"{max(lengths)}), obs dim {eps[0].observations.shape[1]}, action dim "
-                f"{eps[0].actions.shape[1]}, seeds {min(e.seed for e in eps)}.."
-                f"{max(e.seed for e in eps)}"
-            )
-        for path in files[: opts.num]:
-            ep = load_episode(path)
-            typer.echo(
-                f"  {path}: T={len(ep)} success={ep.success} seed={ep.seed} "
-                f"first action={[round(float(a), 3) for a in ep.actions[0]]}"
-            )
+        for line in describe_episodes(opts.data, opts.num):
+            typer.echo(line)
 
     def info(self, generator: Any) -> dict[str, Any]:
-        from polydit.policy.baselines import MLPBaseline
-        from polydit.policy.model import dit_cost, mlp_cost
+        """Tasks, chunking, cost per chunk, or the MLP-BC kind: more than the default shows."""
+        from polydit.policy.model import describe
 
-        codec = generator.codec.config
-        details: dict[str, Any] = {
-            "tasks": ", ".join(codec.tasks),
-            "horizon": codec.horizon,
-            "n_obs": codec.n_obs,
-            "n_action_steps": codec.n_action_steps,
-            "demo_seeds": f"0..{codec.demo_seed_max}",
-        }
-        if isinstance(generator, MLPBaseline):
-            cost = mlp_cost(generator.model)
-            details["kind"] = f"mlp_bc ({generator.kind})"
-        else:
-            cfg = generator.model.config
-            cost = dit_cost(
-                generator.model, codec.horizon, codec.num_context, generator.sampling.steps
-            )
-            details.update(
-                kind="dit",
-                hidden=cfg.hidden,
-                depth=cfg.depth,
-                heads=cfg.heads,
-                moe=cfg.moe is not None,
-                goal=codec.goal,
-                steps=generator.sampling.steps,
-                sampler=generator.sampling.sampler,
-            )
-        details.update(
-            params_total=cost.params_total,
-            params_active=cost.params_active,
-            mflops_per_chunk=round(cost.flops_per_chunk / 1e6, 2),
-        )
-        return details
+        return describe(generator)
 
     def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
-        from polydit.policy.env import RenderingUnavailable
+        from polydit.policy.recording import demo_rollout
 
-        task = (
-            "push-v3"
-            if "push-v3" in generator.codec.config.tasks
-            else generator.codec.config.tasks[0]
-        )
-        seed = max(seed, generator.codec.config.demo_seed_max + 1, 1000)
-        command = f"polydit-policy rollout --task {task} --seed {seed} --video rollout.mp4"
-        try:
-            summary = run_rollout(generator, task, seed, out / "rollout.mp4")
-            caption = (
-                f"{task}, seed {seed}: {'success' if summary['success'] else 'failure'} after "
-                f"{summary['length']} steps (MuJoCo offscreen render)"
-            )
-            return [GalleryItem(Path("rollout.mp4"), caption, command)]
-        except RenderingUnavailable as e:
-            summary = run_rollout(generator, task, seed, None)
-            summary["rendering"] = str(e)
-            from polydit.core.atomic import atomic_write_text
-
-            atomic_write_text(out / "rollout.json", json.dumps(summary, indent=2) + "\n")
-            caption = (
-                f"{task}, seed {seed}: {'success' if summary['success'] else 'failure'} after "
-                f"{summary['length']} steps (text summary: rendering unavailable)"
-            )
-            return [
-                GalleryItem(
-                    Path("rollout.json"),
-                    caption,
-                    command.replace(" --video rollout.mp4", " --json"),
-                )
-            ]
-
-
-class _Recorder:
-    """Wraps a single-env controller and records what it saw and did."""
-
-    def __init__(self, controller: Any):
-        self.controller = controller
-        self._obs: list[Any] = []
-        self._act: list[Any] = []
-        self.chunk_times = controller.chunk_times
-        self.chunk_batch = controller.chunk_batch
-
-    def reset(self, num_envs: int) -> None:
-        self.controller.reset(num_envs)
-
-    def act(self, obs: Any, active: Any) -> Any:
-        actions = self.controller.act(obs, active)
-        if active[0]:
-            self._obs.append(obs[0].copy())
-            self._act.append(actions[0].copy())
-        return actions
-
-    def observations(self) -> Any:
-        import numpy as np
-
-        return np.stack(self._obs).astype(np.float32)
-
-    def actions(self) -> Any:
-        import numpy as np
-
-        return np.stack(self._act).astype(np.float32)
-
-
-def run_rollout(
-    generator: Any, task: str, seed: int, video: Path | None, **overrides: Any
-) -> dict[str, Any]:
-    """One closed-loop episode; with `video`, rendered to MP4/GIF (RenderingUnavailable if the
-    machine has no offscreen OpenGL). overrides: sampling options of a DiT policy (steps,
-    sampler, cache, cache_opts)."""
-    import numpy as np
-
-    from polydit.policy.env import make_env
-    from polydit.policy.io import write_video
-    from polydit.policy.rollout import rollout
-
-    size = (240, 320) if video is not None else None
-    image_size = generator.codec.config.image_size or None
-    if image_size is not None:
-        size = None  # the observation frames are the video
-    if video is not None and image_size is None:
-        make_env(task, render_size=size).render()  # fail fast, before the rollout
-    result = rollout(
-        lambda: make_env(task, render_size=size, image_size=image_size),
-        generator.controller(task, **overrides),
-        [seed],
-        num_envs=1,
-        render=video is not None,
-    )
-    summary = {
-        "task": task,
-        "seed": seed,
-        "success": bool(result.success[0]),
-        "length": int(result.length[0]),
-        "chunks": len(result.chunk_seconds),
-        "latency_ms_per_chunk": 1000.0 * float(np.median(result.chunk_seconds)),
-    }
-    if video is not None:
-        write_video(video, result.frames, fps=30)
-        summary["video"] = str(video)
-    return summary
-
-
-def _read_config(model_dir: Path) -> dict[str, Any]:
-    from polydit.core.errors import CheckpointError
-
-    path = Path(model_dir) / "config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(
-            f"{path}: missing; expected a polydit-policy model directory"
-        ) from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path}: unreadable ({e})") from None
+        return [GalleryItem(*demo_rollout(generator, out, seed))]
 
 
 DOMAIN = PolicyDomain()
@@ -343,17 +129,13 @@ app = make_cli(DOMAIN)
 def collect(
     task: Annotated[str, typer.Option(help="A MetaWorld task, a comma list, or MT10.")],
     episodes: Annotated[int, typer.Option(min=1, help="Expert episodes attempted per task.")],
-    out: Annotated[Path, typer.Option(file_okay=False, help="Output directory.")],
+    out: Out,
     seed: Annotated[int, typer.Option(min=0, help="Environment seed of the first episode.")] = 0,
     action_noise: Annotated[
         float, typer.Option(min=0.0, help="Std of Gaussian noise on executed actions.")
     ] = 0.0,
     image_size: Annotated[
-        int | None,
-        typer.Option(
-            min=4,
-            help="Also record S×S camera frames in each observation (MuJoCo offscreen rendering).",
-        ),
+        int | None, typer.Option(min=4, help="Also record S×S camera frames (offscreen render).")
     ] = None,
 ) -> None:
     """Collect scripted-expert demonstrations; keep the successful ones as NPZ episodes."""
@@ -365,12 +147,6 @@ def collect(
     tasks = resolve_tasks(task)
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    def report(r: Any) -> None:
-        typer.echo(
-            f"{r.task}: kept {r.kept} of {r.attempted} episodes (successful), mean length "
-            f"{r.mean_length:.1f}"
-        )
-
     reports = run(
         tasks,
         episodes,
@@ -378,7 +154,7 @@ def collect(
         seed=seed,
         action_noise=action_noise,
         image_size=image_size,
-        progress=report,
+        progress=lambda report: typer.echo(str(report)),
     )
     kept = sum(r.kept for r in reports)
     typer.echo(f"kept {kept} of {sum(r.attempted for r in reports)} episodes in {out}")
@@ -388,13 +164,11 @@ def collect(
 def rollout_command(
     task: Annotated[str, typer.Option(help="The task to run.")],
     seed: Annotated[int, typer.Option(help="Environment seed (≥ the model's demo seeds).")] = 1000,
-    model: Annotated[
-        str, typer.Option(metavar="NAME|DIR", help="Shipped model or directory.")
-    ] = DEFAULT_MODEL,
+    model: model_option(DOMAIN) = DEFAULT_MODEL,  # type: ignore[valid-type]
     video: Annotated[
         Path | None, typer.Option(help="Write a rendered rollout (.mp4/.gif).")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: Json = False,
     cache: Cache = "none",
     cache_opts: CacheOpts = None,
     instruction: Annotated[
@@ -404,19 +178,16 @@ def rollout_command(
 ) -> None:
     """Run one closed-loop episode (optionally rendered to a video)."""
     from polydit.policy.env import check_task
-    from polydit.policy.pipeline import PolicyGenerator
+    from polydit.policy.recording import run_rollout
 
     check_task(task)
-    model_dir = DOMAIN.pretrained_root / model if model in DOMAIN.shipped_models() else Path(model)
-    generator = DOMAIN.load(model_dir, device="cpu", dtype="fp32")
+    generator = DOMAIN.load(Path(model), device="cpu", dtype="fp32")
+    generation: dict[str, Any] = {"cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
     if instruction is None:
         generator.codec.task_id(task)
-    overrides: dict[str, Any] = {}
-    if isinstance(generator, PolicyGenerator):
-        overrides = {"cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
-        if instruction is not None:
-            overrides["instruction"] = instruction
-    summary = run_rollout(generator, task, seed, video, **overrides)
+    else:
+        generation["instruction"] = instruction
+    summary = run_rollout(generator, task, seed, video, **_overrides(generator, generation))
     if json_out:
         typer.echo(json.dumps(summary))
     else:

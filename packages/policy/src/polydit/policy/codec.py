@@ -1,4 +1,4 @@
-"""Action chunks ↔ tokens, observation histories → context tokens.
+"""Action chunks ↔ tokens, observation histories → context tokens: the policy's core Codec.
 
 Generated tokens: an action chunk of horizon H, one token per step, features = the action
 min-max normalised to [-1, 1] (Diffusion Policy's LinearNormalizer), position = step index (1-D
@@ -10,6 +10,11 @@ Goal, ``goal="task"``: the task enters as a label (``Cond.labels``, the task's i
 ``tasks``) through adaLN. ``goal="language"`` (MDT-style): a sentence embedding (goal_dim wide)
 of the task's instruction is one more context token; every context token is then
 ``[state | slot one-hot | is-goal flag | embedding]`` with the unused parts zero, and no label.
+
+A batch is a dict of raw windows: ``obs`` (B, n_obs, D) observation histories in env units,
+``actions`` (B, H, A) action chunks in env units, ``task`` (B,) task indices, and optionally
+``goal`` (B, goal_dim) goal embeddings (a language-goal codec embeds its own instructions of
+the batch's tasks when it is absent).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ OBS_CLIP = 3.0  # normalised observations are clipped to ±OBS_CLIP (out-of-rang
 
 
 @dataclass(frozen=True)
-class CodecConfig(JsonConfig):
-    """Everything needed to turn data into tokens and back; stored with the model.
+class ActionCodec(JsonConfig):
+    """Normalises and tokenises (see the module docstring); stored with the model.
 
     horizon: actions per chunk (H); n_obs: observations in the history; n_action_steps: actions
     of each chunk executed before re-planning (k ≤ H). obs_/act_ min/max: normalisation stats.
@@ -61,21 +66,21 @@ class CodecConfig(JsonConfig):
             self.image_size % self.patch or self.obs_dim <= 3 * self.image_size**2
         ):
             raise ConfigError(
-                f"CodecConfig: image_size {self.image_size} must be a multiple of patch "
+                f"ActionCodec: image_size {self.image_size} must be a multiple of patch "
                 f"{self.patch} and observations must hold a state before the "
                 f"{3 * self.image_size**2} pixel values (obs_dim is {self.obs_dim})"
             )
         if self.goal not in GOALS:
-            raise ConfigError(f"CodecConfig.goal={self.goal!r}: expected one of {', '.join(GOALS)}")
+            raise ConfigError(f"ActionCodec.goal={self.goal!r}: expected one of {', '.join(GOALS)}")
         if self.goal == "language" and (
             self.goal_dim < 1 or len(self.instructions) != len(self.tasks)
         ):
             raise ConfigError(
-                "CodecConfig: goal='language' needs goal_dim ≥ 1 and one instruction per task"
+                "ActionCodec: goal='language' needs goal_dim ≥ 1 and one instruction per task"
             )
         if not 1 <= self.n_action_steps <= self.horizon:
             raise ConfigError(
-                f"CodecConfig.n_action_steps={self.n_action_steps}: expected 1..horizon "
+                f"ActionCodec.n_action_steps={self.n_action_steps}: expected 1..horizon "
                 f"({self.horizon})"
             )
         for name, dim in (
@@ -85,8 +90,9 @@ class CodecConfig(JsonConfig):
             ("act_max", self.action_dim),
         ):
             if len(getattr(self, name)) != dim:
-                raise ConfigError(f"CodecConfig.{name}: expected {dim} values")
+                raise ConfigError(f"ActionCodec.{name}: expected {dim} values")
 
+    # --- layout ------------------------------------------------------------------------------
     @property
     def state_dim(self) -> int:
         """Width of the state part of an observation (all of it without images)."""
@@ -120,15 +126,110 @@ class CodecConfig(JsonConfig):
         """The language goal of `task` (goal='language')."""
         return self.instructions[self.tasks.index(task)]
 
+    def task_id(self, task: str) -> int:
+        """Index of `task` in the codec's tasks (a ConfigError lists the known ones)."""
+        if task not in self.tasks:
+            raise ConfigError(
+                f"task {task!r} is not one this model was trained on: {', '.join(self.tasks)}"
+            )
+        return self.tasks.index(task)
+
+    # --- normalisation -----------------------------------------------------------------------
+    def normalize_obs(self, obs: Tensor) -> Tensor:
+        scale, offset = _scale_offset(self.obs_min, self.obs_max, obs.device)
+        return (obs * scale + offset).clamp(-OBS_CLIP, OBS_CLIP)
+
+    def normalize_actions(self, actions: Tensor) -> Tensor:
+        scale, offset = _scale_offset(self.act_min, self.act_max, actions.device)
+        return actions * scale + offset
+
+    def denormalize_actions(self, x: Tensor) -> Tensor:
+        scale, offset = _scale_offset(self.act_min, self.act_max, x.device)
+        return (x - offset) / scale
+
+    # --- the Codec protocol ------------------------------------------------------------------
+    def encode(self, batch: dict[str, Tensor]) -> Tokens:
+        """batch["actions"] (B, H, A) in env units → Tokens x (B, H, A) normalised, pos (B, H, 1)."""
+        actions = batch["actions"]
+        return Tokens(
+            self.normalize_actions(actions), self.positions(actions.shape[0], actions.device)
+        )
+
+    def decode(self, x: Tensor, template: Tokens | None = None) -> Tensor:
+        """Token features (B, H, A) → actions (B, H, A) in env units."""
+        return self.denormalize_actions(x)
+
+    def template(self, num: int) -> Tokens:
+        """Tokens of the chunk shape (for sampling: only the shape and positions matter)."""
+        return Tokens(torch.zeros(num, self.horizon, self.action_dim), self.positions(num))
+
+    def positions(self, batch: int, device: torch.device | str = "cpu") -> Tensor:
+        """(B, H, 1) step indices of a chunk."""
+        steps = torch.arange(self.horizon, dtype=torch.float32, device=device)
+        return steps.view(1, -1, 1).expand(batch, -1, -1)
+
+    # --- conditioning ------------------------------------------------------------------------
+    def condition(self, batch: dict[str, Tensor]) -> Cond:
+        """The conditioning of a batch: context tokens of batch["obs"], and the labels
+        batch["task"] (goal='task') or the goal token of batch["goal"], by default the
+        embeddings of the codec's instructions of batch["task"] (goal='language')."""
+        obs = batch["obs"]
+        if self.goal != "language":
+            return Cond(labels=batch["task"].long(), context=self.context(obs))
+        goal = batch.get("goal")
+        if goal is None:
+            from polydit.policy.language import encode_goals
+
+            goal = encode_goals([self.instructions[int(i)] for i in batch["task"]])
+        return Cond(context=self.context(obs, goal.to(obs.device)))
+
+    def context(self, obs_history: Tensor, goal: Tensor | None = None) -> Tensor:
+        """obs_history (B, n_obs, D) raw (+ goal embeddings (B, goal_dim)) → context tokens
+        (B, num_context, context_dim): n_obs state tokens, then n_obs × num_patches image patch
+        tokens (pixels mapped to [-1, 1], with the patch index one-hot), then the goal token.
+        Each token fills its own segments (see :meth:`segments`); the rest is zero."""
+        b, n, _ = obs_history.shape
+        if n != self.n_obs:
+            raise ConfigError(f"expected {self.n_obs} observations of history, got {n}")
+        like = {"dtype": obs_history.dtype, "device": obs_history.device}
+        offsets, start = {}, 0
+        for name, width in self.segments().items():
+            offsets[name] = slice(start, start + width)
+            start += width
+        slot = torch.eye(n, **like)
+        state = torch.zeros(b, n, start, **like)
+        state[..., offsets["state"]] = self.normalize_obs(obs_history)[..., : self.state_dim]
+        state[..., offsets["slot"]] = slot
+        tokens = [state]
+        if self.image_size:
+            p, k = self.patch, self.image_size // self.patch
+            img = obs_history[..., self.state_dim :].reshape(b, n, k, p, k, p, 3)
+            img = img.permute(0, 1, 2, 4, 3, 5, 6).reshape(b, n, k * k, 3 * p * p)
+            patches = torch.zeros(b, n, k * k, start, **like)
+            patches[..., offsets["pixels"]] = img * 2.0 - 1.0
+            patches[..., offsets["patch"]] = torch.eye(k * k, **like)
+            patches[..., offsets["slot"]] = slot[:, None, :]
+            tokens.append(patches.reshape(b, n * k * k, start))
+        if self.goal == "language" and goal is not None:
+            if goal.shape != (b, self.goal_dim):
+                raise ConfigError(
+                    f"goal embeddings: expected ({b}, {self.goal_dim}), got {tuple(goal.shape)}"
+                )
+            token = torch.zeros(b, 1, start, **like)
+            token[..., offsets["flag"]] = 1.0
+            token[..., offsets["goal"]] = goal.to(obs_history.dtype)[:, None]
+            tokens.append(token)
+        return torch.cat(tokens, dim=1)
+
 
 def fit_codec(
     observations: np.ndarray,
     actions: np.ndarray,
     tasks: tuple[str, ...],
     **settings: Any,
-) -> CodecConfig:
+) -> ActionCodec:
     """A codec whose stats are the min/max of observations (N, D) and actions (N, A)."""
-    return CodecConfig(
+    return ActionCodec(
         tasks=tuple(tasks),
         obs_dim=int(observations.shape[-1]),
         action_dim=int(actions.shape[-1]),
@@ -140,110 +241,13 @@ def fit_codec(
     )
 
 
-def _scale_offset(lo: tuple[float, ...], hi: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+def _scale_offset(
+    lo: tuple[float, ...], hi: tuple[float, ...], device: torch.device | str
+) -> tuple[Tensor, Tensor]:
     """x_n = x * scale + offset maps [lo, hi] to [-1, 1]; constant dims map to 0."""
     lo_t, hi_t = torch.tensor(lo), torch.tensor(hi)
     span = hi_t - lo_t
     const = span < 1e-6
     scale = torch.where(const, torch.ones_like(span), 2.0 / span.clamp_min(1e-6))
     offset = torch.where(const, -lo_t, -1.0 - lo_t * scale)
-    return scale, offset
-
-
-class ActionCodec:
-    """Normalises and tokenises; see the module docstring for the token layout."""
-
-    def __init__(self, config: CodecConfig):
-        self.config = config
-        self._obs = _scale_offset(config.obs_min, config.obs_max)
-        self._act = _scale_offset(config.act_min, config.act_max)
-
-    # --- normalisation -----------------------------------------------------------------------
-    def normalize_obs(self, obs: Tensor) -> Tensor:
-        scale, offset = self._obs
-        return (obs * scale + offset).clamp(-OBS_CLIP, OBS_CLIP)
-
-    def normalize_actions(self, actions: Tensor) -> Tensor:
-        scale, offset = self._act
-        return actions * scale + offset
-
-    def denormalize_actions(self, x: Tensor) -> Tensor:
-        scale, offset = self._act
-        return (x - offset) / scale
-
-    # --- tokens ------------------------------------------------------------------------------
-    def positions(self, batch: int) -> Tensor:
-        """(B, H, 1) step indices of a chunk."""
-        steps = torch.arange(self.config.horizon, dtype=torch.float32)
-        return steps.view(1, -1, 1).expand(batch, -1, -1)
-
-    def encode_actions(self, actions: Tensor) -> Tokens:
-        """actions (B, H, A) in env units → Tokens x (B, H, A) normalised, pos (B, H, 1)."""
-        return Tokens(self.normalize_actions(actions), self.positions(actions.shape[0]))
-
-    def template(self, batch: int) -> Tokens:
-        """Tokens of the chunk shape (for sampling: only the shape and positions matter)."""
-        cfg = self.config
-        return Tokens(torch.zeros(batch, cfg.horizon, cfg.action_dim), self.positions(batch))
-
-    def decode_actions(self, x: Tensor) -> Tensor:
-        """Token features (B, H, A) → actions (B, H, A) in env units."""
-        return self.denormalize_actions(x)
-
-    def context(self, obs_history: Tensor, goal: Tensor | None = None) -> Tensor:
-        """obs_history (B, n_obs, D) raw (+ goal embeddings (B, goal_dim)) → context tokens
-        (B, num_context, context_dim): n_obs state tokens, then n_obs × num_patches image patch
-        tokens (pixels mapped to [-1, 1], with the patch index one-hot), then the goal token.
-        Each token fills its own segments (see CodecConfig.segments); the rest is zero."""
-        cfg = self.config
-        b, n, _ = obs_history.shape
-        if n != cfg.n_obs:
-            raise ConfigError(f"expected {cfg.n_obs} observations of history, got {n}")
-        offsets, start = {}, 0
-        for name, width in cfg.segments().items():
-            offsets[name] = slice(start, start + width)
-            start += width
-        slot = torch.eye(n, dtype=obs_history.dtype)
-        state = torch.zeros(b, n, start, dtype=obs_history.dtype)
-        state[..., offsets["state"]] = self.normalize_obs(obs_history)[..., : cfg.state_dim]
-        state[..., offsets["slot"]] = slot
-        tokens = [state]
-        if cfg.image_size:
-            p, k = cfg.patch, cfg.image_size // cfg.patch
-            img = obs_history[..., cfg.state_dim :].reshape(b, n, k, p, k, p, 3)
-            img = img.permute(0, 1, 2, 4, 3, 5, 6).reshape(b, n, k * k, 3 * p * p)
-            patches = torch.zeros(b, n, k * k, start, dtype=obs_history.dtype)
-            patches[..., offsets["pixels"]] = img * 2.0 - 1.0
-            patches[..., offsets["patch"]] = torch.eye(k * k, dtype=obs_history.dtype)
-            patches[..., offsets["slot"]] = slot[:, None, :]
-            tokens.append(patches.reshape(b, n * k * k, start))
-        if cfg.goal == "language" and goal is not None:
-            if goal.shape != (b, cfg.goal_dim):
-                raise ConfigError(
-                    f"goal embeddings: expected ({b}, {cfg.goal_dim}), got {tuple(goal.shape)}"
-                )
-            token = torch.zeros(b, 1, start, dtype=obs_history.dtype)
-            token[..., offsets["flag"]] = 1.0
-            token[..., offsets["goal"]] = goal.to(obs_history.dtype)[:, None]
-            tokens.append(token)
-        return torch.cat(tokens, dim=1)
-
-    def encode_cond(
-        self, obs_history: Tensor, task_ids: Tensor, goal: Tensor | None = None
-    ) -> Cond:
-        """The conditioning of a batch: context tokens of the history (+ the goal embedding
-        token for goal='language'), and the task labels (B,) for goal='task'."""
-        if self.config.goal == "language":
-            if goal is None:
-                raise ConfigError("a language-goal policy needs goal embeddings")
-            return Cond(context=self.context(obs_history, goal))
-        return Cond(labels=task_ids.long(), context=self.context(obs_history))
-
-    def task_id(self, task: str) -> int:
-        """Index of `task` in the codec's tasks (a ConfigError lists the known ones)."""
-        if task not in self.config.tasks:
-            raise ConfigError(
-                f"task {task!r} is not one this model was trained on: "
-                f"{', '.join(self.config.tasks)}"
-            )
-        return self.config.tasks.index(task)
+    return scale.to(device), offset.to(device)

@@ -11,14 +11,21 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.errors import DataError
-from polydit.policy.env import ScriptedExpert, make_env
-from polydit.policy.io import Episode, save_episode
+from polydit.core.errors import ConfigError, DataError
+from polydit.core.train import TrainData
+from polydit.policy.codec import ActionCodec, fit_codec
+from polydit.policy.env import INSTRUCTIONS, ScriptedExpert, make_env
+from polydit.policy.io import Episode, load_episodes, save_episode
+
+if TYPE_CHECKING:
+    from polydit.policy.train import PolicyTrainSpec
 
 EVAL_SEED = 1000
 MANIFEST = "manifest.json"
@@ -33,6 +40,12 @@ class CollectReport:
     kept: int
     seeds: tuple[int, ...]
     mean_length: float
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}: kept {self.kept} of {self.attempted} episodes (successful), mean "
+            f"length {self.mean_length:.1f}"
+        )
 
 
 def run_expert_episode(task: str, seed: int, action_noise: float = 0.0, env=None) -> Episode:
@@ -192,3 +205,75 @@ def make_windows(
     if not obs:
         raise DataError("no episodes to train on")
     return Windows(np.concatenate(obs), np.concatenate(act), np.concatenate(task), tuple(tasks))
+
+
+def training_episodes(source: str | Path, action_clip: float | None) -> list[Episode]:
+    """The successful episodes under `source`, labels clipped to ±`action_clip` (see
+    :func:`clip_labels`)."""
+    episodes = [ep for ep in load_episodes(source) if ep.success]
+    if not episodes:
+        raise DataError(f"{source}: holds no successful episode to train on")
+    return clip_labels(episodes, action_clip)
+
+
+def fit_episode_codec(episodes: Sequence[Episode], *, goal: str, **settings: Any) -> ActionCodec:
+    """The codec of a set of episodes: their sorted tasks, min/max stats and largest seed.
+
+    goal "language" adds each task's instruction (``env.INSTRUCTIONS``) and the sentence
+    encoder's width. settings: horizon, n_obs, n_action_steps, image_size, patch.
+    """
+    tasks = tuple(sorted({ep.task for ep in episodes}))
+    obs = np.concatenate([ep.observations for ep in episodes])
+    act = np.concatenate([ep.actions for ep in episodes])
+    language: dict[str, Any] = {}
+    if goal == "language":
+        from polydit.policy.language import GOAL_DIM
+
+        missing = [t for t in tasks if t not in INSTRUCTIONS]
+        if missing:
+            raise ConfigError(f"goal 'language': no instruction for task(s) {', '.join(missing)}")
+        language = {"goal_dim": GOAL_DIM, "instructions": tuple(INSTRUCTIONS[t] for t in tasks)}
+    seed_max = max(ep.seed for ep in episodes)
+    return fit_codec(obs, act, tasks, demo_seed_max=seed_max, goal=goal, **language, **settings)
+
+
+class WindowDataset:
+    """The raw training windows of a set of episodes and the codec fitted on them.
+
+    ``batch(idx)`` is the codec's batch: obs (K, n_obs, D), actions (K, H, A) in env units and
+    task (K,) indices into ``codec.tasks``.
+    """
+
+    def __init__(self, episodes: Sequence[Episode], codec: ActionCodec):
+        win = make_windows(episodes, codec.tasks, codec.n_obs, codec.horizon)
+        self.codec = codec
+        self.obs = torch.from_numpy(win.obs)
+        self.actions = torch.from_numpy(win.actions)
+        self.task = torch.from_numpy(win.task)
+
+    def __len__(self) -> int:
+        return self.task.shape[0]
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        return self.batch(torch.tensor([i]))
+
+    def batch(self, idx: Tensor) -> dict[str, Tensor]:
+        return {"obs": self.obs[idx], "actions": self.actions[idx], "task": self.task[idx]}
+
+
+def demonstrations(spec: PolicyTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
+    """The successful episodes under ``--data`` as raw windows, with the codec fitted on them."""
+    if source is None:
+        raise ConfigError("--data: give a directory of episodes (create one with `collect`)")
+    episodes = training_episodes(source, spec.action_clip)
+    codec = fit_episode_codec(
+        episodes,
+        goal=spec.goal,
+        horizon=spec.horizon,
+        n_obs=spec.n_obs,
+        n_action_steps=spec.n_action_steps,
+        image_size=spec.image_size,
+        patch=spec.patch,
+    )
+    dataset = WindowDataset(episodes, codec)
+    return TrainData(dataset, f"{source} ({len(episodes)} episodes, {len(dataset)} windows)")

@@ -135,3 +135,30 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Pa
     else:
         data = iio.imwrite("<bytes>", stack, extension=".gif", duration=1000 / fps, loop=0)
     return atomic_write(path, lambda f: f.write(data))
+
+
+def describe_episodes(directory: str | Path, num: int) -> list[str]:
+    """Lines describing the episodes under `directory`: per task, counts, lengths, dims and
+    seeds; then the first `num` files, each with its length, outcome, seed and first action."""
+    files = episode_files(directory)
+    by_task: dict[str, list[Episode]] = {}
+    for path in files:
+        ep = load_episode(path)
+        by_task.setdefault(ep.task, []).append(ep)
+    lines = []
+    for task, eps in sorted(by_task.items()):
+        lengths = [len(e) for e in eps]
+        lines.append(
+            f"{task}: {len(eps)} episodes, {sum(e.success for e in eps)} successful, "
+            f"length mean {sum(lengths) / len(lengths):.1f} (min {min(lengths)}, max "
+            f"{max(lengths)}), obs dim {eps[0].observations.shape[1]}, action dim "
+            f"{eps[0].actions.shape[1]}, seeds {min(e.seed for e in eps)}.."
+            f"{max(e.seed for e in eps)}"
+        )
+    for path in files[:num]:
+        ep = load_episode(path)
+        lines.append(
+            f"  {path}: T={len(ep)} success={ep.success} seed={ep.seed} "
+            f"first action={[round(float(a), 3) for a in ep.actions[0]]}"
+        )
+    return lines

@@ -49,7 +49,7 @@ def evaluate_policy(
     action_steps: actions executed per chunk (a DiT policy's k; None: the model's)."""
     controller_options = {} if action_steps is None else {"action_steps": action_steps}
     results = []
-    image_size = policy.codec.config.image_size or None
+    image_size = policy.codec.image_size or None
     for task in tasks:
         controller = policy.controller(task, **predict_overrides, **controller_options)
         results.append(
@@ -77,7 +77,7 @@ def evaluate_policy(
 
 def chunk_latency_ms(policy: Any, task: str, calls: int = 5, **overrides: Any) -> float:
     """Median wall time (ms) of one chunk prediction for one environment (batch 1)."""
-    codec = policy.codec.config
+    codec = policy.codec
     env = make_env(task, image_size=codec.image_size or None)
     obs, _ = env.reset(seed=0)
     env.close()

@@ -1,4 +1,4 @@
-"""The policy DiT's configuration, the MLP behaviour-cloning baselines, and cost accounting.
+"""The policy DiT's configuration, the MLP behaviour-cloning network, and cost accounting.
 
 Policy DiT: MM-DiT joint attention between the action-chunk stream (H tokens, 1-D RoPE) and the
 observation-history context stream (n_obs tokens); the task id enters adaLN through the label
@@ -9,6 +9,7 @@ embedding. ``moe=True`` gives MoDE's mixture-of-experts MLP routed by the noise 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,11 +17,11 @@ from torch import Tensor, nn
 from polydit.core.config import JsonConfig
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.nn import MoEConfig
-from polydit.policy.codec import CodecConfig
+from polydit.policy.codec import ActionCodec
 
 
 def policy_dit_config(
-    codec: CodecConfig,
+    codec: ActionCodec,
     *,
     hidden: int = 128,
     depth: int = 4,
@@ -133,3 +134,40 @@ def mlp_cost(model: MLPPolicy) -> Cost:
     params = sum(p.numel() for p in model.parameters())
     flops = sum(_linear_flops(m, 1) for m in model.modules() if isinstance(m, nn.Linear))
     return Cost(params, params, flops, flops)
+
+
+def describe(policy: Any) -> dict[str, Any]:
+    """What ``info`` shows of a policy DiT or an MLP-BC baseline: tasks, chunking, demo seeds,
+    architecture and sampling (a DiT), parameters and MFLOPs per chunk."""
+    from polydit.policy.baselines import MLPBaseline
+
+    codec = policy.codec
+    details: dict[str, Any] = {
+        "tasks": ", ".join(codec.tasks),
+        "horizon": codec.horizon,
+        "n_obs": codec.n_obs,
+        "n_action_steps": codec.n_action_steps,
+        "demo_seeds": f"0..{codec.demo_seed_max}",
+    }
+    if isinstance(policy, MLPBaseline):
+        cost = mlp_cost(policy.model)
+        details["kind"] = f"mlp_bc ({policy.kind})"
+    else:
+        cfg = policy.model.config
+        cost = dit_cost(policy.model, codec.horizon, codec.num_context, policy.sampling.steps)
+        details.update(
+            kind="dit",
+            hidden=cfg.hidden,
+            depth=cfg.depth,
+            heads=cfg.heads,
+            moe=cfg.moe is not None,
+            goal=codec.goal,
+            steps=policy.sampling.steps,
+            sampler=policy.sampling.sampler,
+        )
+    details.update(
+        params_total=cost.params_total,
+        params_active=cost.params_active,
+        mflops_per_chunk=round(cost.flops_per_chunk / 1e6, 2),
+    )
+    return details

@@ -8,7 +8,7 @@ returns that loop as a :class:`~polydit.policy.rollout.ChunkController` for the 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,37 +19,37 @@ from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.process import AffineProcess
 from polydit.core.tokens import Cond
-from polydit.policy.codec import ActionCodec, CodecConfig
+from polydit.policy import PACKAGE
+from polydit.policy.codec import ActionCodec
 from polydit.policy.rollout import ChunkController
 
 
 class PolicyGenerator(Pipeline):
     """``predict(obs_history (B, n_obs, D), task) -> actions (B, H, A)`` in env units."""
 
-    package = "polydit-policy"
+    package = PACKAGE
+    codec_type = ActionCodec
+    codec: ActionCodec
 
     def __init__(
         self,
         model: DiT,
         process: AffineProcess,
         sampling: SamplingConfig | None = None,
-        codec: CodecConfig | None = None,
+        *,
+        codec: ActionCodec,
     ):
-        super().__init__(model, process, sampling or SamplingConfig(steps=10, sampler="euler"))
-        if codec is None:
-            raise TypeError("PolicyGenerator needs a CodecConfig")
-        self.codec = ActionCodec(codec)
-        self.expert_cache = ExpertCache(model)  # MoDE: experts fixed per (step, task)
+        sampling = sampling or SamplingConfig(steps=10, sampler="euler")
+        super().__init__(model, process, sampling, codec=codec)
         self.use_expert_cache = True
+        self._experts: tuple[DiT, ExpertCache] | None = None
 
-    def codec_config(self) -> dict[str, Any]:
-        return self.codec.config.to_dict()
-
-    @classmethod
-    def from_configs(
-        cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
-    ) -> Self:
-        return cls(model, process, sampling, CodecConfig.from_dict(codec))
+    @property
+    def expert_cache(self) -> ExpertCache:
+        """MoDE's expert cache of the current network (experts fixed per (step, task))."""
+        if self._experts is None or self._experts[0] is not self.model:
+            self._experts = (self.model, ExpertCache(self.model))
+        return self._experts[1]
 
     @torch.no_grad()
     def predict(
@@ -73,28 +73,23 @@ class PolicyGenerator(Pipeline):
         names = [task] * b if isinstance(task, str) else list(task)
         cond = self._cond(obs, names, instruction)
         cache = self.expert_cache if self.use_expert_cache else contextlib.nullcontext()
+        template = self.codec.template(b)
         with cache:
-            x = self.generate(self.codec.template(b), cond, seed=seed, dtype=dtype, **overrides)
-        return self.codec.decode_actions(x).numpy()
+            x = self.generate(template, cond, seed=seed, dtype=dtype, **overrides)
+        return self.codec.decode(x, template).numpy()
 
     def _cond(self, obs: torch.Tensor, tasks: list[str], instruction: Any) -> Cond:
-        """Conditioning of a batch: task labels, or goal embeddings of the instructions."""
-        cfg = self.codec.config
-        if cfg.goal != "language":
-            if instruction is not None:
-                raise ConfigError("instruction: this policy is conditioned on task ids only")
+        """Conditioning of a batch: the tasks' labels or own instructions, or the embeddings of
+        the given instruction(s) for a language-goal model."""
+        if instruction is None:
             ids = torch.tensor([self.codec.task_id(n) for n in tasks])
-            return self.codec.encode_cond(obs, ids)
+            return self.codec.condition({"obs": obs, "task": ids})
+        if self.codec.goal != "language":
+            raise ConfigError("instruction: this policy is conditioned on task ids only")
         from polydit.policy.language import encode_goals
 
-        if instruction is None:
-            sentences = [
-                cfg.instruction(self.codec.config.tasks[self.codec.task_id(n)]) for n in tasks
-            ]
-        else:
-            sentences = [instruction] * len(tasks) if isinstance(instruction, str) else instruction
-        goal = encode_goals(sentences)
-        return self.codec.encode_cond(obs, torch.zeros(len(tasks), dtype=torch.long), goal)
+        sentences = [instruction] * len(tasks) if isinstance(instruction, str) else instruction
+        return self.codec.condition({"obs": obs, "goal": encode_goals(sentences)})
 
     def controller(
         self,
@@ -109,14 +104,13 @@ class PolicyGenerator(Pipeline):
         (k = `action_steps`, default the codec's n_action_steps)."""
         if instruction is None:
             self.codec.task_id(task)
-        cfg = self.codec.config
 
         def predict(obs_history: np.ndarray, call: int) -> np.ndarray:
             return self.predict(
                 obs_history, task, instruction=instruction, seed=seed + 1000 * call, **overrides
             )
 
-        k = cfg.n_action_steps if action_steps is None else action_steps
-        if not 1 <= k <= cfg.horizon:
-            raise ConfigError(f"action_steps={k}: expected 1..{cfg.horizon} (the horizon)")
-        return ChunkController(predict, n_obs=cfg.n_obs, n_action_steps=k)
+        k = self.codec.n_action_steps if action_steps is None else action_steps
+        if not 1 <= k <= self.codec.horizon:
+            raise ConfigError(f"action_steps={k}: expected 1..{self.codec.horizon} (the horizon)")
+        return ChunkController(predict, n_obs=self.codec.n_obs, n_action_steps=k)

@@ -1,14 +1,17 @@
-"""Benchmarks behind the README table (not tests).
+"""Benchmarks behind the polydit-policy README table (not tests).
 
-    python -m polydit.policy.bench baselines --data runs/demos_mt10 --config configs/mt10.json \
-        --out runs/baselines
-    python -m polydit.policy.bench eval --model pretrained/mt10-dit --episodes 50 --seed 1000 \
+    python -m polydit.bench.policy.bench baselines --data runs/demos_mt10 \
+        --config packages/policy/configs/mt10.json --out runs/baselines
+    python -m polydit.bench.policy.bench eval --model mt10-dit --episodes 50 --seed 1000 \
         --out runs/eval_dit.json
-    python -m polydit.policy.bench table runs/eval_dit/ runs/eval_mlp_single.json ...
+    python -m polydit.bench.policy.bench table runs/eval_dit/ runs/eval_mlp_single.json ...
+    python -m polydit.bench.policy.bench cost --model mt10-dit
 
 `baselines` trains the two MLP-BC policies on the same demonstrations, codec (normalisation,
-horizon, history) and task list as the DiT trained with the same --config. `eval` runs the closed-loop
-protocol of `polydit-policy eval` and writes per-task results; `table` prints the Markdown table (a directory argument merges per-task eval JSONs).
+horizon, history) and task list as the DiT trained with the same --config. `eval` runs the
+closed-loop protocol of `polydit-policy eval` and writes per-task results; `table` prints the
+Markdown table (a directory argument merges per-task eval JSONs). A --model is a shipped model
+name or a pretrained directory.
 """
 
 from __future__ import annotations
@@ -26,21 +29,12 @@ def _baselines(args: argparse.Namespace) -> None:
 
     from polydit.core.train import TrainConfig
     from polydit.policy.baselines import KINDS, train_mlp
-    from polydit.policy.codec import ActionCodec
-    from polydit.policy.train import (
-        PolicyTrainConfig,
-        WindowDataset,
-        fit_codec_on,
-        training_episodes,
-    )
+    from polydit.policy.data import demonstrations
+    from polydit.policy.train import PolicyTrainSpec
 
     torch.set_num_threads(1)
-    settings = PolicyTrainConfig().merged(
-        json.loads(Path(args.config).read_text()), where=args.config
-    )
-    episodes = training_episodes(args.data, settings)
-    codec = fit_codec_on(episodes, settings)
-    dataset = WindowDataset(episodes, ActionCodec(codec))
+    spec = PolicyTrainSpec().merged(json.loads(Path(args.config).read_text()), where=args.config)
+    dataset = demonstrations(spec, args.data, {}).dataset
     config = TrainConfig(
         steps=args.steps,
         batch_size=256,
@@ -53,7 +47,7 @@ def _baselines(args: argparse.Namespace) -> None:
     )
     for kind in KINDS:
         started = time.perf_counter()
-        policy = train_mlp(dataset, codec, kind, Path(args.out) / f"run_{kind}", config)
+        policy = train_mlp(dataset, kind, Path(args.out) / f"run_{kind}", config)
         seconds = time.perf_counter() - started
         policy.save_pretrained(
             Path(args.out) / f"mlp-{kind}",
@@ -65,13 +59,13 @@ def _baselines(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> None:
     import torch
 
-    from polydit.policy.cli import DOMAIN
+    from polydit.policy import load_pretrained
     from polydit.policy.env import resolve_tasks
     from polydit.policy.metrics import eval_seeds, evaluate_policy
 
     torch.set_num_threads(1)
-    policy = DOMAIN.load(Path(args.model), device="cpu", dtype="fp32")
-    codec = policy.codec.config
+    policy = load_pretrained(args.model)
+    codec = policy.codec
     tasks = codec.tasks if args.task is None else resolve_tasks(args.task)
     seeds = eval_seeds(args.seed, args.episodes, codec.demo_seed_max)
     started = time.perf_counter()
@@ -147,12 +141,13 @@ def _cost(args: argparse.Namespace) -> None:
     import torch
 
     from polydit.core.dit import DiT
+    from polydit.policy import load_pretrained
     from polydit.policy.model import dit_cost, policy_dit_config
     from polydit.policy.pipeline import PolicyGenerator
 
     torch.set_num_threads(1)
-    base = PolicyGenerator.from_pretrained(args.model)
-    codec, cfg = base.codec.config, base.model.config
+    base = load_pretrained(args.model)
+    codec, cfg = base.codec, base.model.config
     steps = base.sampling.steps
     history = np.zeros((1, codec.n_obs, codec.obs_dim), np.float32)
     print("| variant | params total | params active | MFLOPs per chunk | latency per chunk (ms) |")
@@ -162,7 +157,7 @@ def _cost(args: argparse.Namespace) -> None:
         model = DiT(
             policy_dit_config(codec, hidden=cfg.hidden, depth=cfg.depth, heads=cfg.heads, moe=moe)
         )
-        gen = PolicyGenerator(model, base.process, base.sampling, codec)
+        gen = PolicyGenerator(model, base.process, base.sampling, codec=codec)
         cost = dit_cost(model, codec.horizon, codec.num_context, steps)
         for cached in (False, True) if moe else (False,):
             gen.use_expert_cache = cached
@@ -180,7 +175,7 @@ def _cost(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m polydit.policy.bench")
+    parser = argparse.ArgumentParser(prog="python -m polydit.bench.policy.bench")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("baselines", help="train the MLP-BC baselines")
     b.add_argument("--data", required=True)

@@ -1,0 +1,128 @@
+"""Single closed-loop episodes of a trained policy, recorded: as an episode file (`sample`),
+as a rendered video or a summary (`rollout`, `polydit demo`).
+
+A policy is anything with ``codec`` and ``controller(task, **overrides)`` (the DiT or an MLP-BC
+baseline); overrides are a DiT's sampling options (steps, sampler, cache, cache_opts...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polydit.policy.env import make_env
+from polydit.policy.io import Episode, write_video
+from polydit.policy.rollout import Controller, RolloutResult, rollout
+
+
+class EpisodeRecorder:
+    """A single-env controller that keeps what the env showed and what it did."""
+
+    def __init__(self, controller: Any):
+        self.controller = controller
+        self._obs: list[np.ndarray] = []
+        self._act: list[np.ndarray] = []
+        self.chunk_times = controller.chunk_times
+        self.chunk_batch = controller.chunk_batch
+
+    def reset(self, num_envs: int) -> None:
+        self.controller.reset(num_envs)
+
+    def act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        actions = self.controller.act(obs, active)
+        if active[0]:
+            self._obs.append(obs[0].copy())
+            self._act.append(actions[0].copy())
+        return actions
+
+    def observations(self) -> np.ndarray:
+        """(T, D) float32: the observation before each executed action."""
+        return np.stack(self._obs).astype(np.float32)
+
+    def actions(self) -> np.ndarray:
+        """(T, A) float32: the executed actions."""
+        return np.stack(self._act).astype(np.float32)
+
+
+def record_episode(
+    policy: Any, task: str, seed: int, *, max_steps: int | None = None, **overrides: Any
+) -> tuple[Episode, RolloutResult]:
+    """One episode of `policy` on `task` from environment seed `seed` (at most `max_steps`,
+    default the env's limit), as an :class:`Episode` and the harness's result."""
+    image_size = policy.codec.image_size or None
+    recorder = EpisodeRecorder(policy.controller(task, **overrides))
+    result = rollout(
+        lambda: make_env(task, image_size=image_size),
+        recorder,
+        [seed],
+        num_envs=1,
+        max_steps=max_steps,
+    )
+    episode = Episode(
+        task=task,
+        observations=recorder.observations(),
+        actions=recorder.actions(),
+        success=result.success[0],
+        seed=seed,
+    )
+    return episode, result
+
+
+def run_rollout(
+    policy: Any, task: str, seed: int, video: Path | None, **overrides: Any
+) -> dict[str, Any]:
+    """One closed-loop episode's summary; with `video`, rendered to MP4/GIF
+    (RenderingUnavailable if the machine has no offscreen OpenGL)."""
+    size = (240, 320) if video is not None else None
+    image_size = policy.codec.image_size or None
+    if image_size is not None:
+        size = None  # the observation frames are the video
+    if video is not None and image_size is None:
+        make_env(task, render_size=size).render()  # fail fast, before the rollout
+    controller: Controller = policy.controller(task, **overrides)
+    result = rollout(
+        lambda: make_env(task, render_size=size, image_size=image_size),
+        controller,
+        [seed],
+        num_envs=1,
+        render=video is not None,
+    )
+    summary = {
+        "task": task,
+        "seed": seed,
+        "success": bool(result.success[0]),
+        "length": int(result.length[0]),
+        "chunks": len(result.chunk_seconds),
+        "latency_ms_per_chunk": 1000.0 * float(np.median(result.chunk_seconds)),
+    }
+    if video is not None:
+        write_video(video, result.frames, fps=30)
+        summary["video"] = str(video)
+    return summary
+
+
+def demo_rollout(policy: Any, out: Path, seed: int) -> tuple[Path, str, str]:
+    """`polydit demo`'s file of a policy: a rendered rollout of push-v3 (else its first task)
+    on a held-out seed as ``out/rollout.mp4``, or its JSON summary where rendering is
+    unavailable. Returns (file relative to `out`, caption, the command that reproduces it)."""
+    from polydit.core.atomic import atomic_write_text
+    from polydit.policy.env import RenderingUnavailable
+
+    task = "push-v3" if "push-v3" in policy.codec.tasks else policy.codec.tasks[0]
+    seed = max(seed, policy.codec.demo_seed_max + 1, 1000)
+    command = f"polydit-policy rollout --task {task} --seed {seed}"
+    try:
+        summary = run_rollout(policy, task, seed, out / "rollout.mp4")
+        shown, file = "MuJoCo offscreen render", Path("rollout.mp4")
+        command += " --video rollout.mp4"
+    except RenderingUnavailable as e:
+        summary = {**run_rollout(policy, task, seed, None), "rendering": str(e)}
+        atomic_write_text(out / "rollout.json", json.dumps(summary, indent=2) + "\n")
+        shown, file = "text summary: rendering unavailable", Path("rollout.json")
+        command += " --json"
+    outcome = "success" if summary["success"] else "failure"
+    caption = f"{task}, seed {seed}: {outcome} after {summary['length']} steps ({shown})"
+    return file, caption, command
