@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from polydit.core.train import RunOptions, fit
 from polydit.policy.codec import ActionCodec
 from polydit.policy.data import collect
 from polydit.policy.env import RenderingUnavailable, make_env
-from polydit.policy.pipeline import PolicyGenerator
 from polydit.policy.rollout import rollout
-from polydit.policy.train import RECIPE, PolicyTrainSpec
 
 SIZE = 16
 
@@ -79,25 +76,10 @@ def test_codec_cuts_frames_into_patch_tokens() -> None:
     ).all()
 
 
-def test_an_image_policy_trains_and_rolls_out(tmp_path: Path) -> None:
+def test_an_image_policy_trains_and_rolls_out(tmp_path: Path, train_tiny) -> None:
     _rendering_env()
     collect(("reach-v3",), 1, tmp_path / "demos", image_size=SIZE)
-    spec = PolicyTrainSpec().merged(
-        {
-            "horizon": 4,
-            "n_obs": 2,
-            "n_action_steps": 2,
-            "hidden": 16,
-            "depth": 1,
-            "heads": 2,
-            "image_size": SIZE,
-            "patch": 8,
-            "train": {"steps": 2, "batch_size": 4, "checkpoint_every": 2},
-        }
-    )
-    data = RECIPE.data(spec, str(tmp_path / "demos"), {})
-    fitted = fit(RECIPE, spec, data, RunOptions(tmp_path / "run", progress=False))
-    gen = PolicyGenerator.from_pretrained(fitted.model_dir)
+    gen = train_tiny(tmp_path / "demos", 2, 4, image_size=SIZE, patch=8)
     assert gen.codec.num_context == 2 * (1 + 4)
     result = rollout(
         lambda: make_env("reach-v3", image_size=SIZE),

