@@ -11,15 +11,13 @@ from polydit.molecule.io import read_sdf
 runner = CliRunner()
 
 
-def _run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def test_sample_writes_one_sdf_record_per_molecule_and_manifest(tiny_model_dir: Path, tmp_path):
+def test_sample_writes_one_sdf_record_per_molecule_and_manifest(
+    tiny_model_dir: Path, tmp_path, run_cli
+):
     out = tmp_path / "s"
-    _run("sample", "--model", str(tiny_model_dir), "--num", "6", "--seed", "2", "--out", str(out))
+    run_cli(
+        "sample", "--model", str(tiny_model_dir), "--num", "6", "--seed", "2", "--out", str(out)
+    )
     mols, skipped = read_sdf(out / "molecules.sdf")
     records = json.loads((out / "samples.json").read_text())
     assert len(mols) == 6 and skipped == [] and len(records) == 6
@@ -29,15 +27,15 @@ def test_sample_writes_one_sdf_record_per_molecule_and_manifest(tiny_model_dir: 
         assert mol.GetNumAtoms() == record["num_atoms"]
 
 
-def test_eval_json_prints_every_metric(tiny_model_dir: Path):
-    out = _run("eval", "--model", str(tiny_model_dir), "--num", "4", "--json")
+def test_eval_json_prints_every_metric(tiny_model_dir: Path, run_cli):
+    out = run_cli("eval", "--model", str(tiny_model_dir), "--num", "4", "--json")
     metrics = json.loads(out.strip().splitlines()[-1])
     for key in ("atom_stability", "molecule_stability", "validity", "uniqueness"):
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["num_molecules"] == 4
 
 
-def test_data_show_and_train_on_a_user_sdf_with_skip_bad(qm9_sample, tmp_path: Path):
+def test_data_show_and_train_on_a_user_sdf_with_skip_bad(qm9_sample, tmp_path: Path, run_cli):
     from polydit.molecule.io import to_rdkit, write_sdf
 
     path = write_sdf(tmp_path / "mine.sdf", [to_rdkit(*qm9_sample.molecule(i)) for i in range(8)])
@@ -46,16 +44,16 @@ def test_data_show_and_train_on_a_user_sdf_with_skip_bad(qm9_sample, tmp_path: P
     path.write_text("$$$$\n".join(text))
     result = runner.invoke(app, ["data", "show", "--data", str(path)])
     assert result.exit_code != 0 and "record 2" in result.output
-    out = _run("data", "show", "--data", str(path), "--skip-bad")
+    out = run_cli("data", "show", "--data", str(path), "--skip-bad")
     assert "7 molecules" in out and "skipped 1" in out
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"preset": "tiny", "train": {"batch_size": 4, "log_every": 1}}))
     run = tmp_path / "run"
-    _run("train", "--data", str(path), "--skip-bad", "--config", str(config), "--steps", "2",
+    run_cli("train", "--data", str(path), "--skip-bad", "--config", str(config), "--steps", "2",
          "--out", str(run))  # fmt: skip
     assert (run / "model" / "model.safetensors").is_file()
-    info = _run("info", "--model", str(run / "model"), "--json")
-    assert json.loads(info.strip().splitlines()[-1])["training_data"] == "mine"
+    info = run_cli("info", "--model", str(run / "model"), "--json")
+    assert json.loads(info.strip().splitlines()[-1])["codec"]["data"] == "mine"
 
 
 def test_demo_writes_depictions_and_sdf(tiny_model_dir: Path, tmp_path: Path):

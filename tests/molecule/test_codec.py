@@ -1,22 +1,22 @@
-"""AtomCodec round trip and rotation augmentation."""
+"""MoleculeCodec round trip, templates and rotation augmentation."""
 
 import numpy as np
 import torch
 
-from polydit.molecule.codec import AtomCodec, random_rotations, rotate
-from polydit.molecule.metrics import bond_orders
+from polydit.molecule.bonds import bond_orders
+from polydit.molecule.codec import MoleculeCodec, random_rotations, rotate
 
 
 def test_encode_decode_round_trip_is_exact(qm9_sample):
     batch = qm9_sample.batch(torch.arange(64))
-    codec = AtomCodec(qm9_sample.atom_types)
-    tokens = codec.encode(batch["types"], batch["coords"], batch["mask"])
+    codec = MoleculeCodec(qm9_sample.atom_types)
+    tokens = codec.encode(batch)
     assert tokens.x.shape == (64, batch["types"].shape[1], 3 + 5)
     assert tokens.pos is None and torch.equal(tokens.mask, batch["mask"])
     assert (tokens.x[~batch["mask"]] == 0).all()
-    types, coords = codec.decode(tokens.x, tokens.mask)
-    assert torch.equal(types, batch["types"])
-    assert torch.equal(coords, batch["coords"])
+    atoms = codec.decode(tokens.x, tokens)
+    assert torch.equal(atoms.types, batch["types"])
+    assert torch.equal(atoms.coords, batch["coords"])
 
 
 def test_random_rotations_are_proper_and_seeded():

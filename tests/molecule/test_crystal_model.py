@@ -7,16 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from polydit.molecule.cli import app
-from polydit.molecule.crystal_io import read_cif, write_cifs
-from polydit.molecule.crystals import procedural_crystals
+from polydit.molecule.crystal.builtin import procedural_crystals
+from polydit.molecule.crystal.io import read_cif, write_cifs
 
 runner = CliRunner()
-
-
-def _run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +22,7 @@ def cif_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def crystal_model(cif_dir: Path, tmp_path_factory) -> Path:
+def crystal_model(cif_dir: Path, tmp_path_factory, run_cli) -> Path:
     run = tmp_path_factory.mktemp("crun")
     config = run / "c.json"
     config.write_text(
@@ -40,16 +34,16 @@ def crystal_model(cif_dir: Path, tmp_path_factory) -> Path:
             }
         )
     )
-    _run("train", "--data", str(cif_dir), "--config", str(config), "--steps", "3",
+    run_cli("train", "--data", str(cif_dir), "--config", str(config), "--steps", "3",
          "--out", str(run / "r"))  # fmt: skip
     return run / "r" / "model"
 
 
-def test_crystal_train_sample_writes_one_cif_per_structure(crystal_model: Path, tmp_path):
-    info = json.loads(_run("info", "--model", str(crystal_model), "--json").splitlines()[-1])
+def test_crystal_train_sample_writes_one_cif_per_structure(crystal_model: Path, tmp_path, run_cli):
+    info = json.loads(run_cli("info", "--model", str(crystal_model), "--json").splitlines()[-1])
     assert info["kind"] == "crystal"
     out = tmp_path / "s"
-    _run("sample", "--model", str(crystal_model), "--kind", "crystal", "--num", "5",
+    run_cli("sample", "--model", str(crystal_model), "--kind", "crystal", "--num", "5",
          "--seed", "3", "--out", str(out))  # fmt: skip
     records = json.loads((out / "samples.json").read_text())
     assert len(records) == 5 and [r["seed"] for r in records] == list(range(3, 8))
@@ -60,8 +54,8 @@ def test_crystal_train_sample_writes_one_cif_per_structure(crystal_model: Path, 
             assert len(structures[0]) == record["num_atoms"]
 
 
-def test_crystal_eval_reports_validities(crystal_model: Path):
-    out = _run("eval", "--model", str(crystal_model), "--num", "4", "--json")
+def test_crystal_eval_reports_validities(crystal_model: Path, run_cli):
+    out = run_cli("eval", "--model", str(crystal_model), "--num", "4", "--json")
     metrics = json.loads(out.strip().splitlines()[-1])
     for key in ("structural_validity", "compositional_validity", "validity", "uniqueness"):
         assert 0.0 <= metrics[key] <= 1.0
@@ -93,18 +87,18 @@ def test_kind_crystal_with_a_molecule_model_dir_is_a_clear_error(tiny_model_dir:
     assert result.exit_code != 0 and "--kind crystal" in result.output
 
 
-def test_init_from_warm_starts_a_crystal_run(crystal_model: Path, cif_dir: Path, tmp_path):
+def test_init_from_warm_starts_a_crystal_run(crystal_model: Path, cif_dir: Path, tmp_path, run_cli):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"preset": "tiny", "train": {"batch_size": 8}}))
-    _run("train", "--data", str(cif_dir), "--config", str(config), "--steps", "1",
+    run_cli("train", "--data", str(cif_dir), "--config", str(config), "--steps", "1",
          "--init-from", str(crystal_model), "--out", str(tmp_path / "warm"))  # fmt: skip
-    spec = json.loads((tmp_path / "warm" / "spec.json").read_text())
-    assert spec["init_from"] == str(crystal_model)
+    run = json.loads((tmp_path / "warm" / "run.json").read_text())
+    assert run["init_from"] == str(crystal_model) and run["recipe"] == "crystal"
 
 
 @pytest.mark.parametrize("kind", ["molecule", "crystal"])
 def test_cache_reaches_generate_fora_runs_and_interval_1_matches_none(
-    kind: str, tiny_model_dir: Path, crystal_model: Path, tmp_path: Path, monkeypatch
+    kind: str, tiny_model_dir: Path, crystal_model: Path, tmp_path: Path, monkeypatch, run_cli
 ):
     from polydit.core.pipeline import Pipeline
 
@@ -118,11 +112,11 @@ def test_cache_reaches_generate_fora_runs_and_interval_1_matches_none(
 
     monkeypatch.setattr(Pipeline, "generate", spy)
     base = ["eval", "--model", str(model), "--num", "3", "--json"]
-    plain = json.loads(_run(*base, "--cache", "none").splitlines()[-1])
+    plain = json.loads(run_cli(*base, "--cache", "none").splitlines()[-1])
     every = json.loads(
-        _run(*base, "--cache", "fora", "--cache-opts", "interval=1").splitlines()[-1]
+        run_cli(*base, "--cache", "fora", "--cache-opts", "interval=1").splitlines()[-1]
     )
-    fora = json.loads(_run(*base, "--cache", "fora").splitlines()[-1])
+    fora = json.loads(run_cli(*base, "--cache", "fora").splitlines()[-1])
     assert [c for c, _ in seen] == ["none", "fora", "fora"]
     assert seen[1][1] == {"interval": "1"} or seen[1][1] == {"interval": 1}
     assert every["cache_block_fraction"] == 1.0
@@ -136,7 +130,7 @@ def test_cache_reaches_generate_fora_runs_and_interval_1_matches_none(
         "every": ["--cache", "fora", "--cache-opts", "interval=1"],
     }.items():
         out = tmp_path / name
-        _run("sample", "--model", str(model), "--num", "3", *flags, "--out", str(out))
+        run_cli("sample", "--model", str(model), "--num", "3", *flags, "--out", str(out))
         files[name] = {
             p.name: p.read_text() for p in sorted(out.iterdir()) if p.suffix in (".sdf", ".cif")
         }

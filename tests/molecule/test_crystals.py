@@ -7,14 +7,10 @@ import pytest
 import torch
 
 from polydit.core.errors import DataError
-from polydit.molecule.crystal_codec import CrystalCodec
-from polydit.molecule.crystal_io import read_cif, write_cif, write_cifs
-from polydit.molecule.crystal_metrics import (
-    composition_valid,
-    crystal_metrics,
-    structure_valid,
-)
-from polydit.molecule.crystals import aflow_prototypes, procedural_crystals
+from polydit.molecule.crystal.builtin import aflow_prototypes, procedural_crystals
+from polydit.molecule.crystal.codec import CrystalCodec
+from polydit.molecule.crystal.io import read_cif, write_cif, write_cifs
+from polydit.molecule.crystal.metrics import composition_valid, crystal_metrics, structure_valid
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +41,10 @@ def test_crystal_codec_round_trip(rocksalts):
     structures = rocksalts[:4] + [r.structure for r in aflow_prototypes()[:4]]
     elements = tuple(sorted({str(sp) for s in structures for sp in s.species}))
     codec = CrystalCodec(elements)
-    tokens = codec.encode(structures)
+    tokens = codec.encode(codec.batch(structures))
     assert tokens.x.shape[-1] == 3 + len(elements) + 6
     assert torch.equal(tokens.mask.sum(1), torch.tensor([1 + len(s) for s in structures]))
-    back = codec.decode(tokens.x, tokens.mask)
+    back = codec.decode(tokens.x, tokens)
     for a, b in zip(structures, back, strict=True):
         assert [str(x) for x in a.species] == [str(x) for x in b.species]
         wrapped = (a.frac_coords - b.frac_coords + 0.5) % 1.0 - 0.5  # periodic difference
@@ -96,7 +92,6 @@ def test_cif_round_trip_and_malformed_block(rocksalts, tmp_path: Path):
 
 
 def test_distribution_distances_vanish_on_the_training_set_itself(rocksalts):
-    from polydit.molecule.crystal_metrics import crystal_metrics
 
     same = crystal_metrics(rocksalts[:6], training=rocksalts[:6])
     assert same["density_wdist"] == 0.0 and same["num_elements_wdist"] == 0.0

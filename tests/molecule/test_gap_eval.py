@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from polydit.molecule.gap_eval import conditional_mae, features
+from polydit.bench.molecule.gap_eval import conditional_mae, features
 from polydit.molecule.io import to_rdkit
 
 

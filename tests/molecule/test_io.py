@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from polydit.core.errors import DataError
+from polydit.molecule.bonds import bond_orders
 from polydit.molecule.data import load_molecule_file, read_molecules
 from polydit.molecule.io import (
     SMILES_PROP,
@@ -16,7 +17,6 @@ from polydit.molecule.io import (
     write_sdf,
     write_xyz,
 )
-from polydit.molecule.metrics import bond_orders
 
 
 def _first_valid(data):

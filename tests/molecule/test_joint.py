@@ -10,21 +10,15 @@ from typer.testing import CliRunner
 
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
-from polydit.molecule.cli import app, joint_data_parts
-from polydit.molecule.codec import AtomCodec
-from polydit.molecule.crystal_data import crystal_set
-from polydit.molecule.crystal_io import write_cifs
-from polydit.molecule.crystals import procedural_crystals
-from polydit.molecule.joint_codec import JointCodec, kind_label
-from polydit.molecule.joint_data import JointSet
+from polydit.molecule.cli import app
+from polydit.molecule.codec import MoleculeCodec
+from polydit.molecule.crystal.builtin import procedural_crystals
+from polydit.molecule.crystal.data import crystal_set
+from polydit.molecule.crystal.io import write_cifs
+from polydit.molecule.joint.codec import JointCodec, kind_label
+from polydit.molecule.joint.data import JointSet, joint_data_parts
 
 runner = CliRunner()
-
-
-def _run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +28,11 @@ def structures() -> list:
 
 @pytest.fixture(scope="module")
 def codec(structures) -> JointCodec:
-    return JointCodec(AtomCodec(), crystal_set("c", structures, ["x"] * len(structures)).codec)
+    return JointCodec(MoleculeCodec(), crystal_set("c", structures, ["x"] * len(structures)).codec)
 
 
 @pytest.fixture(scope="module")
-def joint_model(qm9_sample, structures, tmp_path_factory) -> Path:
+def joint_model(qm9_sample, structures, tmp_path_factory, run_cli) -> Path:
     """A tiny joint model trained 3 steps through the CLI on an SDF + a CIF directory."""
     from polydit.molecule.io import to_rdkit, write_sdf
 
@@ -57,7 +51,7 @@ def joint_model(qm9_sample, structures, tmp_path_factory) -> Path:
             }
         )
     )
-    _run("train", "--data", f"{sdf}+{root / 'cifs'}", "--config", str(config), "--steps", "3",
+    run_cli("train", "--data", f"{sdf}+{root / 'cifs'}", "--config", str(config), "--steps", "3",
          "--out", str(root / "run"))  # fmt: skip
     return root / "run" / "model"
 
@@ -65,17 +59,18 @@ def joint_model(qm9_sample, structures, tmp_path_factory) -> Path:
 def test_codec_round_trip_is_exact_for_both_kinds(codec: JointCodec, qm9_sample, structures):
     types = torch.from_numpy(qm9_sample.types[:6]).long()
     coords = torch.from_numpy(qm9_sample.coords[:6])
-    tokens = codec.encode_molecules(types, coords)
+    tokens = codec.encode({"molecule": {"types": types, "coords": coords, "mask": types >= 0}})
     assert tokens.x.shape == (6, 1 + types.shape[1], codec.channels)
     assert not tokens.mask[:, 0].any()  # a molecule has no lattice token
-    back_types, back_coords = codec.decode_molecules(tokens.x, tokens.mask)
-    assert torch.equal(back_types, types) and torch.equal(back_coords, coords)
+    atoms = codec.decode(tokens.x, tokens, "molecule")
+    assert torch.equal(atoms.types, types) and torch.equal(atoms.coords, coords)
 
-    crystal = codec.encode_crystals(structures[:5])
+    batch = codec.crystal.batch(structures[:5])
+    crystal = codec.encode({"crystal": batch})
     assert crystal.mask[:, 0].all() and torch.equal(crystal.pos[:, 0], torch.zeros(5, 1))
-    direct = codec.crystal.encode(structures[:5])
-    assert torch.equal(codec.from_joint("crystal", crystal.x, crystal.mask)[0], direct.x)
-    for s, d in zip(structures[:5], codec.decode_crystals(crystal.x, crystal.mask), strict=True):
+    direct = codec.crystal.encode(batch)
+    assert torch.equal(codec.from_joint("crystal", crystal.x, crystal.mask).x, direct.x)
+    for s, d in zip(structures[:5], codec.decode(crystal.x, crystal, "crystal"), strict=True):
         assert [str(x) for x in s.species] == [str(x) for x in d.species]
         assert np.allclose(s.frac_coords % 1.0, d.frac_coords, atol=1e-6)
         assert np.allclose(s.lattice.abc, d.lattice.abc, rtol=1e-5)
@@ -96,8 +91,8 @@ def test_shared_elements_share_a_channel_and_decoding_uses_the_kinds_alphabet(co
     crystal_only = next(e for e in codec.crystal.elements if e not in codec.molecule.atom_types)
     x[0, 1, 3 + codec.elements.index(crystal_only)] = 1.0
     x[0, 1, 3 + codec.elements.index("C")] = 0.5
-    types, _ = codec.decode_molecules(x, torch.tensor([[False, True]]))
-    assert codec.molecule.atom_types[int(types[0, 0])] == "C"
+    atoms = codec.decode(x, Tokens(x, None, torch.tensor([[False, True]])), "molecule")
+    assert codec.molecule.atom_types[int(atoms.types[0, 0])] == "C"
 
 
 def test_kind_labels_and_errors():
@@ -115,14 +110,14 @@ def test_joint_set_mixes_kinds_at_the_asked_fraction(qm9_sample, structures):
     data = JointSet(qm9_sample, cset, crystal_fraction=0.25)
     assert len(data) == 1000 + 333
     batch = data.batch(torch.arange(990, 1010))
-    assert batch["molecule"]["types"].shape[0] == 10 and batch["crystal"]["x"].shape[0] == 10
+    assert batch["molecule"]["types"].shape[0] == 10 and batch["crystal"]["types"].shape[0] == 10
     assert set(data.batch(torch.arange(5))) == {"molecule"}
     with pytest.raises(ConfigError, match="crystal_fraction"):
         JointSet(qm9_sample, cset, crystal_fraction=1.0)
 
 
 def test_pair_bias_acts_on_molecule_rows_only(codec):
-    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
+    from polydit.molecule.joint.model import JointDiT, channel_masks, joint_dit_config
 
     torch.manual_seed(0)
     model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec))
@@ -143,7 +138,7 @@ def test_pair_bias_acts_on_molecule_rows_only(codec):
 
 
 def test_a_row_reads_only_its_kinds_channels(codec):
-    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
+    from polydit.molecule.joint.model import JointDiT, channel_masks, joint_dit_config
 
     torch.manual_seed(0)
     model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
@@ -160,26 +155,27 @@ def test_a_row_reads_only_its_kinds_channels(codec):
         cond = Cond(labels=torch.tensor([label]))
         a, b = model(tokens, t, cond), model(tokens.with_x(changed), t, cond)
         assert torch.allclose(a, b) == same
-    everything = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec, False))
+    all_channels = codec.replace(kind_channels=False)
+    everything = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(all_channels))
     assert everything.channel_masks.all()
 
 
-def test_joint_model_samples_each_kind_through_cli_and_python(joint_model: Path, tmp_path):
+def test_joint_model_samples_each_kind_through_cli_and_python(joint_model: Path, tmp_path, run_cli):
     from rdkit import Chem
 
     from polydit.molecule import load_pretrained
 
-    info = json.loads(_run("info", "--model", str(joint_model), "--json").splitlines()[-1])
+    info = json.loads(run_cli("info", "--model", str(joint_model), "--json").splitlines()[-1])
     assert info["kind"] == "joint" and info["architecture"]["num_classes"] == 2
     assert set(info["sampling"]) == {"molecule", "crystal"}
 
     out = tmp_path / "m"
-    _run("sample", "--model", str(joint_model), "--kind", "molecule", "--num", "3",
+    run_cli("sample", "--model", str(joint_model), "--kind", "molecule", "--num", "3",
          "--out", str(out))  # fmt: skip
     assert len(json.loads((out / "samples.json").read_text())) == 3
     assert (out / "molecules.sdf").is_file()
     out = tmp_path / "c"
-    _run("sample", "--model", str(joint_model), "--kind", "crystal", "--num", "3",
+    run_cli("sample", "--model", str(joint_model), "--kind", "crystal", "--num", "3",
          "--out", str(out))  # fmt: skip
     records = json.loads((out / "samples.json").read_text())
     assert len(records) == 3 and all("structure_valid" in r for r in records)
@@ -211,26 +207,47 @@ def test_joint_model_cli_errors(joint_model: Path, tmp_path):
          "--num", "2", "--out", str(tmp_path / "g")],
     )  # fmt: skip
     assert result.exit_code != 0 and "gap" in result.output
+
+
+def test_init_from_warm_starts_a_joint_run(joint_model: Path, tmp_path, run_cli):
+    """A joint run on the same data adopts a joint model's weights (core's codec-checked warm
+    start); a joint model trained on other data has another codec and is refused."""
+    from polydit.molecule import load_pretrained
+
+    root = joint_model.parent.parent
+    data = f"{root / 'mols.sdf'}+{root / 'cifs'}"
+    run_cli("train", "--data", data, "--config", str(root / "j.json"), "--steps", "1",
+         "--init-from", str(joint_model), "--out", str(tmp_path / "warm"))  # fmt: skip
+    run = json.loads((tmp_path / "warm" / "run.json").read_text())
+    assert run["recipe"] == "joint" and run["init_from"] == str(joint_model)
+    assert (
+        load_pretrained(str(tmp_path / "warm" / "model")).codec
+        == load_pretrained(str(joint_model)).codec
+    )
+    (root / "cifs_other").mkdir()
+    for cif in sorted((root / "cifs").iterdir())[:8]:
+        (root / "cifs_other" / cif.name).write_bytes(cif.read_bytes())
     result = runner.invoke(
         app,
-        ["train", "--data", "qm9+crystals", "--init-from", str(joint_model),
-         "--out", str(tmp_path / "r")],
+        ["train", "--data", f"{root / 'mols.sdf'}+{root / 'cifs_other'}", "--config",
+         str(root / "j.json"), "--steps", "1", "--init-from", str(joint_model),
+         "--out", str(tmp_path / "other")],
     )  # fmt: skip
     assert result.exit_code != 0 and "--init-from" in result.output
 
 
-def test_joint_eval_reports_each_kinds_metrics(joint_model: Path):
-    out = _run("eval", "--model", str(joint_model), "--kind", "molecule", "--num", "4", "--json")
+def test_joint_eval_reports_each_kinds_metrics(joint_model: Path, run_cli):
+    out = run_cli("eval", "--model", str(joint_model), "--kind", "molecule", "--num", "4", "--json")
     metrics = json.loads(out.strip().splitlines()[-1])
     assert {"atom_stability", "validity"} <= set(metrics)
-    out = _run("eval", "--model", str(joint_model), "--kind", "crystal", "--num", "4", "--json")
+    out = run_cli("eval", "--model", str(joint_model), "--kind", "crystal", "--num", "4", "--json")
     metrics = json.loads(out.strip().splitlines()[-1])
     assert {"structural_validity", "compositional_validity"} <= set(metrics)
 
 
 def test_config_json_round_trip(joint_model: Path):
-    from polydit.molecule.joint_pipeline import JointGenerator
-    from polydit.molecule.joint_train import JointTrainSpec
+    from polydit.molecule.joint.pipeline import JointGenerator
+    from polydit.molecule.joint.train import JointTrainSpec
 
     loaded = JointGenerator.from_pretrained(joint_model)
     again = JointGenerator.from_configs(
@@ -248,10 +265,10 @@ def test_config_json_round_trip(joint_model: Path):
 
 
 def test_joint_export_stores_each_kinds_metrics(joint_model: Path, tmp_path):
+    from polydit.bench.molecule.bench import export
     from polydit.molecule import load_pretrained
-    from polydit.molecule.bench import joint_export
 
-    metrics = joint_export(joint_model.parent, tmp_path / "exp", 2, None, 0)
+    metrics = export(joint_model.parent, tmp_path / "exp", 2, None, 0)
     assert metrics["train_step"] == 3
     assert metrics["molecule"]["sampler"] == "ddpm" and "validity" in metrics["molecule"]
     assert "structural_validity" in metrics["crystal"]
@@ -268,7 +285,7 @@ def test_shipped_joint_model_samples_each_kind():
     if not (PRETRAINED / "joint" / "config.json").is_file():
         pytest.skip("no shipped joint model")
     joint = load_pretrained("joint")
-    assert joint.kind == "joint" and joint.kind_channels
+    assert joint.kind == "joint" and joint.codec.kind_channels
     mols = joint.sample(2, seed=0, kind="molecule", steps=2)
     assert all(isinstance(m, Chem.Mol) for m in mols)
     structures = joint.sample(2, seed=0, kind="crystal", steps=2)
@@ -279,8 +296,9 @@ def test_shipped_joint_model_samples_each_kind():
 
 def test_own_channel_loss_scores_only_a_rows_kind_channels(codec, qm9_sample, structures):
     from polydit.core.process import ProcessConfig, build_process
-    from polydit.molecule.joint_model import JointDiT, channel_masks, joint_dit_config
-    from polydit.molecule.joint_train import make_joint_loss
+    from polydit.molecule.joint.model import JointDiT, channel_masks, joint_dit_config
+    from polydit.molecule.joint.pipeline import JointGenerator
+    from polydit.molecule.joint.train import JointTrainSpec, loss
 
     torch.manual_seed(0)
     model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
@@ -296,12 +314,15 @@ def test_own_channel_loss_scores_only_a_rows_kind_channels(codec, qm9_sample, st
     batch = data.batch(torch.arange(6))  # molecules only
     process = build_process(ProcessConfig(prediction="velocity"))
 
-    def loss(network, own):
-        fn = make_joint_loss(codec, process, own_channel_loss=own)
+    centred = codec.replace(molecule=codec.molecule.replace(centre_noise=True))
+    pipeline = JointGenerator(model, process, codec=centred)
+
+    def loss_of(network, own):
+        fn = loss(JointTrainSpec(own_channel_loss=own), pipeline)
         return fn(network, batch, torch.Generator().manual_seed(1))
 
-    torch.testing.assert_close(loss(OffOutside(), True), loss(model, True))
-    assert loss(OffOutside(), False) > loss(model, False) + 1.0
+    torch.testing.assert_close(loss_of(OffOutside(), True), loss_of(model, True))
+    assert loss_of(OffOutside(), False) > loss_of(model, False) + 1.0
     # averaged over 8 channels instead of all of them: the same errors weigh C/8 times more
-    ratio = (loss(model, True) / loss(model, False)).item()
+    ratio = (loss_of(model, True) / loss_of(model, False)).item()
     assert ratio == pytest.approx(codec.channels / 8, rel=1e-4)

@@ -3,12 +3,8 @@
 import numpy as np
 import pytest
 
-from polydit.molecule.metrics import (
-    analyse,
-    atom_stability,
-    bond_orders,
-    edm_metrics,
-)
+from polydit.molecule.bonds import bond_orders
+from polydit.molecule.metrics import analyse, atom_stability, edm_metrics
 
 
 def test_qm9_ground_truth_scores_near_edm_data_ceiling(qm9_sample):

@@ -9,16 +9,6 @@ from polydit.molecule.io import VALID_PROP
 from polydit.molecule.pipeline import MoleculeGenerator
 
 
-def test_save_and_load_round_trip(tiny_model_dir: Path):
-    gen = MoleculeGenerator.from_pretrained(tiny_model_dir)
-    again = load_pretrained(str(tiny_model_dir))
-    assert gen.codec == again.codec and gen.size_histogram == again.size_histogram
-    for a, b in zip(
-        gen.model.state_dict().values(), again.model.state_dict().values(), strict=True
-    ):
-        assert torch.equal(a, b)
-
-
 def test_sample_returns_rdkit_mols_with_3d_conformers(tiny_model_dir: Path):
     gen = MoleculeGenerator.from_pretrained(tiny_model_dir)
     mols = gen.sample(4, seed=0)
@@ -44,7 +34,7 @@ def test_same_seed_same_molecules_independent_of_batch(tiny_model_dir: Path):
 def test_atom_counts_follow_the_training_histogram(tiny_model_dir: Path):
     gen = MoleculeGenerator.from_pretrained(tiny_model_dir)
     counts = gen.atom_counts(2000, 0)
-    hist = torch.tensor(gen.size_histogram, dtype=torch.float)
+    hist = torch.tensor(gen.codec.size_histogram, dtype=torch.float)
     assert (hist[counts] > 0).all()  # never a size the training set lacks
     expected = (hist * torch.arange(len(hist))).sum() / hist.sum()
     assert abs(counts.float().mean() - expected) < 0.3
@@ -64,11 +54,11 @@ def test_generator_noise_is_centred_and_per_sample(qm9_sample):
 
     from polydit.core.pipeline import SamplingConfig
     from polydit.core.tokens import Tokens
-    from polydit.molecule.train import MoleculeTrainSpec, build_generator
+    from polydit.molecule.train import MoleculeTrainSpec, build
 
     spec = MoleculeTrainSpec(preset="tiny", sampling=SamplingConfig(steps=2))
-    gen = build_generator(spec, qm9_sample.subset(np.arange(20)))
-    assert gen.centre_noise
+    gen = build(spec, qm9_sample.subset(np.arange(20)), 0)
+    assert gen.codec.centre_noise
     mask = torch.arange(8)[None, :] < torch.tensor([[5], [8]])
     noise = gen.initial_noise(Tokens(torch.zeros(2, 8, 8), None, mask), seed=4)
     assert torch.allclose(noise[..., :3].sum(1), torch.zeros(2, 3), atol=1e-5)
@@ -81,10 +71,10 @@ def test_pair_bias_model_round_trips_and_matches_cached_sampling(qm9_sample, tmp
 
     from polydit.core.pipeline import SamplingConfig
     from polydit.molecule.pair_bias import PairBiasDiT
-    from polydit.molecule.train import MoleculeTrainSpec, build_generator
+    from polydit.molecule.train import MoleculeTrainSpec, build
 
     spec = MoleculeTrainSpec(preset="tiny", pair_bias=True, sampling=SamplingConfig(steps=3))
-    gen = build_generator(spec, qm9_sample.subset(np.arange(20)))
+    gen = build(spec, qm9_sample.subset(np.arange(20)), 0)
     torch.nn.init.normal_(gen.model.pair.mlp[2].weight)  # a non-zero bias
     a = gen.generate_atoms(3, 0)
     again = MoleculeGenerator.from_pretrained(gen.save_pretrained(tmp_path / "m"))
@@ -127,14 +117,16 @@ def test_self_condition_wires_spec_to_saved_config_and_sampling(
 
     from polydit.core.pipeline import SamplingConfig
     from polydit.core.tokens import Tokens
-    from polydit.molecule.train import MoleculeTrainSpec, build_generator, warm_start
+    from polydit.molecule.train import MoleculeTrainSpec, build, layout_warm_start
 
     data = qm9_sample.subset(np.arange(50))
     spec = MoleculeTrainSpec(preset="tiny", self_condition=True, sampling=SamplingConfig(steps=3))
-    gen = build_generator(spec, data)
-    fresh = warm_start(gen, tiny_model_dir)
-    assert fresh == ["self_embed.bias", "self_embed.weight"]
+    gen = build(spec, data, 0)
     donor = load_pretrained(str(tiny_model_dir))
+    assert layout_warm_start(gen, donor, str(tiny_model_dir)) is gen
+    ours, theirs = gen.model.state_dict(), donor.model.state_dict()
+    assert sorted(set(ours) - set(theirs)) == ["self_embed.bias", "self_embed.weight"]
+    assert all(torch.equal(ours[k], v) for k, v in theirs.items())
     tokens = Tokens(torch.randn(2, 5, 8), None, None)
     t = torch.full((2,), 0.5)
     assert torch.equal(gen.model(tokens, t), donor.model(tokens, t))
@@ -157,21 +149,21 @@ def test_gap_conditioning_round_trips_changes_samples_and_guides(qm9_sample, tmp
 
     from polydit.core.errors import ConfigError
     from polydit.core.pipeline import SamplingConfig
-    from polydit.molecule.train import MoleculeTrainSpec, build_generator, make_loss
+    from polydit.molecule.train import MoleculeTrainSpec, build, loss
 
     data = qm9_sample.subset(np.arange(50))
     spec = MoleculeTrainSpec(preset="tiny", condition_gap=True, sampling=SamplingConfig(steps=3))
-    gen = build_generator(spec, data)
-    assert gen.gap_stats == pytest.approx((float(data.gap.mean()), float(data.gap.std())))
-    loss = make_loss(gen.codec, gen.process, gap_stats=gen.gap_stats, cfg_dropout=0.5)
+    gen = build(spec, data, 0)
+    assert gen.codec.gap == pytest.approx((float(data.gap.mean()), float(data.gap.std())))
+    loss_fn = loss(spec.replace(cfg_dropout=0.5), gen)
     batch = data.batch(torch.arange(8))
-    assert torch.isfinite(loss(gen.model, batch, torch.Generator().manual_seed(0)))
+    assert torch.isfinite(loss_fn(gen.model, batch, torch.Generator().manual_seed(0)))
 
     torch.nn.init.normal_(gen.model.head.linear.weight, std=0.1)  # untrained heads are zero
     for block in gen.model.blocks:
         torch.nn.init.normal_(block.adaln[-1].weight, std=0.1)
     loaded = MoleculeGenerator.from_pretrained(gen.save_pretrained(tmp_path / "gap"))
-    assert loaded.gap_stats == gen.gap_stats and loaded.model.config.vector_dim == 1
+    assert loaded.codec.gap == gen.codec.gap and loaded.model.config.vector_dim == 1
 
     def coords(**kw):
         return loaded.generate_atoms(3, 0, sampler="euler", **kw).coords
@@ -182,4 +174,4 @@ def test_gap_conditioning_round_trips_changes_samples_and_guides(qm9_sample, tmp
     assert torch.allclose(coords(gap=3.0, cfg_scale=0.0), coords(), atol=1e-5)
     assert not torch.allclose(coords(gap=3.0, cfg_scale=2.0), low)
     with pytest.raises(ConfigError, match="--gap"):
-        build_generator(MoleculeTrainSpec(preset="tiny"), data).generate_atoms(1, 0, gap=3.0)
+        build(MoleculeTrainSpec(preset="tiny"), data, 0).generate_atoms(1, 0, gap=3.0)

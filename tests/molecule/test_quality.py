@@ -14,9 +14,9 @@ def scores(tmp_path_factory):
     """EDM metrics of the briefly trained tiny model and of random coordinates (same atoms)."""
     tmp_path = tmp_path_factory.mktemp("quality")
     from polydit.core.pipeline import SamplingConfig
-    from polydit.core.train import TrainConfig
+    from polydit.core.train import RunOptions, TrainConfig, TrainData, fit
     from polydit.molecule.data import load_qm9
-    from polydit.molecule.train import MoleculeTrainSpec, train_molecules
+    from polydit.molecule.train import RECIPE, MoleculeTrainSpec
 
     data = load_qm9("train")
     data = data.subset(np.arange(20_000))
@@ -27,7 +27,8 @@ def scores(tmp_path_factory):
         train=TrainConfig(steps=STEPS, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
                           schedule="constant", checkpoint_every=STEPS, log_every=100),
     )  # fmt: skip
-    generator, _ = train_molecules(spec, data, tmp_path / "run", progress=False)
+    options = RunOptions(out=tmp_path / "run", progress=False)
+    generator = fit(RECIPE, spec, TrainData(data, data.name), options).pipeline
     atoms = generator.generate_atoms(NUM, seed=0)
     model = edm_metrics(atoms.molecule(i) for i in range(NUM))
 

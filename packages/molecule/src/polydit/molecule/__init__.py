@@ -1,5 +1,9 @@
 """polydit-molecule: all-atom generation of 3D molecules (QM9) and crystals, ADiT-style.
 
+The molecule kind lives at the package root; :mod:`polydit.molecule.crystal` and
+:mod:`polydit.molecule.joint` hold the crystal and the joint kinds, each with the same modules
+(codec, data, pipeline, train...).
+
 from polydit.molecule import load_pretrained
 gen = load_pretrained()              # the shipped QM9 model
 mols = gen.sample(10, seed=0)        # RDKit Mols with 3D conformers and perceived bonds
@@ -11,23 +15,44 @@ mols = joint.sample(10, seed=0, kind="molecule")  # or kind="crystal" → Struct
 
 from __future__ import annotations
 
+import importlib
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from polydit.molecule.crystal_pipeline import CrystalGenerator
-    from polydit.molecule.joint_pipeline import JointGenerator
+    from polydit.molecule.crystal.pipeline import CrystalGenerator
+    from polydit.molecule.joint.pipeline import JointGenerator
     from polydit.molecule.pipeline import MoleculeGenerator
 
 __all__ = [
+    "GENERATORS",
     "PRETRAINED",
     "CrystalGenerator",
     "JointGenerator",
     "MoleculeGenerator",
     "load_pretrained",
+    "model_kind",
 ]
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
+#: The generator class of each kind of model, by the "kind" its config.json stores.
+GENERATORS = {
+    "molecule": "polydit.molecule.pipeline:MoleculeGenerator",
+    "crystal": "polydit.molecule.crystal.pipeline:CrystalGenerator",
+    "joint": "polydit.molecule.joint.pipeline:JointGenerator",
+}
+
+
+def model_kind(model_dir: str | Path) -> str:
+    """ "molecule", "crystal" or "joint": the "kind" of a pretrained directory's config.json
+    ("molecule" when unreadable: loading then reports the real problem)."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return "molecule"
+    kind = config.get("kind", "molecule") if isinstance(config, dict) else "molecule"
+    return kind if kind in GENERATORS else "molecule"
 
 
 def load_pretrained(
@@ -35,34 +60,19 @@ def load_pretrained(
 ) -> MoleculeGenerator | CrystalGenerator | JointGenerator:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory path: a
     MoleculeGenerator, a CrystalGenerator or, for a joint model, a JointGenerator."""
-    from polydit.molecule.cli import model_kind
+    from polydit.core.hub import resolve_pretrained
 
-    path = Path(name) if Path(name).is_dir() else PRETRAINED / name
-    kind = model_kind(path)
-    if kind == "joint":
-        from polydit.molecule.joint_pipeline import JointGenerator
-
-        return JointGenerator.from_pretrained(path, device=device)
-    if kind == "crystal":
-        from polydit.molecule.crystal_pipeline import CrystalGenerator
-
-        return CrystalGenerator.from_pretrained(path, device=device)
-    from polydit.molecule.pipeline import MoleculeGenerator
-
-    return MoleculeGenerator.from_pretrained(path, device=device)
+    path = resolve_pretrained(name, PRETRAINED)
+    return _import(GENERATORS[model_kind(path)]).from_pretrained(path, device=device)
 
 
-def __getattr__(name: str):
-    if name == "MoleculeGenerator":
-        from polydit.molecule.pipeline import MoleculeGenerator
+def _import(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
-        return MoleculeGenerator
-    if name == "JointGenerator":
-        from polydit.molecule.joint_pipeline import JointGenerator
 
-        return JointGenerator
-    if name == "CrystalGenerator":
-        from polydit.molecule.crystal_pipeline import CrystalGenerator
-
-        return CrystalGenerator
+def __getattr__(name: str) -> Any:
+    for target in GENERATORS.values():
+        if target.endswith(f":{name}"):
+            return _import(target)
     raise AttributeError(name)

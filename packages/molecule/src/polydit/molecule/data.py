@@ -17,14 +17,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from polydit.core.atomic import atomic_write
 from polydit.core.errors import ConfigError, DataError
+from polydit.molecule.codec import QM9_ATOMS, MoleculeCodec
 
-QM9_ATOMS = ("H", "C", "N", "O", "F")
 QM9_SIZE = 130_831
 QM9_TRAIN = 100_000
 QM9_TEST = int(0.1 * QM9_SIZE)  # 13,083
@@ -93,6 +94,18 @@ class MoleculeSet:
         if self.gap is not None:
             batch["gap"] = torch.from_numpy(np.asarray(self.gap[idx], dtype=np.float32))
         return batch
+
+
+def fit_codec(data: MoleculeSet, gap: bool = False, **settings: Any) -> MoleculeCodec:
+    """A codec over `data`'s alphabet and atom-count histogram, named after it; with `gap`, the
+    (mean, std) of its HOMO–LUMO gaps; `settings`: the other MoleculeCodec fields."""
+    if gap and data.gap is None:
+        raise ConfigError(f"condition_gap: the data {data.name!r} has no HOMO–LUMO gaps")
+    stats = (float(data.gap.mean()), float(data.gap.std())) if gap else None
+    histogram = tuple(data.size_histogram())
+    return MoleculeCodec(
+        data.atom_types, size_histogram=histogram, data=data.name, gap=stats, **settings
+    )
 
 
 def pad_molecules(
@@ -232,7 +245,7 @@ def read_molecules(
     """(symbols, coords) of every record of an SDF or XYZ file (hydrogens kept), and the
     descriptions of skipped records. A malformed record is a DataError naming the file and
     record index unless `skip_bad`, when it is skipped and reported."""
-    from polydit.molecule.io import read_sdf_records, read_xyz_records
+    from polydit.molecule.io import read_sdf_records, read_xyz_records, split_records
 
     path = Path(path)
     if not path.is_file():
@@ -244,14 +257,7 @@ def read_molecules(
         records = read_xyz_records(path)
     else:
         raise DataError(f"{path}: unsupported molecule file type {suffix!r} (use .sdf or .xyz)")
-    good, bad = [], []
-    for record in records:
-        if isinstance(record, DataError):
-            if not skip_bad:
-                raise record
-            bad.append(str(record))
-        else:
-            good.append(record)
+    good, bad = split_records(records, skip_bad)
     if not good:
         raise DataError(f"{path}: no readable molecule")
     return good, bad
@@ -281,7 +287,7 @@ def _element_order(symbol: str) -> tuple[int, str]:
 
 
 def _bonded_or_none(symbols: list[str], coords: np.ndarray):
-    from polydit.molecule.metrics import build_molecule, largest_fragment_smiles
+    from polydit.molecule.chem import build_molecule, largest_fragment_smiles
 
     mol = build_molecule(symbols, coords)
     return None if largest_fragment_smiles(mol) is None else mol
@@ -299,3 +305,27 @@ def load_dataset(
     raise ConfigError(
         f"--data: expected one of {', '.join(BUILTINS)} or an .sdf/.xyz path, got {name!r}"
     )
+
+
+def describe(
+    data: MoleculeSet, skipped: list[str], num: int, seed: int, out: Path | None
+) -> list[str]:
+    """`data show`'s lines: sizes, atoms per element, skipped records and `num` random examples
+    (seed); with `out`, the examples are also written to out/examples.sdf."""
+    from polydit.molecule.io import to_rdkit, write_sdf
+
+    counts = np.bincount(data.types[data.types >= 0], minlength=len(data.atom_types))
+    lines = [
+        f"{data.name}: {len(data)} molecules, {int(data.num_atoms.sum())} atoms, "
+        f"{int(data.num_atoms.min())}–{data.max_atoms} atoms per molecule "
+        f"(mean {data.num_atoms.mean():.1f})"
+    ]
+    lines += [f"  {e}: {c} atoms" for e, c in zip(data.atom_types, counts.tolist(), strict=True)]
+    if skipped:
+        lines.append(f"skipped {len(skipped)} malformed record(s), e.g. {skipped[0]}")
+    picks = np.random.default_rng(seed).permutation(len(data))[:num]
+    lines.append("examples: " + ", ".join(f"#{i} {data.smiles[i]}" for i in picks.tolist()))
+    if out is not None:
+        path = write_sdf(out / "examples.sdf", [to_rdkit(*data.molecule(i)) for i in picks])
+        lines.append(f"wrote {len(picks)} examples to {path}")
+    return lines

@@ -1,6 +1,7 @@
-"""Molecule files: RDKit Mols with 3D conformers ↔ SDF / XYZ (every write is atomic).
+"""Molecule files: RDKit Mols with 3D conformers ↔ SDF / XYZ (every write is atomic), and the
+records `sample` writes for generated molecules.
 
-Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.metrics`); a molecule
+Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.chem`); a molecule
 that does not sanitise is still written, with its property ``polydit_valid`` = 0.
 """
 
@@ -9,15 +10,17 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.errors import DataError
-from polydit.molecule.metrics import build_molecule, largest_fragment_smiles, quiet_rdkit
+from polydit.molecule.chem import build_molecule, largest_fragment_smiles, quiet_rdkit
 
 VALID_PROP = "polydit_valid"
 SMILES_PROP = "polydit_smiles"
+SDF_NAME = "molecules.sdf"
 
 
 def to_rdkit(symbols: Sequence[str], coords: np.ndarray):
@@ -71,10 +74,36 @@ def write_sdf(path: str | Path, mols: Sequence) -> Path:
     return Path(path)
 
 
+def write_records(
+    directory: str | Path, mols: Sequence, seed: int, conditioning: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """All `mols` into DIR/molecules.sdf and one record per molecule: its SDF record index,
+    seed, atom count, validity, SMILES and the conditioning it was generated for."""
+    write_sdf(Path(directory) / SDF_NAME, mols)
+    return [
+        {
+            "file": SDF_NAME,
+            "record": i,
+            "seed": seed + i,
+            "num_atoms": mol.GetNumAtoms(),
+            "valid": bool(mol.GetIntProp(VALID_PROP)),
+            "smiles": mol.GetProp(SMILES_PROP),
+            "conditioning": conditioning,
+        }
+        for i, mol in enumerate(mols)
+    ]
+
+
 def read_sdf(path: str | Path, skip_bad: bool = False) -> tuple[list, list[str]]:
     """RDKit Mols (hydrogens kept, not sanitised) of an SDF file and the skipped records."""
+    return split_records(_sdf_mols(Path(path)), skip_bad)
+
+
+def split_records(records: Sequence, skip_bad: bool) -> tuple[list, list[str]]:
+    """(good records, messages of the bad ones): a record that is a DataError is raised unless
+    `skip_bad`, when it is skipped and reported."""
     good, bad = [], []
-    for record in _sdf_mols(Path(path)):
+    for record in records:
         if isinstance(record, DataError):
             if not skip_bad:
                 raise record

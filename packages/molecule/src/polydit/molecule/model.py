@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from polydit.core.dit import DiTConfig
 from polydit.core.errors import ConfigError
-from polydit.molecule.codec import AtomCodec
+from polydit.molecule.codec import MoleculeCodec
 
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": {"hidden": 64, "depth": 2, "heads": 4},
@@ -26,10 +26,9 @@ def preset_size(
 
 
 def molecule_dit_config(
-    codec: AtomCodec,
+    codec: MoleculeCodec,
     preset: str = "small",
     *,
-    num_classes: int = 0,
     hidden: int | None = None,
     depth: int | None = None,
     heads: int | None = None,
@@ -44,7 +43,6 @@ def molecule_dit_config(
         in_dim=codec.channels,
         pos_embed="none",
         qk_norm=True,
-        num_classes=num_classes,
         self_condition=self_condition,
         vector_dim=vector_dim,
         **size,

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from polydit.core.atomic import atomic_write
+from polydit.molecule.chem import quiet_rdkit
 from polydit.molecule.io import SMILES_PROP, VALID_PROP
-from polydit.molecule.metrics import quiet_rdkit
 
 PANEL = (260, 220)
 

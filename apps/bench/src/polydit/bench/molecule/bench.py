@@ -1,19 +1,18 @@
-"""Benchmarks behind the README numbers (not tests).
+"""Benchmarks behind the polydit-molecule README numbers (not tests).
 
-    python -m polydit.molecule.bench ceiling [--split test]          # QM9's own molecules
-    python -m polydit.molecule.bench export --run RUN --out DIR [--num 1000] [--step S]
-        [--steps SAMPLING_STEPS] [--no-novelty]
-    python -m polydit.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
-    python -m polydit.molecule.bench crystal-export --run RUN --out DIR [--num 1000] [--step S]
-    python -m polydit.molecule.bench crystal-random [--num 1000]   # the random-structure floor
-    python -m polydit.molecule.bench joint-export --run RUN --out DIR [--num 500] [--step S]
-    python -m polydit.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
-    python -m polydit.molecule.bench denoise --run RUN     # x0 error (Å) / type accuracy at fixed t
+    python -m polydit.bench.molecule.bench ceiling [--split test]        # QM9's own molecules
+    python -m polydit.bench.molecule.bench export --run RUN --out DIR [--num 1000] [--step S]
+        [--steps SAMPLING_STEPS] [--sampler NAME] [--no-novelty]
+    python -m polydit.bench.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
+    python -m polydit.bench.molecule.bench crystal-random [--num 1000]  # the random floor
+    python -m polydit.bench.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
+    python -m polydit.bench.molecule.bench denoise --run RUN   # x0 error (Å) / type accuracy
 
-`export` turns a training run's EMA checkpoint into a pretrained directory whose metrics.json
-holds the EDM metrics of `num` samples and the training step / wall time. `curve` prints one
-JSON line per checkpoint file in DIR (metric vs training time). `joint-export` does the same
-for a joint run, with the metrics of each kind under "molecule" / "crystal".
+`export` is ``polydit-molecule export`` plus an evaluation: it turns a run's EMA checkpoint
+(molecule, crystal or joint, from run.json) into a pretrained directory whose metrics.json holds
+the metrics of `num` samples (a joint run: each kind's under "molecule" / "crystal", each with its
+stored default sampler) and the training step / wall time. `curve` prints one JSON line per
+checkpoint file in DIR (metric vs training time).
 """
 
 from __future__ import annotations
@@ -25,11 +24,16 @@ from typing import Any
 
 import torch
 
-from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
+from polydit.core.train import from_run, list_checkpoints, load_checkpoint, read_run
+from polydit.molecule.crystal.evaluation import evaluate_crystal_generator
+from polydit.molecule.crystal.pipeline import CrystalGenerator
 from polydit.molecule.data import load_qm9
 from polydit.molecule.evaluation import evaluate_generator, training_smiles
+from polydit.molecule.joint.pipeline import JointGenerator
 from polydit.molecule.metrics import edm_metrics
-from polydit.molecule.train import generator_from_run
+from polydit.molecule.pipeline import MoleculeGenerator
+
+PIPELINES = {"molecule": MoleculeGenerator, "crystal": CrystalGenerator, "joint": JointGenerator}
 
 
 def training_time(run: Path, step: int) -> float | None:
@@ -61,85 +65,39 @@ def export(
     num: int,
     step: int | None,
     seed: int,
-    steps: int | None,
-    novelty: bool,
-    sampler: str | None = None,
+    novelty: bool = True,
+    **sampling: Any,
 ) -> dict[str, Any]:
-    data = load_qm9("train")
-    generator = generator_from_run(run, data, step)
-    generator.sampling = generator.sampling.override(steps=steps, sampler=sampler)
-    found = dict(list_checkpoints(run / "checkpoints"))
-    chosen = max(found) if step is None else step
-    metrics = evaluate_generator(generator, num, seed, novelty=novelty)
-    metrics.update(
-        {
-            "train_step": chosen,
-            "train_seconds": training_time(run, chosen),
-            "eval_seed": seed,
-            "sampling_steps": generator.sampling.steps,
-            "sampler": generator.sampling.sampler,
-        }
-    )
-    generator.save_pretrained(out, metrics=metrics)
-    return metrics
-
-
-def curve(run: Path, checkpoints: Path, num: int, seed: int, steps: int | None) -> None:
-    data = load_qm9("train")
-    for step, path in list_checkpoints(checkpoints):
-        generator = generator_from_run(run, data, None)
-        generator.model.load_state_dict(load_checkpoint(path)["ema"])
-        overrides = {} if steps is None else {"steps": steps}
-        metrics = evaluate_generator(generator, num, seed, **overrides)
-        row = {"step": step, "train_seconds": training_time(run, step), **metrics}
-        print(json.dumps(row), flush=True)
-
-
-def crystal_export(run: Path, out: Path, num: int, step: int | None, seed: int) -> dict[str, Any]:
-    """A crystal run's EMA checkpoint → pretrained directory with its crystal metrics."""
-    from polydit.molecule.crystal_train import crystal_generator_from_run
-    from polydit.molecule.evaluation import evaluate_crystal_generator
-
-    generator = crystal_generator_from_run(run, step)
-    found = dict(list_checkpoints(run / "checkpoints"))
-    chosen = max(found) if step is None else step
-    metrics = evaluate_crystal_generator(generator, num, seed)
-    metrics.update(
-        {
-            "train_step": chosen,
-            "train_seconds": training_time(run, chosen),
-            "eval_seed": seed,
-            "sampling_steps": generator.sampling.steps,
-            "sampler": generator.sampling.sampler,
-        }
-    )
-    generator.save_pretrained(out, metrics=metrics)
-    return metrics
-
-
-def joint_export(run: Path, out: Path, num: int, step: int | None, seed: int) -> dict[str, Any]:
-    """A joint run's EMA checkpoint → pretrained directory with both kinds' metrics (each kind
-    with its stored default sampler)."""
-    from polydit.molecule.evaluation import evaluate_crystal_generator
-    from polydit.molecule.joint_train import joint_generator_from_run
-
-    generator = joint_generator_from_run(run, step)
-    found = dict(list_checkpoints(run / "checkpoints"))
-    chosen = max(found) if step is None else step
+    """The run's checkpoint at `step` (default: the newest) with `sampling` (steps, sampler)
+    overriding its stored defaults, evaluated and saved to `out` with its metrics."""
+    generator = from_run(PIPELINES[read_run(run)["recipe"]], run, step)
+    generator.sampling = generator.sampling.override(**sampling)
+    chosen = max(dict(list_checkpoints(run / "checkpoints"))) if step is None else step
     metrics: dict[str, Any] = {
         "train_step": chosen,
         "train_seconds": training_time(run, chosen),
         "eval_seed": seed,
     }
-    for kind, evaluate in (
-        ("molecule", evaluate_generator),
-        ("crystal", evaluate_crystal_generator),
-    ):
-        part = evaluate(generator.for_kind(kind), num, seed)
-        sampling = generator.kind_sampling[kind]
-        metrics[kind] = {**part, "sampling_steps": sampling.steps, "sampler": sampling.sampler}
+    evaluators = {"molecule": evaluate_generator, "crystal": evaluate_crystal_generator}
+    kinds = {generator.kind: generator}
+    if generator.kind == "joint":
+        kinds = {kind: generator.for_kind(kind) for kind in evaluators}
+    for kind, part in kinds.items():
+        scores = evaluators[kind](part, num, seed, novelty=novelty)
+        scores |= {"sampling_steps": part.sampling.steps, "sampler": part.sampling.sampler}
+        metrics |= {kind: scores} if generator.kind == "joint" else scores
     generator.save_pretrained(out, metrics=metrics)
     return metrics
+
+
+def curve(run: Path, checkpoints: Path, num: int, seed: int, steps: int | None) -> None:
+    generator = from_run(MoleculeGenerator, run)
+    for step, path in list_checkpoints(checkpoints):
+        generator.model.load_state_dict(load_checkpoint(path)["ema"])
+        overrides = {} if steps is None else {"steps": steps}
+        metrics = evaluate_generator(generator, num, seed, **overrides)
+        row = {"step": step, "train_seconds": training_time(run, step), **metrics}
+        print(json.dumps(row), flush=True)
 
 
 def crystal_random(num: int, seed: int) -> dict[str, Any]:
@@ -148,8 +106,8 @@ def crystal_random(num: int, seed: int) -> dict[str, Any]:
     import numpy as np
     from pymatgen.core import Structure
 
-    from polydit.molecule.crystal_data import load_crystals
-    from polydit.molecule.crystal_metrics import crystal_metrics
+    from polydit.molecule.crystal.data import load_crystals
+    from polydit.molecule.crystal.metrics import crystal_metrics
 
     data = load_crystals("crystals", seed=seed)[0]
     rng = np.random.default_rng(seed)
@@ -203,11 +161,11 @@ def denoise(run: Path, num: int = 512) -> None:
 
     val = load_qm9("val")
     batch = val.batch(torch.arange(num))
-    generator = generator_from_run(run, load_qm9("train"))
-    tokens = generator.codec.encode(batch["types"], batch["coords"], batch["mask"])
+    generator = from_run(MoleculeGenerator, run)
+    tokens = generator.codec.encode(batch)
     rng = torch.Generator().manual_seed(0)
     noise = centred_noise(tuple(tokens.x.shape), tokens.mask, rng)
-    if not generator.centre_noise:
+    if not generator.codec.centre_noise:
         noise = torch.randn(tokens.x.shape, generator=torch.Generator().manual_seed(0))
     m = tokens.mask
     for step, path in list_checkpoints(run / "checkpoints"):
@@ -217,15 +175,15 @@ def denoise(run: Path, num: int = 512) -> None:
             tt = torch.full((num,), t)
             xt = (1 - t) * tokens.x + t * noise
             x0, _ = generator.process.to_x0_eps(xt, tt, generator.model(tokens.with_x(xt), tt))
-            types, coords = generator.codec.decode(x0, m)
-            row[f"x0_error_A@{t}"] = (coords - batch["coords"]).norm(dim=-1)[m].mean().item()
-            row[f"type_accuracy@{t}"] = (types[m] == batch["types"][m]).float().mean().item()
+            atoms = generator.codec.decode(x0, tokens)
+            row[f"x0_error_A@{t}"] = (atoms.coords - batch["coords"]).norm(dim=-1)[m].mean().item()
+            row[f"type_accuracy@{t}"] = (atoms.types[m] == batch["types"][m]).float().mean().item()
         print(json.dumps(row), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
-    parser = argparse.ArgumentParser(prog="python -m polydit.molecule.bench")
+    parser = argparse.ArgumentParser(prog="python -m polydit.bench.molecule.bench")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ceiling")
     p.add_argument("--split", default="test")
@@ -244,18 +202,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None)
-    p = sub.add_parser("crystal-export")
-    p.add_argument("--run", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--num", type=int, default=1000)
-    p.add_argument("--step", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p = sub.add_parser("joint-export")
-    p.add_argument("--run", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--num", type=int, default=500)
-    p.add_argument("--step", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("crystal-random")
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
@@ -270,24 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "ceiling":
         print(json.dumps(ceiling(args.split)))
     elif args.command == "export":
-        print(
-            json.dumps(
-                export(
-                    args.run,
-                    args.out,
-                    args.num,
-                    args.step,
-                    args.seed,
-                    args.steps,
-                    args.novelty,
-                    args.sampler,
-                )
-            )
+        sampling = {"steps": args.steps, "sampler": args.sampler}
+        metrics = export(
+            args.run, args.out, args.num, args.step, args.seed, args.novelty, **sampling
         )
-    elif args.command == "crystal-export":
-        print(json.dumps(crystal_export(args.run, args.out, args.num, args.step, args.seed)))
-    elif args.command == "joint-export":
-        print(json.dumps(joint_export(args.run, args.out, args.num, args.step, args.seed)))
+        print(json.dumps(metrics))
     elif args.command == "denoise":
         denoise(args.run, args.num)
     elif args.command == "plot":

@@ -8,7 +8,7 @@ Morgan count fingerprints (radius 2, 1,024 bits) + heavy-atom counts of the mole
 fitted on QM9 train molecules; generated molecules are scored through their perceived SMILES, so
 only valid ones count.
 
-    python -m polydit.molecule.gap_eval --model DIR --num 300 --cfg 1 --cfg 2
+    python -m polydit.bench.molecule.gap_eval --model DIR --num 300 --cfg 1 --cfg 2
 """
 
 from __future__ import annotations

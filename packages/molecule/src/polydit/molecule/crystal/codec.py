@@ -8,6 +8,10 @@ atom tokens have zeros in the lattice channels. Tokens.pos (B, N, 1) is 0 for th
 1 for atoms, so a set model can tell them apart. Fractional coordinates and types round-trip
 exactly (defaults); lattice parameters to float precision. A decoded lattice pymatgen cannot
 build (non-finite, non-positive lengths or volume) decodes to None.
+
+A batch (what :meth:`CrystalCodec.encode` takes, :meth:`CrystalCodec.batch` makes from
+Structures): ``lattice`` (B, 6) float64 lengths / n^(1/3) and angles, ``frac`` (B, N, 3) float32
+fractional coordinates in [0, 1), ``types`` (B, N) long element indices (−1 = padding).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from torch import Tensor
 from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Tokens
+from polydit.molecule.codec import draw_atom_counts
 
 LATTICE_DIMS = 6
 
@@ -29,7 +34,9 @@ LATTICE_DIMS = 6
 class CrystalCodec(JsonConfig):
     """elements: the alphabet (index i ↔ one-hot channel i); frac_shift/frac_scale map
     fractional coordinates to token units (0.5 / 2 gives [−1, 1)); lattice_mean/lattice_std
-    standardise the 6 lattice parameters (set from the training set)."""
+    standardise the 6 lattice parameters; size_histogram: counts[n] = training cells with n
+    atoms (drawn for each sample); data: the training set's name (all set from the training
+    set, :func:`polydit.molecule.crystal.data.fit_codec`)."""
 
     elements: tuple[str, ...]
     type_scale: float = 0.25
@@ -37,6 +44,8 @@ class CrystalCodec(JsonConfig):
     frac_scale: float = 1.0
     lattice_mean: tuple[float, ...] = (0.0,) * LATTICE_DIMS
     lattice_std: tuple[float, ...] = (1.0,) * LATTICE_DIMS
+    size_histogram: tuple[int, ...] = ()
+    data: str = ""
 
     def __post_init__(self) -> None:
         if not self.elements:
@@ -45,6 +54,14 @@ class CrystalCodec(JsonConfig):
             raise ConfigError("CrystalCodec.lattice_mean/lattice_std need 6 values each")
         if min(self.lattice_std) <= 0 or self.frac_scale <= 0:
             raise ConfigError("CrystalCodec.lattice_std and frac_scale must be > 0")
+
+    @property
+    def channels(self) -> int:
+        return 3 + len(self.elements) + LATTICE_DIMS
+
+    @property
+    def max_atoms(self) -> int:
+        return len(self.size_histogram) - 1
 
     @staticmethod
     def lattice_params(structure) -> np.ndarray:
@@ -65,40 +82,42 @@ class CrystalCodec(JsonConfig):
     def tokens_to_frac(self, x: Tensor) -> Tensor:
         return x / self.frac_scale + self.frac_shift
 
-    @property
-    def channels(self) -> int:
-        return 3 + len(self.elements) + LATTICE_DIMS
-
-    def encode(self, structures: list) -> Tokens:
-        """pymatgen Structures → Tokens x (B, 1 + N_max, C), mask (lattice token always real)."""
-        n_max = max(len(s) for s in structures)
-        k = len(self.elements)
+    def batch(self, structures: list, atoms: int | None = None) -> dict[str, Tensor]:
+        """pymatgen Structures → the batch :meth:`encode` takes, padded to `atoms` atoms
+        (default: the largest structure)."""
+        n_max = atoms or max(len(s) for s in structures)
         index = {e: i for i, e in enumerate(self.elements)}
-        x = torch.zeros(len(structures), 1 + n_max, self.channels)
-        mask = torch.zeros(len(structures), 1 + n_max, dtype=torch.bool)
-        mean, std = np.array(self.lattice_mean), np.array(self.lattice_std)
+        frac = torch.zeros(len(structures), n_max, 3)
+        types = torch.full((len(structures), n_max), -1, dtype=torch.long)
         for b, s in enumerate(structures):
-            n = len(s)
-            params = (self.lattice_params(s) - mean) / std
-            x[b, 0, 3 + k :] = torch.tensor(params, dtype=torch.float)
-            frac = torch.tensor(s.frac_coords % 1.0, dtype=torch.float)
-            x[b, 1 : 1 + n, :3] = self.frac_to_tokens(frac)
-            types = torch.tensor([index[str(site.specie)] for site in s])
-            x[b, 1 : 1 + n, 3 : 3 + k] = (
-                torch.nn.functional.one_hot(types, k).float() * self.type_scale
-            )
-            mask[b, : 1 + n] = True
-        return Tokens(x, self.positions(mask), mask)
+            frac[b, : len(s)] = torch.tensor(s.frac_coords % 1.0, dtype=torch.float)
+            types[b, : len(s)] = torch.tensor([index[str(site.specie)] for site in s])
+        lattice = torch.from_numpy(np.stack([self.lattice_params(s) for s in structures]))
+        return {"lattice": lattice, "frac": frac, "types": types}
 
-    def decode(self, x: Tensor, mask: Tensor) -> list:
-        """Tokens → pymatgen Structures (fractional coordinates wrapped into [0, 1)); None where
-        the decoded lattice cannot be built."""
+    def encode(self, batch: dict[str, Tensor]) -> Tokens:
+        """A batch (module docstring) → Tokens x (B, 1 + N, C), pos, mask (lattice token real)."""
+        types, k = batch["types"], len(self.elements)
+        real = types >= 0
+        mask = torch.cat([torch.ones(len(types), 1, dtype=torch.bool), real], 1)
+        x = torch.zeros(*mask.shape, self.channels)
+        mean = torch.tensor(self.lattice_mean, dtype=torch.float64)
+        std = torch.tensor(self.lattice_std, dtype=torch.float64)
+        x[:, 0, 3 + k :] = ((batch["lattice"] - mean) / std).float()
+        atoms = real[..., None]
+        x[:, 1:, :3] = torch.where(atoms, self.frac_to_tokens(batch["frac"]), 0.0)
+        onehot = torch.nn.functional.one_hot(types.clamp_min(0), k).float() * self.type_scale
+        x[:, 1:, 3 : 3 + k] = torch.where(atoms, onehot, 0.0)
+        return Tokens(x, self.positions(mask).to(x), mask)
 
+    def decode(self, x: Tensor, template: Tokens) -> list:
+        """Tokens (B, 1 + N, C) on `template`'s mask → pymatgen Structures (fractional
+        coordinates wrapped into [0, 1)); None where the decoded lattice cannot be built."""
         k = len(self.elements)
         mean, std = np.array(self.lattice_mean), np.array(self.lattice_std)
         out = []
         for b in range(x.shape[0]):
-            n = int(mask[b].sum()) - 1
+            n = int(template.mask[b].sum()) - 1
             params = x[b, 0, 3 + k :].double().numpy() * std + mean
             lengths = params[:3] * max(n, 1) ** (1 / 3)
             angles = np.degrees(params[3:])
@@ -106,6 +125,22 @@ class CrystalCodec(JsonConfig):
             frac = self.tokens_to_frac(x[b, 1 : 1 + n, :3].double()).numpy() % 1.0
             out.append(_build(lengths, angles, [self.elements[t] for t in types], frac))
         return out
+
+    def template(self, num: int, seed: int = 0, num_atoms: Tensor | None = None) -> Tokens:
+        """Zeros (num, 1 + max_atoms, C) masked to the lattice token + each sample's atom count:
+        `num_atoms`, else drawn from the histogram (count i from seed + i)."""
+        counts = self.atom_counts(num, seed) if num_atoms is None else num_atoms.long()
+        if len(counts) != num:
+            raise ConfigError(f"num_atoms has {len(counts)} entries; expected {num}")
+        if int(counts.max()) > self.max_atoms:
+            raise ConfigError(f"num_atoms exceeds this model's maximum of {self.max_atoms} atoms")
+        mask = torch.arange(1 + self.max_atoms)[None, :] < 1 + counts[:, None]
+        x = torch.zeros(num, 1 + self.max_atoms, self.channels)
+        return Tokens(x, self.positions(mask), mask)
+
+    def atom_counts(self, num: int, seed: int) -> Tensor:
+        """(num,) atom counts from the training histogram; count i drawn from seed + i."""
+        return draw_atom_counts(self.size_histogram, num, seed)
 
 
 def _build(lengths: np.ndarray, angles: np.ndarray, species: list[str], frac: np.ndarray):

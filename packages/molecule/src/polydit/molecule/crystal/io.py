@@ -1,9 +1,11 @@
-"""CIF files ↔ pymatgen Structures (atomic writes; malformed files name file and block)."""
+"""CIF files ↔ pymatgen Structures (atomic writes; malformed files name file and block), and the
+records `sample` writes for generated crystals."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.errors import DataError
@@ -22,6 +24,32 @@ def write_cifs(directory: str | Path, structures: Sequence, prefix: str = "cryst
     return [
         write_cif(Path(directory) / f"{prefix}_{i:04d}.cif", s) for i, s in enumerate(structures)
     ]
+
+
+def write_records(
+    directory: str | Path, structures: Sequence, num_atoms: Sequence[int], seed: int
+) -> list[dict[str, Any]]:
+    """One CIF per buildable structure (DIR/crystal_0000.cif, ...) and one record per sample:
+    its file (None for an unbuildable lattice), seed, atom count, formula and validity flags."""
+    from polydit.molecule.crystal.metrics import composition_valid, structure_valid
+
+    records = []
+    for i, (s, n) in enumerate(zip(structures, num_atoms, strict=True)):
+        name = f"crystal_{i:04d}.cif"
+        if s is not None:
+            write_cif(Path(directory) / name, s)
+        records.append(
+            {
+                "file": name if s is not None else None,
+                "seed": seed + i,
+                "num_atoms": int(n),
+                "formula": None if s is None else s.composition.reduced_formula,
+                "structure_valid": s is not None and structure_valid(s),
+                "composition_valid": s is not None and composition_valid(s),
+                "conditioning": {},
+            }
+        )
+    return records
 
 
 def read_cif(path: str | Path, skip_bad: bool = False) -> tuple[list, list[str]]:

@@ -1,4 +1,4 @@
-"""Training a crystal DiT: spec, loss and run (``polydit-molecule train --data crystals|CIF``).
+"""Training a crystal DiT (``polydit-molecule train --data crystals|CIF|DIR``): spec and loss.
 
 Loss: the core flow-matching MSE over the lattice token and the atom tokens (standardised
 lattice parameters, fractional coordinates in [−1, 1), one-hot elements), after a uniformly
@@ -8,32 +8,24 @@ augmentation; rotations do not change fractional coordinates). Padding carries n
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import torch
 
-from polydit.core.atomic import atomic_write_text
-from polydit.core.config import JsonConfig, to_dict
 from polydit.core.dit import DiT, DiTConfig
-from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.pipeline import SamplingConfig
-from polydit.core.process import AffineProcess, ProcessConfig, build_process
+from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Tokens
-from polydit.core.train import TrainConfig, Trainer
-from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
-from polydit.molecule.crystal_codec import CrystalCodec
-from polydit.molecule.crystal_data import CrystalSet
-from polydit.molecule.crystal_pipeline import CrystalGenerator
+from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
+from polydit.molecule.crystal.codec import CrystalCodec
+from polydit.molecule.crystal.data import CrystalSet, load_crystals
+from polydit.molecule.crystal.pipeline import CrystalGenerator
 from polydit.molecule.model import preset_size
-
-SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
-class CrystalTrainSpec(JsonConfig):
+class CrystalTrainSpec(TrainSpec):
     """Everything ``train --data crystals --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`);
@@ -46,127 +38,63 @@ class CrystalTrainSpec(JsonConfig):
     heads: int | None = None
     translate: bool = True
     max_atoms: int = 20
-    process: ProcessConfig = field(
-        default_factory=lambda: ProcessConfig(kind="flow_matching", prediction="velocity")
-    )
-    sampling: SamplingConfig = field(
-        default_factory=lambda: SamplingConfig(steps=100, sampler="euler")
-    )
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=3000,
-            batch_size=64,
-            lr=1e-3,
-            warmup_steps=200,
-            schedule="constant",
-            ema_decay=0.999,
-            checkpoint_every=250,
-            keep_checkpoints=100,
-            log_every=50,
-        )
-    )
+    process: ProcessConfig = field(default_factory=ProcessConfig)
+    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=3000, lr=1e-3, warmup_steps=200, schedule="constant", ema_decay=0.999,
+        checkpoint_every=250, keep_checkpoints=100, log_every=50,
+    ))  # fmt: skip
 
 
-def crystal_dit_config(codec: CrystalCodec, spec: CrystalTrainSpec) -> DiTConfig:
-    """A DiT over crystal tokens; a fixed sin-cos embedding of Tokens.pos marks the lattice
-    token (0) apart from the atom tokens (1), which stay an unordered set."""
+def crystal_data(spec: CrystalTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
+    """The built-in crystals or the user's CIF files (``--skip-bad``), at most max_atoms each."""
+    data, skipped = load_crystals(
+        source or "crystals",
+        max_atoms=spec.max_atoms,
+        seed=spec.train.seed,
+        skip_bad=flags.get("skip_bad", False),
+    )
+    return TrainData(data, data.name, skipped)
+
+
+def build(spec: CrystalTrainSpec, data: CrystalSet, seed: int) -> CrystalGenerator:
+    """A fresh generator over the set's codec: a DiT with a fixed sin-cos embedding of
+    Tokens.pos (lattice token 0, atoms 1, which stay an unordered set)."""
+    torch.manual_seed(seed)
     size = preset_size(spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads)
-    return DiTConfig(in_dim=codec.channels, pos_embed="sincos", pos_axes=1, qk_norm=True, **size)
+    config = DiTConfig(
+        in_dim=data.codec.channels, pos_embed="sincos", pos_axes=1, qk_norm=True, **size
+    )
+    return CrystalGenerator(
+        DiT(config), build_process(spec.process), spec.sampling, codec=data.codec
+    )
 
 
-def translate(x: torch.Tensor, codec: CrystalCodec, generator: torch.Generator) -> torch.Tensor:
-    """Shift every cell's fractional coordinates by one uniform vector, wrapped into [0, 1)."""
+def translate(tokens: Tokens, codec: CrystalCodec, generator: torch.Generator) -> Tokens:
+    """Every cell's fractional coordinates shifted by one uniform vector, wrapped into [0, 1);
+    padding zeroed."""
+    x = tokens.x.clone()
     shift = torch.rand(x.shape[0], 1, 3, generator=generator)
-    frac = (codec.tokens_to_frac(x[:, 1:, :3]) + shift) % 1.0
-    out = x.clone()
-    out[:, 1:, :3] = codec.frac_to_tokens(frac)
-    return out
-
-
-def make_crystal_loss(codec: CrystalCodec, process: AffineProcess, augment: bool = True):
-    """loss(model, batch, generator): translate (optional), masked flow-matching MSE."""
-
-    def loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], generator) -> torch.Tensor:
-        return process.training_loss(
-            model, crystal_tokens(codec, batch, generator, augment), None, generator
-        )
-
-    return loss
+    x[:, 1:, :3] = codec.frac_to_tokens((codec.tokens_to_frac(x[:, 1:, :3]) + shift) % 1.0)
+    return tokens.with_x(x * tokens.mask[..., None])
 
 
 def crystal_tokens(
-    codec: CrystalCodec, batch: dict[str, torch.Tensor], generator, augment: bool = True
+    codec: CrystalCodec, batch: dict[str, torch.Tensor], generator, augment: bool
 ) -> Tokens:
-    """A training batch (x, mask) as tokens (B, 1 + N, C) with lattice/atom positions, every
-    cell translated at random (wrapped) when `augment`; padding zeroed."""
-    x, mask = batch["x"], batch["mask"]
-    if augment:
-        x = translate(x, codec, generator)
-    x = x * mask[..., None]
-    return Tokens(x, codec.positions(mask).to(x), mask)
+    """A training batch as tokens (B, 1 + N, C), every cell translated at random when `augment`."""
+    tokens = codec.encode(batch)
+    return translate(tokens, codec, generator) if augment else tokens
 
 
-def build_crystal_generator(
-    spec: CrystalTrainSpec, data: CrystalSet, seed: int = 0
-) -> CrystalGenerator:
-    """A freshly initialised generator for `data` (seeded)."""
-    torch.manual_seed(seed)
-    return CrystalGenerator(
-        DiT(crystal_dit_config(data.codec, spec)),
-        build_process(spec.process),
-        spec.sampling,
-        codec=data.codec,
-        size_histogram=data.size_histogram(),
-        data=data.name,
-    )
+def loss(spec: CrystalTrainSpec, pipeline: CrystalGenerator) -> LossFn:
+    """loss(model, batch, generator): encode, translate (``spec.translate``), masked MSE."""
+
+    def crystal_loss(model: torch.nn.Module, batch: dict, generator) -> torch.Tensor:
+        tokens = crystal_tokens(pipeline.codec, batch, generator, spec.translate)
+        return pipeline.process.training_loss(model, tokens, None, generator)
+
+    return crystal_loss
 
 
-def train_crystals(
-    spec: CrystalTrainSpec,
-    data: CrystalSet,
-    out: Path,
-    *,
-    resume: bool = False,
-    seed: int = 0,
-    device: str = "cpu",
-    progress: bool = True,
-    init_from: str | Path | None = None,
-) -> tuple[CrystalGenerator, float]:
-    """Train on `data`; write out/spec.json (+ the codec) and the EMA model to out/model."""
-    generator = build_crystal_generator(spec, data, seed)
-    if init_from and not resume:
-        donor = CrystalGenerator.from_pretrained(init_from)
-        if donor.model.config != generator.model.config or donor.codec != generator.codec:
-            raise ConfigError(f"--init-from {init_from}: architecture or codec differs")
-        generator.model.load_state_dict(donor.model.state_dict())
-    record = {
-        "spec": to_dict(spec),
-        "data": data.name,
-        "seed": seed,
-        "codec": generator.codec_config(),
-        "init_from": None if init_from is None else str(init_from),
-    }
-    atomic_write_text(Path(out) / SPEC_FILE, json.dumps(record, indent=2) + "\n")
-    loss = make_crystal_loss(generator.codec, generator.process, spec.translate)
-    train_cfg = dataclasses.replace(spec.train, seed=seed)
-    trainer = Trainer(generator.model, loss, data, train_cfg, out, device=device, progress=progress)
-    result = trainer.fit(resume=resume)
-    generator.model = trainer.ema_model.eval()
-    generator.save_pretrained(Path(out) / "model")
-    return generator, result.wall_time
-
-
-def crystal_generator_from_run(run: Path, step: int | None = None) -> CrystalGenerator:
-    """The EMA weights of a run's checkpoint (newest, or `step`) as a generator."""
-    saved = json.loads((Path(run) / SPEC_FILE).read_text())
-    spec = CrystalTrainSpec.from_dict(saved["spec"], where=f"{run}/{SPEC_FILE}")
-    found = dict(list_checkpoints(Path(run) / "checkpoints"))
-    if not found:
-        raise CheckpointError(f"{run}/checkpoints: no checkpoint")
-    chosen = max(found) if step is None else step
-    if chosen not in found:
-        raise CheckpointError(f"{run}/checkpoints: no checkpoint at step {step}")
-    codec = saved["codec"]
-    model = DiT(crystal_dit_config(CrystalCodec.from_dict(codec["crystal"]), spec))
-    model.load_state_dict(load_checkpoint(found[chosen])["ema"])
-    return CrystalGenerator.from_configs(model, build_process(spec.process), spec.sampling, codec)
+RECIPE = Recipe("crystal", CrystalTrainSpec, CrystalGenerator, crystal_data, build, loss)

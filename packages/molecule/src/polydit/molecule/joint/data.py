@@ -11,16 +11,34 @@ permutation of the positions, so a batch holds both kinds — on average a fract
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from polydit.core.errors import ConfigError
-from polydit.molecule.crystal_data import CrystalSet
+from polydit.molecule.crystal.data import CrystalSet, is_crystal_data
 from polydit.molecule.data import MoleculeSet
+
+
+def joint_data_parts(data: str | None) -> tuple[str, str] | None:
+    """`train --data MOLECULES+CRYSTALS` (e.g. qm9+crystals) → (molecule data, crystal data);
+    None for single-kind data. The second part must be crystal data."""
+    if data is None or "+" not in data or Path(data).exists():
+        return None
+    molecules, _, crystals = data.partition("+")
+    if not molecules or not is_crystal_data(crystals) or is_crystal_data(molecules):
+        raise ConfigError(
+            f"--data {data}: joint training takes MOLECULES+CRYSTALS, e.g. qm9+crystals "
+            "(molecules: qm9, qm9-noh or an .sdf/.xyz file; crystals: crystals, a .cif file or "
+            "a directory of them)"
+        )
+    return molecules, crystals
 
 
 @dataclass
 class JointSet:
+    """Molecules and crystals as one stream of positions (module docstring)."""
+
     molecules: MoleculeSet
     crystals: CrystalSet
     crystal_fraction: float = 0.25

@@ -4,11 +4,11 @@ Core DiT with ``num_classes=2`` (the dataset-type condition, ADiT's) and a fixed
 embedding of ``Tokens.pos`` (slot token 0 vs atoms 1, as in the crystal model), plus two
 per-row rules keyed by the label:
 
-- kind channels (``channel_masks``, (2, C) — :meth:`JointCodec.channel_mask`): the network
-  reads only the channels of a row's kind (a molecule's input is zeroed outside its 3
-  coordinates + 5 element channels), so a molecule row is the single QM9 model's problem; the
-  training loss gives those channels zero noise, so their target is zero. All ones = every
-  channel is read (the first joint run, see the README);
+- kind channels (``JointCodec.kind_channels``; ``channel_masks``, (2, C) —
+  :meth:`JointCodec.channel_mask`): the network reads only the channels of a row's kind (a
+  molecule's input is zeroed outside its 3 coordinates + 5 element channels), so a molecule row
+  is the single QM9 model's problem; the training loss gives those channels zero noise, so their
+  target is zero. All ones = every channel is read (the first joint run, see the README);
 - the molecule model's distance pair head (:mod:`polydit.molecule.pair_bias`) on molecule rows
   only: distances between fractional coordinates mean nothing, and the crystal model has none.
 """
@@ -22,7 +22,7 @@ from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import COORD_DIMS
-from polydit.molecule.joint_codec import KINDS, LABELS, JointCodec
+from polydit.molecule.joint.codec import KINDS, LABELS, JointCodec
 from polydit.molecule.model import preset_size
 from polydit.molecule.pair_bias import PairBias
 
@@ -47,10 +47,10 @@ def joint_dit_config(
     )
 
 
-def channel_masks(codec: JointCodec, kind_channels: bool = True) -> Tensor:
-    """(2, C) float: row `label` = the channels a row of that kind reads (all when not
-    `kind_channels`)."""
-    if not kind_channels:
+def channel_masks(codec: JointCodec) -> Tensor:
+    """(2, C) float: row `label` = the channels a row of that kind reads (all without
+    ``codec.kind_channels``)."""
+    if not codec.kind_channels:
         return torch.ones(len(KINDS), codec.channels)
     return torch.stack([codec.channel_mask(k).float() for k in KINDS])
 
