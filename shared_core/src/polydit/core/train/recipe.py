@@ -71,8 +71,12 @@ def codec_checked_warm_start(pipeline: P, donor: P, source: str) -> P:
     """The default warm start: the donor's codec must equal the run's, its network the same but
     for options that only add parameters (:func:`~polydit.core.train.warm_start.warm_start`)."""
     if donor.codec != pipeline.codec:
+        theirs, ours = donor.codec_config(), pipeline.codec_config()
+        differ = _differences(theirs, ours) or [f"{type(donor.codec).__name__} settings"]
         raise ConfigError(
-            f"--init-from {source}: its codec {donor.codec} differs from the run's {pipeline.codec}"
+            f"--init-from {source}: its codec differs from the run's (there → here: "
+            + ", ".join(differ)
+            + ")"
         )
     warm_start(pipeline.model, donor.model, source)
     return pipeline
@@ -258,5 +262,10 @@ def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list
         if isinstance(a[key], dict) and isinstance(b.get(key), dict):
             out += _differences(a[key], b[key], f"{prefix}{key}.")
         elif a[key] != b.get(key):
-            out.append(f"{prefix}{key} {a[key]!r} → {b.get(key)!r}")
+            out.append(f"{prefix}{key} {_short(a[key])} → {_short(b.get(key))}")
     return out
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
