@@ -98,12 +98,14 @@ class Pipeline:
     """DiT + process + sampling defaults + the domain's :class:`~polydit.core.codec.Codec`.
 
     Subclasses set :attr:`package` (their distribution name) and :attr:`codec_type` (the codec
-    class ``config.json`` stores); :meth:`from_configs` and :meth:`build_model` are the hooks
-    for a subclass that stores more or uses a DiT subclass.
+    class ``config.json`` stores), optionally :attr:`default_sampling`; :meth:`configure` checks
+    or adapts the parts once set, :meth:`build_model` picks a DiT subclass and
+    :meth:`from_configs` restores what a subclass stores beyond its codec.
     """
 
     package: ClassVar[str] = "polydit-core"
     codec_type: ClassVar[type[Codec] | None] = None
+    default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
 
     def __init__(
         self,
@@ -115,11 +117,16 @@ class Pipeline:
     ):
         self.model = model.eval()
         self.process = process
-        self.sampling = sampling or SamplingConfig()
+        self.sampling = sampling or self.default_sampling
         self.codec = codec
         self.last_usage: Usage | None = None
         self.cache_usage = Usage()
         self.sampling_seconds = 0.0
+        self.configure()
+
+    def configure(self) -> None:
+        """Called at the end of ``__init__``: check that model, process and codec fit together
+        and adapt the model to the codec where needed (e.g. an attention pattern). No-op here."""
 
     @property
     def device(self) -> torch.device:

@@ -14,8 +14,7 @@ import torch
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_noise
-from polydit.core.process import AffineProcess
+from polydit.core.pipeline import Pipeline, seeded_noise
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import GeneratedAtoms, MoleculeCodec, centre
 from polydit.molecule.pair_bias import PairBiasDiT
@@ -41,16 +40,9 @@ class MoleculeGenerator(KindPipeline):
     codec_type = MoleculeCodec
     codec: MoleculeCodec
 
-    def __init__(
-        self,
-        model: DiT,
-        process: AffineProcess,
-        sampling: SamplingConfig | None = None,
-        *,
-        codec: MoleculeCodec,
-    ):
-        super().__init__(model, process, sampling, codec=codec)
-        if (codec.gap is not None) != bool(model.config.vector_dim):
+    def configure(self) -> None:
+        """A gap-conditioned codec needs a vector-conditioned DiT and vice versa."""
+        if (self.codec.gap is not None) != bool(self.model.config.vector_dim):
             raise ConfigError("codec.gap (mean, std) must be given exactly for a vector_dim model")
 
     @classmethod

@@ -17,7 +17,6 @@ from polydit.core.accel import ExpertCache
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline, SamplingConfig
-from polydit.core.process import AffineProcess
 from polydit.core.tokens import Cond
 from polydit.policy import PACKAGE
 from polydit.policy.codec import ActionCodec
@@ -31,16 +30,9 @@ class PolicyGenerator(Pipeline):
     codec_type = ActionCodec
     codec: ActionCodec
 
-    def __init__(
-        self,
-        model: DiT,
-        process: AffineProcess,
-        sampling: SamplingConfig | None = None,
-        *,
-        codec: ActionCodec,
-    ):
-        sampling = sampling or SamplingConfig(steps=10, sampler="euler")
-        super().__init__(model, process, sampling, codec=codec)
+    default_sampling = SamplingConfig(steps=10, sampler="euler")
+
+    def configure(self) -> None:
         self.use_expert_cache = True
         self._experts: tuple[DiT, ExpertCache] | None = None
 

@@ -12,10 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig
-from polydit.core.process import AffineProcess
+from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond
 from polydit.video.codec import VideoCodec
 from polydit.video.tasks import box_pixels, interpolate_frames, predict_frames
@@ -28,19 +26,12 @@ class VideoGenerator(Pipeline):
     codec_type = VideoCodec
     codec: VideoCodec
 
-    def __init__(
-        self,
-        model: DiT,
-        process: AffineProcess,
-        sampling: SamplingConfig | None = None,
-        *,
-        codec: VideoCodec,
-    ):
-        super().__init__(model, process, sampling, codec=codec)
-        if codec.attention == "factorized":
+    def configure(self) -> None:
+        """Factorized models attend within frames and along time in alternate blocks."""
+        if self.codec.attention == "factorized":
             from polydit.video.factorized import factorize
 
-            factorize(self.model, codec)
+            factorize(self.model, self.codec)
 
     # --- tasks ----------------------------------------------------------------------------
     def fill(

@@ -16,8 +16,7 @@ import torch
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import Pipeline, SamplingConfig
-from polydit.core.process import AffineProcess
+from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import GeneratedAtoms
 from polydit.molecule.crystal.pipeline import CrystalGenerator
@@ -57,15 +56,7 @@ class JointGenerator(KindPipeline):
     codec_type = JointCodec
     codec: JointCodec
 
-    def __init__(
-        self,
-        model: DiT,
-        process: AffineProcess,
-        sampling: SamplingConfig | None = None,
-        *,
-        codec: JointCodec,
-    ):
-        super().__init__(model, process, sampling, codec=codec)
+    def configure(self) -> None:
         self._kinds: dict[str, MoleculeGenerator | CrystalGenerator] = {}
 
     def for_kind(self, kind: str) -> MoleculeGenerator | CrystalGenerator:
