@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from polydit.molecule.cli import app
@@ -71,10 +72,12 @@ def test_demo_writes_depictions_and_sdf(tiny_model_dir: Path, tmp_path: Path):
     assert all("polydit-molecule sample" in i.command for i in items)
 
 
-def test_gap_flag_on_an_unconditioned_model_is_a_clear_error(tiny_model_dir: Path, tmp_path):
-    result = runner.invoke(
-        app,
-        ["sample", "--model", str(tiny_model_dir), "--gap", "6.5", "--num", "1",
-         "--out", str(tmp_path)],
-    )  # fmt: skip
-    assert result.exit_code != 0 and "--gap" in result.output
+@pytest.mark.parametrize(
+    ("flag", "needle"), [(["--gap", "6.5"], "--gap"), (["--kind", "crystal"], "--kind crystal")]
+)
+def test_a_flag_the_molecule_model_cannot_honour_is_a_clear_error(
+    tiny_model_dir: Path, tmp_path, flag: list[str], needle: str
+):
+    args = ["sample", "--model", str(tiny_model_dir), *flag, "--num", "1", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0 and needle in result.output

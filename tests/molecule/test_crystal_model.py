@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from polydit.molecule.cli import app
 from polydit.molecule.crystal.builtin import procedural_crystals
 from polydit.molecule.crystal.io import read_cif, write_cifs
 
@@ -76,15 +75,6 @@ def test_python_api_returns_pymatgen_structures(crystal_model: Path):
         assert (a is None) == (b is None)
         if a is not None:
             assert a == b
-
-
-def test_kind_crystal_with_a_molecule_model_dir_is_a_clear_error(tiny_model_dir: Path, tmp_path):
-    result = runner.invoke(
-        app,
-        ["sample", "--model", str(tiny_model_dir), "--kind", "crystal", "--num", "1",
-         "--out", str(tmp_path)],
-    )  # fmt: skip
-    assert result.exit_code != 0 and "--kind crystal" in result.output
 
 
 def test_init_from_warm_starts_a_crystal_run(crystal_model: Path, cif_dir: Path, tmp_path, run_cli):

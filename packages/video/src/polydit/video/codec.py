@@ -105,16 +105,8 @@ class VideoCodec(JsonConfig):
         (every clip has the same positions, so `template` is not needed)."""
         pt, ph, pw = self.patch
         t, h, w = self.grid
-        video = rearrange(
-            x,
-            "b (t h w) (c pt ph pw) -> b (t pt) c (h ph) (w pw)",
-            t=t,
-            h=h,
-            w=w,
-            pt=pt,
-            ph=ph,
-            pw=pw,
-        )
+        pattern = "b (t h w) (c pt ph pw) -> b (t pt) c (h ph) (w pw)"
+        video = rearrange(x, pattern, t=t, h=h, w=w, pt=pt, ph=ph, pw=pw)
         return (video + 1) / 2
 
     def frames_to_tokens(self, given_frames: Tensor) -> Tensor:
