@@ -21,7 +21,7 @@ from polydit.core.codec import Codec
 from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
-from polydit.core.hub import load_pretrained, package_version, save_pretrained
+from polydit.core.hub import load_pretrained, package_version, resolve_pretrained, save_pretrained
 from polydit.core.process import AffineProcess, ProcessConfig, build_process
 from polydit.core.sampling import (
     ClassifierFreeGuidance,
@@ -283,8 +283,13 @@ class Pipeline:
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: torch.device | str = "cpu") -> Self:
-        """Load a directory written by :meth:`save_pretrained` of the same package."""
+    def from_pretrained(
+        cls, directory: str | Path, device: torch.device | str = "cpu", shipped: Path | None = None
+    ) -> Self:
+        """Load a directory written by :meth:`save_pretrained` of the same package; with
+        `shipped` (a package's ``pretrained/`` folder), `directory` may also name a model there."""
+        if shipped is not None:
+            directory = resolve_pretrained(directory, shipped)
         config, state = load_pretrained(
             directory, package=cls.package, version=package_version(cls.package)
         )

@@ -14,14 +14,8 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "digits"
 
 
-def load_pretrained(
-    model: str | Path = DEFAULT_MODEL, device: str = "cpu", flag: str = "--model"
-) -> ImageGenerator:
-    """A shipped model by name (a directory of pretrained/) or a pretrained directory path;
-    `flag` names the option in the error for a model that does not exist."""
-    from polydit.core.hub import resolve_pretrained
+def load_pretrained(model: str | Path = DEFAULT_MODEL, device: str = "cpu") -> ImageGenerator:
+    """A shipped model by name (a directory of pretrained/) or a pretrained directory."""
     from polydit.image.pipeline import ImageGenerator
 
-    return ImageGenerator.from_pretrained(
-        resolve_pretrained(model, PRETRAINED, flag), device=device
-    )
+    return ImageGenerator.from_pretrained(model, device, shipped=PRETRAINED)

@@ -14,14 +14,8 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "moving-digits"
 
 
-def load_pretrained(
-    model: str | Path = DEFAULT_MODEL, device: str = "cpu", flag: str = "--model"
-) -> VideoGenerator:
-    """A shipped model by name (a directory of pretrained/) or a pretrained directory path;
-    `flag` names the option in the error for a model that does not exist."""
-    from polydit.core.hub import resolve_pretrained
+def load_pretrained(model: str | Path = DEFAULT_MODEL, device: str = "cpu") -> VideoGenerator:
+    """A shipped model by name (a directory of pretrained/) or a pretrained directory."""
     from polydit.video.pipeline import VideoGenerator
 
-    return VideoGenerator.from_pretrained(
-        resolve_pretrained(model, PRETRAINED, flag), device=device
-    )
+    return VideoGenerator.from_pretrained(model, device, shipped=PRETRAINED)

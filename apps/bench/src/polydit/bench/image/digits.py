@@ -86,7 +86,7 @@ def baseline(args: argparse.Namespace) -> None:
 
 
 def bf16(args: argparse.Namespace) -> None:
-    generator = load_pretrained(args.model, flag="MODEL")
+    generator = load_pretrained(args.model)
     labels = torch.arange(args.num) % 10
     feats = {}
     for dtype in ("fp32", "bf16"):
@@ -102,7 +102,7 @@ def bf16(args: argparse.Namespace) -> None:
 
 
 def larger_grid(args: argparse.Namespace) -> None:
-    generator = load_pretrained(args.model, flag="MODEL")
+    generator = load_pretrained(args.model)
     labels = torch.arange(args.num) % 10
     factor = args.size // generator.codec.height
     for mode in ("extrapolate", "interpolate"):
