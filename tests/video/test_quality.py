@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from polydit.core.train import RunOptions, TrainConfig, fit
+from polydit.core.train import RunOptions, fit
 from polydit.video.data import MovingDigitsConfig, eval_set
 from polydit.video.metrics import prediction_baselines, psnr, stack_clips
 from polydit.video.pipeline import VideoGenerator
@@ -25,16 +25,9 @@ def test_tiny_model_beats_the_best_trivial_baseline_on_prediction(tmp_path: Path
     torch.set_num_threads(1)
     spec = VideoTrainSpec(
         tasks=TaskMix(predict=1, interpolate=0, unconditional=0, backward=0, complete=0, random=0),
-        train=TrainConfig(
-            steps=600,
-            batch_size=16,
-            lr=1e-3,
-            warmup_steps=100,
-            ema_decay=0.995,
-            checkpoint_every=600,
-            log_every=100,
-        ),
     )
+    short = {"warmup_steps": 100, "ema_decay": 0.995, "checkpoint_every": 600, "log_every": 100}
+    spec = spec.replace(train=spec.train.replace(steps=600, **short))  # the recipe's lr and batch
     fitted = fit(RECIPE, spec, RECIPE.data(spec, None, {}), RunOptions(tmp_path, progress=False))
     generator = VideoGenerator.from_pretrained(fitted.model_dir)
     videos, _ = stack_clips(eval_set(MovingDigitsConfig(), 64))
