@@ -27,7 +27,6 @@ from polydit.core.atomic import atomic_write_text
 def _baselines(args: argparse.Namespace) -> None:
     import torch
 
-    from polydit.core.train import TrainConfig
     from polydit.policy.baselines import KINDS, train_mlp
     from polydit.policy.data import demonstrations
     from polydit.policy.train import PolicyTrainSpec
@@ -35,16 +34,10 @@ def _baselines(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     spec = PolicyTrainSpec().merged(json.loads(Path(args.config).read_text()), where=args.config)
     dataset = demonstrations(spec, args.data, {}).dataset
-    config = TrainConfig(
-        steps=args.steps,
-        batch_size=256,
-        lr=1e-3,
-        weight_decay=1e-4,
-        warmup_steps=200,
-        ema_decay=0.999,
-        checkpoint_every=1000,
-        log_every=100,
-    )
+    mlp = {"lr": 1e-3, "weight_decay": 1e-4, "warmup_steps": 200, "checkpoint_every": 1000}
+    config = PolicyTrainSpec().train.replace(
+        steps=args.steps, log_every=100, **mlp
+    )  # DiT's batch, EMA
     for kind in KINDS:
         started = time.perf_counter()
         policy = train_mlp(dataset, kind, Path(args.out) / f"run_{kind}", config)
