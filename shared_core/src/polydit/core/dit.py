@@ -108,33 +108,26 @@ class DiT(nn.Module):
             if cfg.pos_embed == "rope"
             else None
         )
-        block = JointBlock if cfg.context_dim else DiTBlock
-        self.blocks = nn.ModuleList(
-            block(
-                d,
-                cfg.heads,
-                mlp_ratio=cfg.mlp_ratio,
-                qk_norm=cfg.qk_norm,
-                moe=cfg.moe,
-                eps=cfg.norm_eps,
-            )
-            for _ in range(cfg.depth)
-        )
+        self.blocks = nn.ModuleList(self.make_block() for _ in range(cfg.depth))
         self.head = FinalLayer(d, cfg.out_dim or cfg.in_dim, cfg.norm_eps)
+        self.add_heads()
         self._init_weights()
+
+    def make_block(self) -> nn.Module:
+        """One transformer block: adaLN-Zero, or MM-DiT joint with context tokens."""
+        cfg = self.config
+        block = JointBlock if cfg.context_dim else DiTBlock
+        options = {"mlp_ratio": cfg.mlp_ratio, "qk_norm": cfg.qk_norm, "eps": cfg.norm_eps}
+        return block(cfg.hidden, cfg.heads, moe=cfg.moe, **options)
+
+    def add_heads(self) -> None:
+        """Hook for a subclass's extra modules, created before the weights are initialised."""
 
     def _init_weights(self) -> None:
         """Xavier-uniform linears, N(0, 0.02) embeddings; adaLN and output stay zero (adaLN-Zero),
         and so does the self-conditioning embedding."""
-        zero = {
-            id(p)
-            for m in self.modules()
-            if isinstance(m, FinalLayer | DiTBlock)
-            for p in m.adaln.parameters()
-        }
-        zero |= {id(p) for p in self.head.linear.parameters()}
         for m in self.modules():
-            if isinstance(m, nn.Linear) and id(m.weight) not in zero:
+            if isinstance(m, nn.Linear) and not getattr(m, "zero_init", False):
                 nn.init.xavier_uniform_(m.weight)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)

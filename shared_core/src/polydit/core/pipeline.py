@@ -98,13 +98,15 @@ class Pipeline:
     """DiT + process + sampling defaults + the domain's :class:`~polydit.core.codec.Codec`.
 
     Subclasses set :attr:`package` (their distribution name) and :attr:`codec_type` (the codec
-    class ``config.json`` stores), optionally :attr:`default_sampling`; :meth:`configure` checks
+    class ``config.json`` stores), optionally :attr:`default_sampling` and
+    :attr:`model_config_type` (a DiTConfig subclass); :meth:`configure` checks
     or adapts the parts once set, :meth:`build_model` picks a DiT subclass and
     :meth:`from_configs` restores what a subclass stores beyond its codec.
     """
 
     package: ClassVar[str] = "polydit-core"
     codec_type: ClassVar[type[Codec] | None] = None
+    model_config_type: ClassVar[type[DiTConfig]] = DiTConfig
     default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
 
     def __init__(
@@ -247,7 +249,7 @@ class Pipeline:
         network. `where` / `weights` name the config and the weights in errors."""
         try:
             model = cls.build_model(
-                from_dict(DiTConfig, config["model"], where=f"{where}: model"),
+                from_dict(cls.model_config_type, config["model"], where=f"{where}: model"),
                 config.get("codec", {}),
             )
             process = build_process(

@@ -54,9 +54,11 @@ def adaln(linear: nn.Module, c: Tensor, slot: Tensor | None, chunks: int) -> tup
 
 
 def zero_linear(dim_in: int, dim_out: int) -> nn.Linear:
+    """A linear layer that starts at zero (adaLN-Zero); the DiT's init keeps it there."""
     layer = nn.Linear(dim_in, dim_out)
     nn.init.zeros_(layer.weight)
     nn.init.zeros_(layer.bias)
+    layer.zero_init = True  # type: ignore[assignment]
     return layer
 
 

@@ -1,0 +1,85 @@
+"""`EdgeDiT`: the DiT with an edge stream, for graphs (node tokens + pair features).
+
+``forward(tokens, t, cond, edges, allowed) -> (nodes (B, N, out_dim), edges (B, N, N, E_out))``.
+Tokens and conditioning are embedded as in :class:`~polydit.core.dit.DiT`; the pair features
+``edges (B, N, N, edge_dim)`` get their own embedding and stream through every
+:class:`~polydit.core.nn.edges.EdgeBlock`. ``allowed (B, N, N)`` restricts attention (e.g.
+:func:`~polydit.core.nn.edges.block_causal_mask`). With ``symmetric_edges`` the edge output is
+symmetrised, ``(ê + êᵀ) / 2``, as DiGress does for undirected graphs. Edge models run without
+MM-DiT context tokens and outside the training-free caches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from polydit.core.dit import DiT, DiTConfig
+from polydit.core.errors import ConfigError
+from polydit.core.nn.edges import EdgeBlock, EdgeHead
+from polydit.core.tokens import Cond, Tokens
+
+
+@dataclass(frozen=True)
+class EdgeDiTConfig(DiTConfig):
+    """A DiTConfig with the edge stream: `edge_dim` input pair channels, `edge_hidden` stream
+    width, `edge_out_dim` output channels (default edge_dim), `symmetric_edges`."""
+
+    edge_dim: int = 1
+    edge_hidden: int = 64
+    edge_out_dim: int | None = None
+    symmetric_edges: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.edge_dim < 1 or self.edge_hidden < 1:
+            raise ConfigError("EdgeDiTConfig: edge_dim and edge_hidden must be ≥ 1")
+        if self.context_dim:
+            raise ConfigError("EdgeDiTConfig: an edge model takes no context tokens")
+        if self.moe is not None:
+            raise ConfigError("EdgeDiTConfig: an edge model has no mixture-of-experts MLP")
+
+
+class EdgeDiT(DiT):
+    """DiT over node tokens with an edge stream (see module docstring)."""
+
+    config: EdgeDiTConfig
+
+    def make_block(self) -> nn.Module:
+        cfg = self.config
+        return EdgeBlock(
+            cfg.hidden, cfg.heads, cfg.edge_hidden, cfg.mlp_ratio, cfg.qk_norm, cfg.norm_eps
+        )
+
+    def add_heads(self) -> None:
+        cfg = self.config
+        self.edge_embed = nn.Linear(cfg.edge_dim, cfg.edge_hidden)
+        self.edge_head = EdgeHead(
+            cfg.hidden, cfg.edge_hidden, cfg.edge_out_dim or cfg.edge_dim, cfg.norm_eps
+        )
+
+    def forward(  # type: ignore[override]
+        self,
+        tokens: Tokens,
+        t: Tensor,
+        cond: Cond | None = None,
+        edges: Tensor | None = None,
+        allowed: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """tokens.x (B, N, in_dim), t (B,), edges (B, N, N, edge_dim), allowed (B, N, N) bool
+        → (nodes (B, N, out_dim), edges (B, N, N, edge_out_dim))."""
+        b, n = tokens.x.shape[:2]
+        if edges is None or edges.shape[:3] != (b, n, n) or edges.shape[3] != self.config.edge_dim:
+            got = None if edges is None else tuple(edges.shape)
+            raise ConfigError(
+                f"EdgeDiT needs edges of shape ({b}, {n}, {n}, {self.config.edge_dim}), got {got}"
+            )
+        h, inputs = self.prepare(tokens, t, cond)
+        e = self.edge_embed(edges)
+        for block in self.blocks:
+            h, e = block(h, e, inputs, allowed)
+        out = self.edge_head(e, inputs)
+        if self.config.symmetric_edges:
+            out = (out + out.transpose(1, 2)) / 2
+        return self.head(h, inputs), out
