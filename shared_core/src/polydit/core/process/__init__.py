@@ -2,10 +2,19 @@
 
 Every continuous process here is an affine path ``x_t = alpha(t) x_0 + sigma(t) eps`` and
 differs only in its schedule, its t-sampling and what the network predicts.
+:class:`CategoricalDiffusion` is the discrete-state process (class indices, t = 1 its limit
+distribution) with its own config and samplers; it is not in ``PROCESSES``.
 """
 
 from polydit.core.errors import ConfigError
 from polydit.core.process.base import AffineProcess, ProcessConfig
+from polydit.core.process.categorical import (
+    CATEGORICAL_SAMPLERS,
+    CategoricalConfig,
+    CategoricalDiffusion,
+    class_frequencies,
+    sample_categorical,
+)
 from polydit.core.process.flow_matching import FlowMatching
 from polydit.core.process.gaussian import GaussianDiffusion
 
@@ -24,10 +33,15 @@ def build_process(config: ProcessConfig) -> AffineProcess:
 
 
 __all__ = [
+    "CATEGORICAL_SAMPLERS",
     "PROCESSES",
     "AffineProcess",
+    "CategoricalConfig",
+    "CategoricalDiffusion",
     "FlowMatching",
     "GaussianDiffusion",
     "ProcessConfig",
     "build_process",
+    "class_frequencies",
+    "sample_categorical",
 ]
