@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-graph (outside the installed package)."""
