@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from random_weights import randomised
 from torch import nn
 
 from polydit.core.accel import (
@@ -22,20 +23,14 @@ from polydit.core.process import FlowMatching
 from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, StepContext, sample
 from polydit.core.tokens import Cond, Tokens
 
-
-def randomised(model, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
-    return model.eval()
+SCALE = 0.1  # these tests randomise weights at N(0, 0.1²)
 
 
 def setup(context: bool = False):
     cfg = DiTConfig.preset(
         "tiny", in_dim=4, pos_axes=1, num_classes=5, context_dim=3 if context else 0
     )
-    model = randomised(DiT(cfg))
+    model = randomised(DiT(cfg), scale=SCALE)
     pos = torch.arange(6.0)[None, :, None].expand(2, 6, 1)
     cond = Cond(labels=torch.tensor([1, 3]), context=torch.randn(2, 2, 3) if context else None)
     noise = torch.randn(2, 6, 4, generator=torch.Generator().manual_seed(1))
@@ -217,7 +212,7 @@ def test_expert_cache_equals_the_routed_moe_and_reuses_routes():
 
     moe = MoEConfig(num_experts=4, top_k=2, router="noise")
     config = DiTConfig.preset("tiny", in_dim=8, pos_embed="none", moe=moe)
-    model = randomised(DiT(config)).eval()
+    model = randomised(DiT(config), scale=SCALE).eval()
     x = torch.randn(3, 5, 8)
     same_t, mixed_t = torch.full((3,), 0.3), torch.tensor([0.1, 0.5, 0.9])
     with torch.no_grad():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from random_weights import randomised
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import ConfigError
@@ -11,15 +12,6 @@ from polydit.core.nn import BlockInputs, DiTBlock, MoEConfig
 from polydit.core.process import FlowMatching, ProcessConfig
 from polydit.core.sampling import ClassifierFreeGuidance, ModelDenoiser, StepContext
 from polydit.core.tokens import Cond, Tokens
-
-
-def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Give every parameter (the zero-initialised adaLN/output layers too) random values."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-    return model.eval()
 
 
 def tokens(b=2, n=6, c=8, axes=2, seed=0) -> Tokens:

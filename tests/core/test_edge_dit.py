@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from random_weights import randomised
 
 from polydit.core.edge_dit import EdgeDiT, EdgeDiTConfig
 from polydit.core.errors import ConfigError
@@ -11,15 +12,6 @@ from polydit.core.nn.edges import block_causal_mask
 from polydit.core.tokens import Tokens
 
 CONFIG = EdgeDiTConfig(in_dim=3, hidden=32, depth=2, heads=4, pos_embed="none", edge_dim=2)
-
-
-def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Every parameter random (the zero-initialised adaLN and heads too)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
-    return model.eval()
 
 
 def graph(b: int = 2, n: int = 5, seed: int = 0) -> tuple[Tokens, torch.Tensor, torch.Tensor]:
