@@ -9,25 +9,21 @@ from torch import Tensor
 from polydit.core.accel.base import BranchState, CacheMethod, Usage
 from polydit.core.dit import DiT
 from polydit.core.sampling.context import StepContext
+from polydit.core.sampling.denoiser import ModelDenoiser
 from polydit.core.tokens import Cond, Tokens
 
 
-class CachedDenoiser:
-    """Like :class:`~polydit.core.sampling.ModelDenoiser`, but the blocks run through `method`.
+class CachedDenoiser(ModelDenoiser):
+    """A :class:`~polydit.core.sampling.ModelDenoiser` whose blocks run through `method`.
 
     State is kept per ``ctx.branch`` ("cond"/"uncond"), so under classifier-free guidance each
     branch caches only its own features. ``usage`` counts computed vs total block evaluations.
+    `args`/`kwargs`: ModelDenoiser's (pos, mask, extra forward arguments).
     """
 
-    def __init__(
-        self,
-        model: DiT,
-        method: CacheMethod,
-        pos: Tensor | None = None,
-        mask: Tensor | None = None,
-        **kwargs: Any,
-    ):
-        self.model, self.method, self.pos, self.mask, self.kwargs = model, method, pos, mask, kwargs
+    def __init__(self, model: DiT, method: CacheMethod, *args: Any, **kwargs: Any):
+        super().__init__(model, *args, **kwargs)
+        self.method = method
         self.states: dict[str, BranchState] = {}
         self.usage = Usage()
 
