@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -270,30 +271,20 @@ def load_files(
 
 
 def load_dataset(
-    name_or_path: str | Path,
-    split: str = "train",
-    skip_bad: bool = False,
-    *,
-    max_nodes: int | None = None,
-    node_attr: str | None = None,
-    edge_attr: str | None = None,
+    name_or_path: str | Path, split: str = "train", skip_bad: bool = False, **options: Any
 ) -> tuple[GraphSet, list[str]]:
-    """A built-in set by name or users' files by path: (set, messages of skipped graphs)."""
+    """A built-in set by name or users' files by path: (set, messages of skipped graphs).
+
+    options: :func:`load_files`' ``max_nodes``, ``node_attr``, ``edge_attr`` (built-in sets
+    take ``max_nodes`` only)."""
     if str(name_or_path) in GENERATORS:
-        return load_builtin(str(name_or_path), split, max_nodes), []
+        return load_builtin(str(name_or_path), split, options.get("max_nodes")), []
     if not Path(name_or_path).exists():
         raise DataError(
             f"data {str(name_or_path)!r} is neither a built-in dataset ({', '.join(BUILTINS)}) "
             "nor an existing file or folder"
         )
-    return load_files(
-        name_or_path,
-        split,
-        skip_bad=skip_bad,
-        max_nodes=max_nodes,
-        node_attr=node_attr,
-        edge_attr=edge_attr,
-    )
+    return load_files(name_or_path, split, skip_bad=skip_bad, **options)
 
 
 def dataset_statistics(graphs: Sequence[nx.Graph]) -> dict[str, float]:
