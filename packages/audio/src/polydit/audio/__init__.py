@@ -1,0 +1,1 @@
+"""polydit-audio: speech and sound generation (work in progress)."""

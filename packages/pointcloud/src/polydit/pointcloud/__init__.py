@@ -1,0 +1,1 @@
+"""polydit-pointcloud: 3D point-cloud generation (work in progress)."""
