@@ -28,12 +28,20 @@ def test_sample_writes_one_sdf_record_per_molecule_and_manifest(
         assert mol.GetNumAtoms() == record["num_atoms"]
 
 
-def test_eval_json_prints_every_metric(tiny_model_dir: Path, run_cli):
-    out = run_cli("eval", "--model", str(tiny_model_dir), "--num", "4", "--json")
+@pytest.mark.parametrize(
+    ("model", "rates", "count"),
+    [
+        ("tiny_model_dir", ("atom_stability", "molecule_stability"), "num_molecules"),
+        ("crystal_model", ("structural_validity", "compositional_validity"), "num_structures"),
+    ],
+)
+def test_eval_json_prints_every_metric(model: str, rates, count: str, request, run_cli):
+    directory = request.getfixturevalue(model)
+    out = run_cli("eval", "--model", str(directory), "--num", "4", "--json")
     metrics = json.loads(out.strip().splitlines()[-1])
-    for key in ("atom_stability", "molecule_stability", "validity", "uniqueness"):
+    for key in (*rates, "validity", "uniqueness"):
         assert 0.0 <= metrics[key] <= 1.0
-    assert metrics["num_molecules"] == 4
+    assert metrics[count] == 4
 
 
 def test_data_show_and_train_on_a_user_sdf_with_skip_bad(qm9_sample, tmp_path: Path, run_cli):

@@ -17,6 +17,7 @@ from polydit.molecule.crystal.data import crystal_set
 from polydit.molecule.crystal.io import write_cifs
 from polydit.molecule.joint.codec import JointCodec, kind_label
 from polydit.molecule.joint.data import JointSet, joint_data_parts
+from polydit.molecule.model import PRESETS
 
 runner = CliRunner()
 
@@ -120,7 +121,7 @@ def test_pair_bias_acts_on_molecule_rows_only(codec):
     from polydit.molecule.joint.model import JointDiT, channel_masks, joint_dit_config
 
     torch.manual_seed(0)
-    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec))
+    model = JointDiT(joint_dit_config(codec, PRESETS["tiny"]), channel_masks(codec))
     for p in model.parameters():  # no zero-initialised head or bias MLP
         torch.nn.init.normal_(p, std=0.2)
     x = torch.randn(2, 4, codec.channels)
@@ -141,7 +142,9 @@ def test_a_row_reads_only_its_kinds_channels(codec):
     from polydit.molecule.joint.model import JointDiT, channel_masks, joint_dit_config
 
     torch.manual_seed(0)
-    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
+    model = JointDiT(
+        joint_dit_config(codec, PRESETS["tiny"]), channel_masks(codec), pair_bias=False
+    )
     for p in model.parameters():
         torch.nn.init.normal_(p, std=0.2)
     x = torch.randn(1, 3, codec.channels)
@@ -156,7 +159,7 @@ def test_a_row_reads_only_its_kinds_channels(codec):
         a, b = model(tokens, t, cond), model(tokens.with_x(changed), t, cond)
         assert torch.allclose(a, b) == same
     all_channels = codec.replace(kind_channels=False)
-    everything = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(all_channels))
+    everything = JointDiT(joint_dit_config(codec, PRESETS["tiny"]), channel_masks(all_channels))
     assert everything.channel_masks.all()
 
 
@@ -301,7 +304,9 @@ def test_own_channel_loss_scores_only_a_rows_kind_channels(codec, qm9_sample, st
     from polydit.molecule.joint.train import JointTrainSpec, loss
 
     torch.manual_seed(0)
-    model = JointDiT(joint_dit_config(codec, "tiny"), channel_masks(codec), pair_bias=False)
+    model = JointDiT(
+        joint_dit_config(codec, PRESETS["tiny"]), channel_masks(codec), pair_bias=False
+    )
     outside = ~codec.channel_mask("molecule")
 
     class OffOutside(torch.nn.Module):  # the same network, wrong outside the molecule channels

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from polydit.molecule import load_pretrained
@@ -85,8 +86,6 @@ def test_pair_bias_model_round_trips_and_matches_cached_sampling(qm9_sample, tmp
 
 
 def test_adit_loss_weight_needs_x0_prediction_and_weights_small_t():
-    import pytest
-
     from polydit.core.errors import ConfigError
     from polydit.core.process import ProcessConfig, build_process
     from polydit.core.tokens import Tokens
@@ -145,7 +144,6 @@ def test_gap_conditioning_round_trips_changes_samples_and_guides(qm9_sample, tmp
     """The gap statistics survive config.json; the target gap changes samples; guidance scale 0
     is the unconditional model and scale 1 the conditional one."""
     import numpy as np
-    import pytest
 
     from polydit.core.errors import ConfigError
     from polydit.core.pipeline import SamplingConfig
@@ -175,3 +173,21 @@ def test_gap_conditioning_round_trips_changes_samples_and_guides(qm9_sample, tmp
     assert not torch.allclose(coords(gap=3.0, cfg_scale=2.0), low)
     with pytest.raises(ConfigError, match="--gap"):
         build(MoleculeTrainSpec(preset="tiny"), data, 0).generate_atoms(1, 0, gap=3.0)
+
+
+def test_every_kind_sizes_its_dit_from_the_shared_presets_with_overrides(qm9_sample):
+    from polydit.core.errors import ConfigError
+    from polydit.molecule.crystal.train import CrystalTrainSpec
+    from polydit.molecule.joint.train import JointTrainSpec
+    from polydit.molecule.train import MoleculeTrainSpec, build
+
+    for spec_type in (MoleculeTrainSpec, CrystalTrainSpec, JointTrainSpec):
+        assert spec_type().dit_size() == {"hidden": 128, "depth": 6, "heads": 4}
+        spec = spec_type().merged({"preset": "tiny", "depth": 3})
+        assert spec.dit_size() == {"hidden": 64, "depth": 3, "heads": 4}
+    model = build(MoleculeTrainSpec(preset="tiny", hidden=32, heads=2), qm9_sample, 0).model
+    assert (model.config.hidden, model.config.depth, model.config.heads) == (32, 2, 2)
+    with pytest.raises(ConfigError, match="unknown preset 'huge'; choose one of tiny, small, base"):
+        MoleculeTrainSpec(preset="huge").dit_size()
+    with pytest.raises(ConfigError, match="heads=0: expected a positive integer"):
+        CrystalTrainSpec(heads=0).dit_size()

@@ -1,5 +1,6 @@
 """Episode files: round-trip, and clear errors on corrupt or missing files."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,33 +33,37 @@ def test_episode_round_trip(tmp_path: Path) -> None:
     assert [e.seed for e in load_episodes(tmp_path)] == [3]
 
 
-def test_truncated_file_is_a_clear_error(tmp_path: Path) -> None:
-    path = save_episode(tmp_path / "ep.npz", _episode())
-    data = path.read_bytes()
+def _truncated(path: Path) -> None:
+    data = save_episode(path, _episode()).read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(DataError, match=r"ep\.npz: corrupt or truncated"):
-        load_episode(path)
 
 
-def test_not_an_npz_is_a_clear_error(tmp_path: Path) -> None:
-    path = tmp_path / "ep.npz"
-    path.write_text("hello")
-    with pytest.raises(DataError, match=r"ep\.npz"):
-        load_episode(path)
-
-
-def test_missing_keys_are_named(tmp_path: Path) -> None:
-    path = tmp_path / "ep.npz"
+def _missing_keys(path: Path) -> None:
     np.savez(path, observations=np.zeros((2, 3)))
-    with pytest.raises(DataError, match="missing format, task, actions"):
-        load_episode(path)
 
 
-def test_mismatched_lengths_are_refused(tmp_path: Path) -> None:
-    ep = _episode()
-    ep.actions = ep.actions[:3]
-    path = save_episode(tmp_path / "ep.npz", ep)
-    with pytest.raises(DataError, match="same T"):
+def _mismatched_lengths(path: Path) -> None:
+    episode = _episode()
+    episode.actions = episode.actions[:3]
+    save_episode(path, episode)
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (_truncated, "corrupt or truncated"),
+        (lambda path: path.write_text("hello"), "corrupt or truncated"),
+        (_missing_keys, "missing format, task, actions"),
+        (_mismatched_lengths, "same T"),
+    ],
+    ids=["truncated", "not-an-npz", "missing-keys", "mismatched-lengths"],
+)
+def test_a_bad_episode_file_is_a_clear_error_naming_it(
+    tmp_path: Path, write: Callable[[Path], None], message: str
+) -> None:
+    path = tmp_path / "ep.npz"
+    write(path)
+    with pytest.raises(DataError, match=rf"ep\.npz: .*{message}"):
         load_episode(path)
 
 

@@ -7,10 +7,7 @@ a null class (classifier-free guidance) and, for text models, MM-DiT joint atten
 
 from __future__ import annotations
 
-from typing import Any
-
 from polydit.core.dit import DiTConfig
-from polydit.core.errors import ConfigError
 from polydit.image.codec import PatchCodec
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -21,23 +18,16 @@ PRESETS: dict[str, dict[str, int]] = {
 
 
 def image_dit_config(
-    preset: str,
-    codec: PatchCodec,
-    num_classes: int,
-    context_dim: int = 0,
-    **overrides: Any,
+    codec: PatchCodec, size: dict[str, int], num_classes: int, context_dim: int = 0
 ) -> DiTConfig:
-    """The DiT config of preset `preset` for `codec`'s tokens (any field of `overrides` wins)."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown image preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    fields = {
-        **PRESETS[preset],
-        "in_dim": codec.token_dim,
-        "pos_embed": "rope",
-        "pos_axes": 2,
-        "qk_norm": True,
-        "num_classes": num_classes,
-        "context_dim": context_dim,
-    }
-    fields.update({k: v for k, v in overrides.items() if v is not None})
-    return DiTConfig(**fields)
+    """The DiT config over `codec`'s tokens at `size` (hidden/depth/heads, e.g. a
+    :data:`PRESETS` entry)."""
+    return DiTConfig(
+        in_dim=codec.token_dim,
+        pos_embed="rope",
+        pos_axes=2,
+        qk_norm=True,
+        num_classes=num_classes,
+        context_dim=context_dim,
+        **size,
+    )

@@ -18,10 +18,10 @@ from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
 from polydit.core.text_encoder import ENCODER_NAME, FEATURE_DIM
 from polydit.core.tokens import Cond
-from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
+from polydit.core.train import LossFn, Recipe, SizedTrainSpec, TrainConfig, TrainData
 from polydit.image.codec import PatchCodec
 from polydit.image.data import ImageSet, load_dataset
-from polydit.image.model import image_dit_config
+from polydit.image.model import PRESETS, image_dit_config
 from polydit.image.pipeline import ImageGenerator
 from polydit.image.text import caption_features
 
@@ -32,7 +32,7 @@ PROCESSES = {
 
 
 @dataclass(frozen=True)
-class ImageTrainSpec(TrainSpec):
+class ImageTrainSpec(SizedTrainSpec):
     """Everything ``polydit-image train --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (see :data:`polydit.image.model.PRESETS`).
@@ -41,10 +41,8 @@ class ImageTrainSpec(TrainSpec):
     prompts: text models only — how class names become captions ("{}" is the class name).
     """
 
+    presets = PRESETS
     preset: str = "digits"
-    hidden: int | None = None
-    depth: int | None = None
-    heads: int | None = None
     patch: int = 2
     size: int = 32
     channels: int = 1
@@ -88,13 +86,10 @@ def build(spec: ImageTrainSpec, data: ImageSet, seed: int) -> ImageGenerator:
     codec = PatchCodec(c, h, w, spec.patch, data.class_names, encoder, data.name)
     torch.manual_seed(seed)
     config = image_dit_config(
-        spec.preset,
         codec,
+        spec.dit_size(),
         num_classes=0 if spec.text else len(data.class_names),
         context_dim=FEATURE_DIM if spec.text else 0,
-        hidden=spec.hidden,
-        depth=spec.depth,
-        heads=spec.heads,
     )
     return ImageGenerator(DiT(config), build_process(spec.process), spec.sampling, codec=codec)
 

@@ -1,10 +1,14 @@
 """The molecule DiT: a plain set transformer over atom tokens (no positional embedding; not
-equivariant — rotations are handled by augmentation, as in ADiT)."""
+equivariant — rotations are handled by augmentation, as in ADiT); the sizes and process that the
+molecule, crystal and joint recipes share."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from polydit.core.dit import DiTConfig
-from polydit.core.errors import ConfigError
+from polydit.core.process import ProcessConfig
+from polydit.core.train import SizedTrainSpec
 from polydit.molecule.codec import MoleculeCodec
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -14,31 +18,23 @@ PRESETS: dict[str, dict[str, int]] = {
 }
 
 
-def preset_size(
-    preset: str, *, hidden: int | None = None, depth: int | None = None, heads: int | None = None
-) -> dict[str, int]:
-    """hidden/depth/heads of a named :data:`PRESETS` entry, each overridden when given."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown molecule preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    size = dict(PRESETS[preset])
-    size.update({k: v for k, v in (("hidden", hidden), ("depth", depth), ("heads", heads)) if v})
-    return size
+@dataclass(frozen=True)
+class AtomTrainSpec(SizedTrainSpec):
+    """The base of the molecule, crystal and joint TrainSpecs: the DiT size of a :data:`PRESETS`
+    entry ("small" unless set) and the process (the core default, flow matching)."""
+
+    presets = PRESETS
+    preset: str = "small"
+    process: ProcessConfig = field(default_factory=ProcessConfig)
 
 
 def molecule_dit_config(
-    codec: MoleculeCodec,
-    preset: str = "small",
-    *,
-    hidden: int | None = None,
-    depth: int | None = None,
-    heads: int | None = None,
-    self_condition: bool = False,
-    vector_dim: int = 0,
+    codec: MoleculeCodec, size: dict[str, int], *, self_condition: bool = False, vector_dim: int = 0
 ) -> DiTConfig:
-    """A DiT over the codec's tokens (in = out = 3 + K channels), pos_embed="none";
-    self_condition: it also sees its previous clean estimate (Chen et al. 2022); vector_dim:
-    width of a conditioning vector (1 for the standardised HOMO–LUMO gap)."""
-    size = preset_size(preset, hidden=hidden, depth=depth, heads=heads)
+    """A DiT over the codec's tokens (in = out = 3 + K channels) at `size` (hidden/depth/heads,
+    e.g. a :data:`PRESETS` entry), pos_embed="none"; self_condition: it also sees its previous
+    clean estimate (Chen et al. 2022); vector_dim: width of a conditioning vector (1 for the
+    standardised HOMO–LUMO gap)."""
     return DiTConfig(
         in_dim=codec.channels,
         pos_embed="none",

@@ -15,17 +15,17 @@ import torch
 
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
-from polydit.core.process import ProcessConfig, build_process
+from polydit.core.process import build_process
 from polydit.core.tokens import Cond
-from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec, warm_start
+from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, warm_start
 from polydit.molecule.codec import centred_noise, rotated
 from polydit.molecule.data import MoleculeSet, fit_codec, load_dataset
-from polydit.molecule.model import molecule_dit_config
+from polydit.molecule.model import AtomTrainSpec, molecule_dit_config
 from polydit.molecule.pipeline import MoleculeGenerator
 
 
 @dataclass(frozen=True)
-class MoleculeTrainSpec(TrainSpec):
+class MoleculeTrainSpec(AtomTrainSpec):
     """What ``train --config`` can set. preset + hidden/depth/heads: the DiT size
     (:data:`~polydit.molecule.model.PRESETS`); type_scale, coord_scale, centre_noise, pair_bias:
     the codec's; rotate: the augmentation; loss_weight: "none" or "adit" (x0 prediction only);
@@ -33,10 +33,6 @@ class MoleculeTrainSpec(TrainSpec):
     warm-starts it exactly); condition_gap: on the standardised HOMO–LUMO gap, dropped with
     probability cfg_dropout for CFG."""
 
-    preset: str = "small"
-    hidden: int | None = None
-    depth: int | None = None
-    heads: int | None = None
     type_scale: float = 0.25
     coord_scale: float = 1.0
     rotate: bool = True
@@ -46,7 +42,6 @@ class MoleculeTrainSpec(TrainSpec):
     self_condition: bool = False
     condition_gap: bool = False
     cfg_dropout: float = 0.1
-    process: ProcessConfig = field(default_factory=ProcessConfig)
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=20000, lr=6e-4, warmup_steps=300, schedule="constant", ema_decay=0.999,
@@ -74,9 +69,11 @@ def build(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int) -> MoleculeGene
     )  # fmt: skip
     torch.manual_seed(seed)
     config = molecule_dit_config(
-        codec, spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads,
-        self_condition=spec.self_condition, vector_dim=1 if spec.condition_gap else 0,
-    )  # fmt: skip
+        codec,
+        spec.dit_size(),
+        self_condition=spec.self_condition,
+        vector_dim=1 if spec.condition_gap else 0,
+    )
     model = MoleculeGenerator.build_model(config, codec.to_dict())
     return MoleculeGenerator(model, build_process(spec.process), spec.sampling, codec=codec)
 

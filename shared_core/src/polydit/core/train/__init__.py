@@ -28,6 +28,7 @@ from polydit.core.train.recipe import (
     read_run,
 )
 from polydit.core.train.schedule import lr_at
+from polydit.core.train.size import SizedTrainSpec
 from polydit.core.train.trainer import LossFn, Trainer, TrainResult
 from polydit.core.train.warm_start import warm_start
 
@@ -38,6 +39,7 @@ __all__ = [
     "LossFn",
     "Recipe",
     "RunOptions",
+    "SizedTrainSpec",
     "TrainConfig",
     "TrainData",
     "TrainResult",

@@ -15,30 +15,25 @@ import torch
 
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.pipeline import SamplingConfig
-from polydit.core.process import ProcessConfig, build_process
+from polydit.core.process import build_process
 from polydit.core.tokens import Tokens
-from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
+from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData
 from polydit.molecule.crystal.codec import CrystalCodec
 from polydit.molecule.crystal.data import CrystalSet, load_crystals
 from polydit.molecule.crystal.pipeline import CrystalGenerator
-from polydit.molecule.model import preset_size
+from polydit.molecule.model import AtomTrainSpec
 
 
 @dataclass(frozen=True)
-class CrystalTrainSpec(TrainSpec):
+class CrystalTrainSpec(AtomTrainSpec):
     """Everything ``train --data crystals --config`` can set (unknown keys are an error).
 
     preset + hidden/depth/heads: the DiT size (:data:`polydit.molecule.model.PRESETS`);
     translate: random-translation augmentation; max_atoms: the per-cell atom cap.
     """
 
-    preset: str = "small"
-    hidden: int | None = None
-    depth: int | None = None
-    heads: int | None = None
     translate: bool = True
     max_atoms: int = 20
-    process: ProcessConfig = field(default_factory=ProcessConfig)
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=3000, lr=1e-3, warmup_steps=200, schedule="constant", ema_decay=0.999,
@@ -61,7 +56,7 @@ def build(spec: CrystalTrainSpec, data: CrystalSet, seed: int) -> CrystalGenerat
     """A fresh generator over the set's codec: a DiT with a fixed sin-cos embedding of
     Tokens.pos (lattice token 0, atoms 1, which stay an unordered set)."""
     torch.manual_seed(seed)
-    size = preset_size(spec.preset, hidden=spec.hidden, depth=spec.depth, heads=spec.heads)
+    size = spec.dit_size()
     config = DiTConfig(
         in_dim=data.codec.channels, pos_embed="sincos", pos_axes=1, qk_norm=True, **size
     )

@@ -23,20 +23,12 @@ from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import COORD_DIMS
 from polydit.molecule.joint.codec import KINDS, LABELS, JointCodec
-from polydit.molecule.model import preset_size
 from polydit.molecule.pair_bias import PairBias
 
 
-def joint_dit_config(
-    codec: JointCodec,
-    preset: str = "small",
-    *,
-    hidden: int | None = None,
-    depth: int | None = None,
-    heads: int | None = None,
-) -> DiTConfig:
-    """A DiT over joint tokens (in = out = 3 + K + 6 channels) with the two kind labels."""
-    size = preset_size(preset, hidden=hidden, depth=depth, heads=heads)
+def joint_dit_config(codec: JointCodec, size: dict[str, int]) -> DiTConfig:
+    """A DiT over joint tokens (in = out = 3 + K + 6 channels) at `size` (hidden/depth/heads, e.g.
+    a :data:`~polydit.molecule.model.PRESETS` entry) with the two kind labels."""
     return DiTConfig(
         in_dim=codec.channels,
         pos_embed="sincos",

@@ -14,9 +14,9 @@ from typing import Any
 import torch
 
 from polydit.core.pipeline import SamplingConfig
-from polydit.core.process import ProcessConfig, build_process
+from polydit.core.process import build_process
 from polydit.core.tokens import Cond
-from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
+from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData
 from polydit.molecule.codec import centre, rotated
 from polydit.molecule.crystal.data import load_crystals
 from polydit.molecule.crystal.train import CrystalTrainSpec, crystal_tokens
@@ -25,10 +25,11 @@ from polydit.molecule.joint.codec import JointCodec, kind_label
 from polydit.molecule.joint.data import JointSet, joint_data_parts
 from polydit.molecule.joint.model import channel_masks, joint_dit_config
 from polydit.molecule.joint.pipeline import JointGenerator
+from polydit.molecule.model import AtomTrainSpec
 
 
 @dataclass(frozen=True)
-class JointTrainSpec(TrainSpec):
+class JointTrainSpec(AtomTrainSpec):
     """What ``train --data MOLECULES+CRYSTALS --config`` can set. preset + hidden/depth/heads:
     the DiT size; pair_bias: the pair head on molecule rows; rotate / translate / centre_noise:
     each kind's recipe; crystal_fraction: the crystals' share of the samples; kind_channels: a
@@ -36,10 +37,6 @@ class JointTrainSpec(TrainSpec):
     the mean over its kind's channels (not over all C, which weighs a molecule token 8/C and a
     crystal token about 9× more); max_atoms: the crystals' atom cap; *_sampling: each kind's."""
 
-    preset: str = "small"
-    hidden: int | None = None
-    depth: int | None = None
-    heads: int | None = None
     pair_bias: bool = True
     rotate: bool = True
     translate: bool = True
@@ -48,7 +45,6 @@ class JointTrainSpec(TrainSpec):
     kind_channels: bool = True
     own_channel_loss: bool = False
     max_atoms: int = 20
-    process: ProcessConfig = field(default_factory=ProcessConfig)
     molecule_sampling: SamplingConfig = field(
         default_factory=lambda: SamplingConfig(steps=100, sampler="ddpm")
     )
@@ -77,8 +73,7 @@ def build(spec: JointTrainSpec, data: JointSet, seed: int) -> JointGenerator:
     molecule = fit_codec(data.molecules, type_scale=data.crystals.codec.type_scale, **settings)
     codec = JointCodec(molecule, data.crystals.codec, spec.kind_channels, spec.crystal_sampling)
     torch.manual_seed(seed)
-    size = {"hidden": spec.hidden, "depth": spec.depth, "heads": spec.heads}
-    config = joint_dit_config(codec, spec.preset, **size)
+    config = joint_dit_config(codec, spec.dit_size())
     model = JointGenerator.build_model(config, codec.to_dict())
     return JointGenerator(model, build_process(spec.process), spec.molecule_sampling, codec=codec)
 
