@@ -24,12 +24,14 @@ from polydit.core.tokens import Cond, Tokens
 @dataclass(frozen=True)
 class EdgeDiTConfig(DiTConfig):
     """A DiTConfig with the edge stream: `edge_dim` input pair channels, `edge_hidden` stream
-    width, `edge_out_dim` output channels (default edge_dim), `symmetric_edges`."""
+    width, `edge_out_dim` output channels (default edge_dim), `symmetric_edges`, and
+    `edge_mlp_ratio` the edge MLP's expansion (DiGress: 2, its edge FFN 128 wide on 64)."""
 
     edge_dim: int = 1
     edge_hidden: int = 64
     edge_out_dim: int | None = None
     symmetric_edges: bool = True
+    edge_mlp_ratio: float = 2.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -49,7 +51,13 @@ class EdgeDiT(DiT):
     def make_block(self) -> nn.Module:
         cfg = self.config
         return EdgeBlock(
-            cfg.hidden, cfg.heads, cfg.edge_hidden, cfg.mlp_ratio, cfg.qk_norm, cfg.norm_eps
+            cfg.hidden,
+            cfg.heads,
+            cfg.edge_hidden,
+            cfg.mlp_ratio,
+            cfg.qk_norm,
+            cfg.norm_eps,
+            edge_mlp_ratio=cfg.edge_mlp_ratio,
         )
 
     def add_heads(self) -> None:

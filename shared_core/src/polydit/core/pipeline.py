@@ -22,7 +22,12 @@ from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError
 from polydit.core.hub import load_pretrained, package_version, resolve_pretrained, save_pretrained
-from polydit.core.process import AffineProcess, ProcessConfig, build_process
+from polydit.core.process import (
+    CATEGORICAL_SAMPLERS,
+    AffineProcess,
+    ProcessConfig,
+    build_process,
+)
 from polydit.core.sampling import (
     ClassifierFreeGuidance,
     GivenGuidance,
@@ -34,6 +39,8 @@ from polydit.core.sampling.samplers import SAMPLER_NAMES
 from polydit.core.tokens import Cond, Tokens
 
 DTYPES = ("fp32", "bf16")
+#: every sampler name some pipeline accepts (what ``--sampler`` checks before a model loads)
+SAMPLER_CHOICES = SAMPLER_NAMES + CATEGORICAL_SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,11 @@ class SamplingConfig(JsonConfig):
 
     cfg_scale: classifier-free guidance scale on labels/context (1 = none); given_scale: the
     same on the given tokens (:class:`~polydit.core.sampling.GivenGuidance`; 1 = none);
-    shift: SD3 time shift of the grid.
+    shift: SD3 time shift of the grid. A subclass for another kind of process names its
+    samplers in :attr:`samplers`.
     """
+
+    samplers: ClassVar[tuple[str, ...]] = SAMPLER_NAMES
 
     steps: int = 50
     sampler: str = "euler"
@@ -52,8 +62,8 @@ class SamplingConfig(JsonConfig):
     given_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.sampler not in SAMPLER_NAMES:
-            raise ConfigError(f"sampler {self.sampler!r} is not one of {', '.join(SAMPLER_NAMES)}")
+        if self.sampler not in self.samplers:
+            raise ConfigError(f"sampler {self.sampler!r} is not one of {', '.join(self.samplers)}")
         if self.steps < 1:
             raise ConfigError(f"steps must be ≥ 1, got {self.steps}")
 
@@ -99,14 +109,17 @@ class Pipeline:
 
     Subclasses set :attr:`package` (their distribution name) and :attr:`codec_type` (the codec
     class ``config.json`` stores), optionally :attr:`default_sampling` and
-    :attr:`model_config_type` (a DiTConfig subclass); :meth:`configure` checks
-    or adapts the parts once set, :meth:`build_model` picks a DiT subclass and
-    :meth:`from_configs` restores what a subclass stores beyond its codec.
+    :attr:`model_config_type` (a DiTConfig subclass) and :attr:`sampling_config_type` (a
+    SamplingConfig subclass); :meth:`configure` checks or adapts the parts once set,
+    :meth:`build_model` picks a DiT subclass, :meth:`process_from_config` another kind of
+    process (e.g. categorical) and :meth:`from_configs` restores what a subclass stores beyond
+    its codec. Only :meth:`generate` needs the process to be an :class:`AffineProcess`.
     """
 
     package: ClassVar[str] = "polydit-core"
     codec_type: ClassVar[type[Codec] | None] = None
     model_config_type: ClassVar[type[DiTConfig]] = DiTConfig
+    sampling_config_type: ClassVar[type[SamplingConfig]] = SamplingConfig
     default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
 
     def __init__(
@@ -217,6 +230,11 @@ class Pipeline:
         return DiT(config)
 
     @classmethod
+    def process_from_config(cls, config: dict[str, Any], where: str) -> Any:
+        """The process ``config.json`` stores under "process": an affine process by default."""
+        return build_process(from_dict(ProcessConfig, config, where=where))
+
+    @classmethod
     def from_configs(
         cls, model: DiT, process: AffineProcess, sampling: SamplingConfig, codec: dict[str, Any]
     ) -> Self:
@@ -252,11 +270,9 @@ class Pipeline:
                 from_dict(cls.model_config_type, config["model"], where=f"{where}: model"),
                 config.get("codec", {}),
             )
-            process = build_process(
-                from_dict(ProcessConfig, config["process"], where=f"{where}: process")
-            )
+            process = cls.process_from_config(config["process"], f"{where}: process")
             sampling = from_dict(
-                SamplingConfig, config.get("sampling", {}), where=f"{where}: sampling"
+                cls.sampling_config_type, config.get("sampling", {}), where=f"{where}: sampling"
             )
         except KeyError as e:
             raise ConfigError(f"{where}: missing section {e}") from None

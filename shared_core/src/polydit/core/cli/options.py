@@ -33,8 +33,9 @@ Sampler = Annotated[
     str | None,
     typer.Option(
         metavar="NAME",
-        callback=named("polydit.core.sampling", "SAMPLER_NAMES"),
-        help="Sampler, e.g. euler (a wrong name lists them all); default: the model's.",
+        callback=named("polydit.core.pipeline", "SAMPLER_CHOICES"),
+        help="Sampler, e.g. euler, or ancestral for a categorical model (a wrong name lists "
+        "them all); default: the model's.",
     ),
 ]
 Cfg = Annotated[

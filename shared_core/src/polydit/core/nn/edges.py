@@ -39,7 +39,9 @@ class EdgeBlock(nn.Module):
         mlp_ratio: float = 4.0,
         qk_norm: bool = False,
         eps: float = 1e-6,
+        edge_mlp_ratio: float | None = None,
     ):
+        """edge_mlp_ratio: the edge MLP's expansion (default: mlp_ratio)."""
         super().__init__()
         self.heads = heads
         self.norm1 = nn.LayerNorm(dim, elementwise_affine=False, eps=eps)
@@ -52,7 +54,7 @@ class EdgeBlock(nn.Module):
         self.edge_read = nn.Linear(heads, edge_dim)
         self.edge_value = nn.Linear(heads * edge_dim, dim)
         self.edge_norm2 = nn.LayerNorm(edge_dim, elementwise_affine=False, eps=eps)
-        self.edge_mlp = MLP(edge_dim, int(edge_dim * mlp_ratio))
+        self.edge_mlp = MLP(edge_dim, int(edge_dim * (edge_mlp_ratio or mlp_ratio)))
         self.edge_adaln = nn.Sequential(nn.SiLU(), zero_linear(dim, 6 * edge_dim))
 
     def forward(

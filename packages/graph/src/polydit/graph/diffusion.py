@@ -1,0 +1,72 @@
+"""`GraphDiffusion`: the categorical processes over node and edge types and how they are weighted.
+
+Both states share t (t = 0 data, t = 1 the limit distribution, the core convention) under
+:class:`~polydit.core.process.CategoricalDiffusion`; the loss is DiGress's
+``CE(nodes) + edge_weight · CE(edges)`` over the entries being generated. ``mode`` says what
+is generated at once: "oneshot" every node and edge (DiGress), "pard" one block of nodes with
+their edges to every earlier node, grown block by block (PARD, :mod:`polydit.graph.blocks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from polydit.core.config import JsonConfig
+from polydit.core.errors import ConfigError
+from polydit.core.pipeline import SamplingConfig
+from polydit.core.process import CATEGORICAL_SAMPLERS, CategoricalConfig, CategoricalDiffusion
+
+MODES = ("oneshot", "pard")
+
+
+@dataclass(frozen=True)
+class GraphDiffusionConfig(JsonConfig):
+    """mode: "oneshot" | "pard". nodes: the node-type process (None when nodes have one type);
+    edges: the edge-type process (class 0 = no edge). edge_weight: λ of the loss (DiGress: 5).
+    pard only — hops: the peeling's hop count; max_block: the largest block size the size
+    head predicts (it predicts 0..max_block, 0 = stop); first_block_counts: the training
+    distribution of the first block's size (first_block_counts[s] graphs start with s nodes);
+    size_weight: the weight of the size head's cross-entropy."""
+
+    mode: str = "oneshot"
+    nodes: CategoricalConfig | None = None
+    edges: CategoricalConfig = field(default_factory=CategoricalConfig)
+    edge_weight: float = 5.0
+    hops: int = 1
+    max_block: int = 0
+    first_block_counts: tuple[int, ...] = ()
+    size_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"GraphDiffusionConfig.mode={self.mode!r}; expected one of {MODES}")
+        if self.mode == "pard" and (self.max_block < 1 or not any(self.first_block_counts)):
+            raise ConfigError(
+                "GraphDiffusionConfig: mode='pard' needs max_block ≥ 1 and first_block_counts"
+            )
+
+
+class GraphDiffusion:
+    """The node and edge processes of one graph model (see the module docstring)."""
+
+    def __init__(self, config: GraphDiffusionConfig):
+        self.config = config
+        self.nodes = None if config.nodes is None else CategoricalDiffusion(config.nodes)
+        self.edges = CategoricalDiffusion(config.edges)
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+
+@dataclass(frozen=True)
+class GraphSampling(SamplingConfig):
+    """Sampling defaults of a graph model: `steps` per generated block (the whole graph in
+    "oneshot"), sampler "ancestral" (DiGress) or "dfm" (DeFoG) with its stochasticity `eta`."""
+
+    samplers: ClassVar[tuple[str, ...]] = CATEGORICAL_SAMPLERS
+
+    steps: int = 500
+    sampler: str = "ancestral"
+    eta: float = 0.0
