@@ -1,13 +1,28 @@
-"""polydit-graph: graph generation benchmarks — the SPECTRE / GraphRNN data sets, graph files and
-the anchors' metrics. The generative models are still to come.
+"""polydit-graph: graph generation with a DiT — one-shot discrete diffusion (DiGress-style) and
+PARD's block-wise autoregressive diffusion — on the SPECTRE / GraphRNN benchmark sets, users'
+graph files and the anchors' metrics.
 
-Importing this package pulls networkx and numpy only; :mod:`polydit.graph.metrics` (MMD) brings
-in torch through the core metrics.
+``from polydit.graph import GraphGenerator; GraphGenerator.from_pretrained("community-small")
+.sample(8, seed=0)`` → ``list[networkx.Graph]``. Importing this package pulls networkx and
+numpy only; torch loads with :class:`GraphGenerator` (and :mod:`polydit.graph.metrics`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from polydit.graph.data import BUILTINS, GraphSet, load_dataset
 from polydit.graph.io import read_graphs, write_graphs
 
-__all__ = ["BUILTINS", "GraphSet", "load_dataset", "read_graphs", "write_graphs"]
+if TYPE_CHECKING:
+    from polydit.graph.pipeline import GraphGenerator
+
+__all__ = ["BUILTINS", "GraphGenerator", "GraphSet", "load_dataset", "read_graphs", "write_graphs"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GraphGenerator":
+        from polydit.graph.pipeline import GraphGenerator
+
+        return GraphGenerator
+    raise AttributeError(f"module 'polydit.graph' has no attribute {name!r}")
