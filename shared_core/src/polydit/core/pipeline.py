@@ -121,6 +121,8 @@ class Pipeline:
     model_config_type: ClassVar[type[DiTConfig]] = DiTConfig
     sampling_config_type: ClassVar[type[SamplingConfig]] = SamplingConfig
     default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
+    #: the package's ``pretrained/`` folder: :meth:`from_pretrained` also accepts its model names
+    shipped_root: ClassVar[Path | None] = None
 
     def __init__(
         self,
@@ -305,7 +307,9 @@ class Pipeline:
         cls, directory: str | Path, device: torch.device | str = "cpu", shipped: Path | None = None
     ) -> Self:
         """Load a directory written by :meth:`save_pretrained` of the same package; with
-        `shipped` (a package's ``pretrained/`` folder), `directory` may also name a model there."""
+        `shipped` (a package's ``pretrained/`` folder; default :attr:`shipped_root`),
+        `directory` may also name a model there."""
+        shipped = shipped or cls.shipped_root
         if shipped is not None:
             directory = resolve_pretrained(directory, shipped)
         config, state = load_pretrained(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import networkx as nx
 import torch
@@ -40,6 +40,7 @@ class GraphGenerator(Pipeline):
     model_config_type = EdgeDiTConfig
     sampling_config_type = GraphSampling
     default_sampling: ClassVar[GraphSampling] = GraphSampling()
+    shipped_root = PRETRAINED
     process: GraphDiffusion
     codec: GraphCodec
     sampling: GraphSampling
@@ -51,16 +52,6 @@ class GraphGenerator(Pipeline):
     @classmethod
     def process_from_config(cls, config: dict[str, Any], where: str) -> GraphDiffusion:
         return GraphDiffusion(from_dict(GraphDiffusionConfig, config, where=where))
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        directory: str | Path,
-        device: torch.device | str = "cpu",
-        shipped: Path | None = PRETRAINED,
-    ) -> Self:
-        """A pretrained directory, or the name of a shipped model ("planar", ...)."""
-        return super().from_pretrained(directory, device, shipped)
 
     def sample(
         self,
