@@ -102,7 +102,8 @@ class GraphGenerator(Pipeline):
             block_seed = seed + block * BLOCK_SEED_STRIDE
             nodes, edges = self._draw(mask, new, nodes, edges, block_seed, settings)
             filled = filled + sizes
-            sizes = self._next_sizes(nodes, edges, index < filled[:, None], filled, size_rng)
+            drawn = self._next_sizes(nodes, edges, index < filled[:, None], filled, size_rng)
+            sizes = torch.where(sizes > 0, drawn, 0)  # a graph that stopped stays stopped
             block += 1
         template = self.codec.empty(filled.tolist())
         template.edges = edges.cpu()
@@ -127,8 +128,7 @@ class GraphGenerator(Pipeline):
             drawn.append(
                 0 if left == 0 or row.sum() == 0 else int(torch.multinomial(row, 1, generator=g))
             )
-        previous_stopped = filled == 0
-        return torch.tensor(drawn, device=nodes.device).masked_fill(previous_stopped, 0)
+        return torch.tensor(drawn, device=nodes.device)
 
     # --- the categorical sampler over the entries being generated --------------------------
     def _draw(
