@@ -19,6 +19,8 @@ MEMBERS = [
     ("polydit-video", "packages/video", "polydit.video"),
     ("polydit-molecule", "packages/molecule", "polydit.molecule"),
     ("polydit-graph", "packages/graph", "polydit.graph"),
+    ("polydit-audio", "packages/audio", "polydit.audio"),
+    ("polydit-pointcloud", "packages/pointcloud", "polydit.pointcloud"),
     ("polydit-policy", "packages/policy", "polydit.policy"),
 ]
 UV = shutil.which("uv")

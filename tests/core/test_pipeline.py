@@ -228,3 +228,26 @@ def test_build_model_hook_is_used_by_from_pretrained(tmp_path):
     pipeline().save_pretrained(tmp_path / "m")
     assert isinstance(WidePipeline.from_pretrained(tmp_path / "m").model, Wide)
     assert type(Pipeline.from_pretrained(tmp_path / "m").model) is DiT
+
+
+def test_model_denoiser_calls_the_network_on_fixed_micro_batches():
+    from polydit.core.sampling import ModelDenoiser
+    from polydit.core.sampling.context import StepContext
+
+    pipe, tpl = pipeline(), template(7)
+    seen: list[int] = []
+    hook = pipe.model.register_forward_pre_hook(lambda _m, args: seen.append(args[0].x.shape[0]))
+    x, t = torch.randn(7, 5, 4), torch.linspace(0.2, 0.9, 7)
+    cond = Cond(labels=torch.tensor([0, 1, 2, 0, 1, 2, 0]))
+    ctx = StepContext(0, 4, 0.7, 0.5)
+    chunked = ModelDenoiser(pipe.model, tpl.pos, rows=3)(x, t, cond, ctx)
+    assert seen == [3, 3, 3]  # 7 samples: two full calls and one padded by repeating the last
+    hook.remove()
+    whole = ModelDenoiser(pipe.model, tpl.pos)(x, t, cond, ctx)
+    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=1e-6)
+    # sample 1 alone in its micro-batch, or among six others: the same bits
+    one = ModelDenoiser(pipe.model, tpl.pos[:1], rows=3)
+    alone = one(x[1:2], t[1:2], cond.index(slice(1, 2)), ctx)
+    assert torch.equal(alone[0], chunked[1])
+    with pytest.raises(ValueError, match="rows"):
+        ModelDenoiser(pipe.model, rows=0)

@@ -123,6 +123,9 @@ class Pipeline:
     default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
     #: the package's ``pretrained/`` folder: :meth:`from_pretrained` also accepts its model names
     shipped_root: ClassVar[Path | None] = None
+    #: samples per network call in :meth:`generate` (see :class:`ModelDenoiser`): a fixed size
+    #: makes sample i bit-identical however many are drawn; ``None``: one call per batch
+    sample_rows: ClassVar[int | None] = 16
 
     def __init__(
         self,
@@ -181,7 +184,7 @@ class Pipeline:
         pos, mask = _to(template.pos, device), _to(template.mask, device)
         method = build_cache(cache, cache_opts)
         denoiser = (
-            ModelDenoiser(self.model, pos, mask)
+            ModelDenoiser(self.model, pos, mask, rows=self.sample_rows)
             if method is None
             else CachedDenoiser(self.model, method, pos, mask)
         )

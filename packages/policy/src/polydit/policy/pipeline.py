@@ -31,6 +31,9 @@ class PolicyGenerator(Pipeline):
     codec: ActionCodec
 
     default_sampling = SamplingConfig(steps=10, sampler="euler")
+    #: a rollout asks for one action chunk at a time: evaluate each sample alone (still
+    #: batch-invariant) rather than pad it to a micro-batch of 16
+    sample_rows = 1
 
     def configure(self) -> None:
         self.use_expert_cache = True
