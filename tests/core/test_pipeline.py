@@ -230,24 +230,32 @@ def test_build_model_hook_is_used_by_from_pretrained(tmp_path):
     assert type(Pipeline.from_pretrained(tmp_path / "m").model) is DiT
 
 
-def test_model_denoiser_calls_the_network_on_fixed_micro_batches():
-    from polydit.core.sampling import ModelDenoiser
-    from polydit.core.sampling.context import StepContext
-
-    pipe, tpl = pipeline(), template(7)
+def test_generate_runs_fixed_chunks_so_a_sample_ignores_the_batch(monkeypatch):
+    pipe = pipeline()
+    monkeypatch.setattr(Pipeline, "sample_rows", 3)
     seen: list[int] = []
     hook = pipe.model.register_forward_pre_hook(lambda _m, args: seen.append(args[0].x.shape[0]))
-    x, t = torch.randn(7, 5, 4), torch.linspace(0.2, 0.9, 7)
     cond = Cond(labels=torch.tensor([0, 1, 2, 0, 1, 2, 0]))
-    ctx = StepContext(0, 4, 0.7, 0.5)
-    chunked = ModelDenoiser(pipe.model, tpl.pos, rows=3)(x, t, cond, ctx)
-    assert seen == [3, 3, 3]  # 7 samples: two full calls and one padded by repeating the last
+    seven = pipe.generate(template(7), cond, seed=3, cfg_scale=1.0)
     hook.remove()
-    whole = ModelDenoiser(pipe.model, tpl.pos)(x, t, cond, ctx)
-    torch.testing.assert_close(chunked, whole, atol=1e-6, rtol=1e-6)
-    # sample 1 alone in its micro-batch, or among six others: the same bits
-    one = ModelDenoiser(pipe.model, tpl.pos[:1], rows=3)
-    alone = one(x[1:2], t[1:2], cond.index(slice(1, 2)), ctx)
-    assert torch.equal(alone[0], chunked[1])
-    with pytest.raises(ValueError, match="rows"):
-        ModelDenoiser(pipe.model, rows=0)
+    assert set(seen) == {3} and len(seen) == 3 * 4  # 7 samples: 3 chunks of 3, 4 steps each
+    two = pipe.generate(template(2), cond.index(slice(0, 2)), seed=3, cfg_scale=1.0)
+    assert torch.equal(two, seven[:2])  # same shapes in every call: the same bits
+    shifted = pipe.generate(template(4), cond.index(slice(3, 7)), seed=6, cfg_scale=1.0)
+    assert torch.equal(shifted, seven[3:])  # sample i depends on seed + i only
+    monkeypatch.setattr(Pipeline, "sample_rows", None)
+    whole = pipe.generate(template(7), cond, seed=3, cfg_scale=1.0)
+    torch.testing.assert_close(whole, seven, atol=1e-5, rtol=1e-5)
+
+
+def test_cached_generate_counts_usage_over_every_chunk(monkeypatch):
+    pipe = pipeline()
+    monkeypatch.setattr(Pipeline, "sample_rows", 2)
+    plain = pipe.generate(template(5), seed=1, cfg_scale=1.0)
+    assert pipe.last_usage is None
+    cached = pipe.generate(
+        template(5), seed=1, cfg_scale=1.0, cache="fora", cache_opts={"interval": 1}
+    )
+    assert torch.equal(cached, plain)
+    depth, steps, chunks = len(pipe.model.blocks), 4, 3
+    assert pipe.last_usage.total == depth * steps * chunks == pipe.last_usage.computed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -123,8 +123,9 @@ class Pipeline:
     default_sampling: ClassVar[SamplingConfig] = SamplingConfig()
     #: the package's ``pretrained/`` folder: :meth:`from_pretrained` also accepts its model names
     shipped_root: ClassVar[Path | None] = None
-    #: samples per network call in :meth:`generate` (see :class:`ModelDenoiser`): a fixed size
-    #: makes sample i bit-identical however many are drawn; ``None``: one call per batch
+    #: :meth:`generate` samples in chunks of exactly this many (the last padded), so every
+    #: network call has the same shapes and sample i is bit-identical however many are drawn
+    #: (BLAS picks its blocking and thread split by shape); ``None``: one run per batch
     sample_rows: ClassVar[int | None] = 16
 
     def __init__(
@@ -179,16 +180,48 @@ class Pipeline:
         """
         started = time.perf_counter()
         settings = self.sampling.override(**overrides)
+        batch, rows = template.x.shape[0], self.sample_rows
+        usage, parts = Usage(), []
+        for begin, idx in _chunks(batch, rows):
+            part = self._generate_chunk(
+                Tokens(*(_take(v, idx, batch) for v in (template.x, template.pos, template.mask))),
+                None if cond is None else Cond(**_take_fields(cond, idx, batch)),
+                _take(known, idx, batch),
+                seed + begin,
+                dtype,
+                build_cache(cache, cache_opts),
+                settings,
+                usage,
+            )
+            parts.append(part[: min(len(idx), batch - begin)])
+        self.last_usage = usage if usage.total else None
+        if self.last_usage is not None:
+            self.cache_usage.add(self.last_usage)
+        self.sampling_seconds += time.perf_counter() - started
+        return torch.cat(parts)
+
+    def _generate_chunk(
+        self,
+        template: Tokens,
+        cond: Cond | None,
+        known: Tensor | None,
+        seed: int,
+        dtype: str,
+        method: Any,
+        settings: SamplingConfig,
+        usage: Usage,
+    ) -> Tensor:
+        """One sampling run over the whole of `template` (B, N, C), adding a cache's block
+        evaluations to `usage`; see :meth:`generate`."""
         device = self.device
         noise = self.initial_noise(template, seed).to(device)
         pos, mask = _to(template.pos, device), _to(template.mask, device)
-        method = build_cache(cache, cache_opts)
-        denoiser = (
-            ModelDenoiser(self.model, pos, mask, rows=self.sample_rows)
+        base = (
+            ModelDenoiser(self.model, pos, mask)
             if method is None
             else CachedDenoiser(self.model, method, pos, mask)
         )
-        self.last_usage = getattr(denoiser, "usage", None)
+        denoiser = base
         if self.model.config.self_condition:
             denoiser = SelfConditioning(denoiser, self.process)
         if settings.given_scale != 1.0:
@@ -210,9 +243,8 @@ class Pipeline:
                 shift=settings.shift,
                 seed=seed,
             ).float()
-        if self.last_usage is not None:
-            self.cache_usage.add(self.last_usage)
-        self.sampling_seconds += time.perf_counter() - started
+        if isinstance(base, CachedDenoiser):
+            usage.add(base.usage)
         return x
 
     def initial_noise(self, template: Tokens, seed: int) -> Tensor:
@@ -325,6 +357,25 @@ class Pipeline:
             where=f"{directory}/config.json",
             weights=f"{directory}/model.safetensors",
         )
+
+
+def _chunks(batch: int, rows: int | None) -> Iterator[tuple[int, Tensor]]:
+    """(first sample, indices) of each chunk: `rows` indices each, the last chunk padded by
+    repeating the final sample; one chunk of the whole batch when rows is None."""
+    if rows is None or batch == 0:
+        yield 0, torch.arange(batch)
+        return
+    for begin in range(0, batch, rows):
+        yield begin, torch.arange(begin, begin + rows).clamp(max=batch - 1)
+
+
+def _take(t: Tensor | None, idx: Tensor, batch: int) -> Tensor | None:
+    """Rows `idx` of a per-sample tensor (B, ...); None and broadcast (1, ...) pass through."""
+    return t if t is None or t.shape[0] != batch else t[idx.to(t.device)]
+
+
+def _take_fields(cond: Cond, idx: Tensor, batch: int) -> dict[str, Tensor | None]:
+    return {f.name: _take(getattr(cond, f.name), idx, batch) for f in fields(cond)}
 
 
 def _to(t: Tensor | None, device: torch.device | str) -> Tensor | None:

@@ -18,48 +18,16 @@ class ModelDenoiser:
     """Calls ``model(Tokens(x, pos, mask), t, cond, **kwargs)``; pos/mask are fixed for a batch.
 
     A call with k times the batch (batched guidance: ``ctx.branch == "both"``) tiles pos/mask.
-    rows: evaluate the network on micro-batches of exactly this many samples (the last one
-    padded by repeating its final sample), so every sample meets the same matrix shapes however
-    many are drawn: BLAS kernels pick their blocking and thread split by shape, and a sample
-    computed in a batch of 8 may otherwise differ in the last bit from the same sample in a
-    batch of 16. ``None`` evaluates the whole batch at once.
     """
 
     def __init__(
-        self,
-        model: nn.Module,
-        pos: Tensor | None = None,
-        mask: Tensor | None = None,
-        *,
-        rows: int | None = None,
-        **kwargs: Any,
+        self, model: nn.Module, pos: Tensor | None = None, mask: Tensor | None = None, **kwargs: Any
     ):
-        if rows is not None and rows < 1:
-            raise ValueError(f"rows must be >= 1 or None, got {rows}")
-        self.model, self.pos, self.mask, self.rows, self.kwargs = model, pos, mask, rows, kwargs
+        self.model, self.pos, self.mask, self.kwargs = model, pos, mask, kwargs
 
     def __call__(self, x: Tensor, t: Tensor, cond: Cond | None, ctx: StepContext) -> Tensor:
-        batch = x.shape[0]
-        pos, mask = (_tile(v, batch) for v in (self.pos, self.mask))
-        if self.rows is None or self.rows == batch:
-            return self.model(Tokens(x, pos, mask), t, cond, **self.kwargs)
-        per_sample_t = t.dim() > 0 and t.shape[0] == batch
-        outs = []
-        for start in range(0, batch, self.rows):
-            idx = torch.arange(start, start + self.rows, device=x.device).clamp(max=batch - 1)
-            tokens = Tokens(x[idx], _index(pos, idx), _index(mask, idx))
-            part = self.model(
-                tokens,
-                t[idx] if per_sample_t else t,
-                None if cond is None else cond.index(idx),
-                **self.kwargs,
-            )
-            outs.append(part[: min(self.rows, batch - start)])
-        return torch.cat(outs)
-
-
-def _index(v: Tensor | None, idx: Tensor) -> Tensor | None:
-    return None if v is None else v[idx]
+        pos, mask = (_tile(v, x.shape[0]) for v in (self.pos, self.mask))
+        return self.model(Tokens(x, pos, mask), t, cond, **self.kwargs)
 
 
 def _tile(v: Tensor | None, batch: int) -> Tensor | None:
