@@ -92,3 +92,27 @@ def test_the_trained_example_beats_its_noise_on_the_ring(tmp_path: Path) -> None
     pipe = run(spec(steps=200), tmp_path)
     noise = torch.randn(256, 8, 2, generator=torch.Generator().manual_seed(0)).numpy()
     assert ring_distance(pipe.sample(256, seed=0)) < 0.5 * ring_distance(noise)
+
+
+def test_train_flags_left_out_keep_the_configs_seed_and_dtype(tmp_path: Path) -> None:
+    from example_domain.cli import RingDomain
+    from typer.testing import CliRunner
+
+    from polydit.core.cli import make_cli
+
+    app = make_cli(RingDomain(tmp_path / "pretrained"))
+
+    def invoke(*args: object):
+        return CliRunner().invoke(app, [str(a) for a in args])
+
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"train": {"steps": 2, "seed": 3, "dtype": "bf16"}}))
+    result = invoke("train", "--config", config, "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    train = read_run(tmp_path / "a")["spec"]["train"]
+    assert (train["seed"], train["dtype"]) == (3, "bf16")
+    flags = ("--seed", "1", "--dtype", "fp32")
+    result = invoke("train", "--config", config, "--out", tmp_path / "b", *flags)
+    assert result.exit_code == 0, result.output
+    train = read_run(tmp_path / "b")["spec"]["train"]
+    assert (train["seed"], train["dtype"]) == (1, "fp32")

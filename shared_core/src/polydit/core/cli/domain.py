@@ -118,9 +118,9 @@ class TrainOptions:
     out: Path
     resume: bool
     steps: int | None  # None: the config's
-    seed: int
+    seed: int | None  # None: the config's
     device: str
-    dtype: str
+    dtype: str | None  # None: the config's
     extra: dict[str, Any]
     init_from: Path | None = None  # --init-from: a pretrained directory whose weights start the run
 

@@ -8,7 +8,7 @@ import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -169,9 +169,14 @@ def _train(domain: Domain) -> Callable[..., None]:
         steps: Annotated[
             int | None, typer.Option(min=1, help="Optimizer steps; default: the config's.")
         ] = None,
-        seed: Seed = 0,
+        seed: Annotated[
+            int | None, typer.Option(min=0, help="Run seed; default: the config's (0).")
+        ] = None,
         device: Device = "cpu",
-        dtype: Dtype = "fp32",
+        dtype: Annotated[
+            Literal["fp32", "bf16"] | None,
+            typer.Option(help="Compute precision; default: the config's (fp32)."),
+        ] = None,
         init_from: InitFrom = None,
         *,
         extra: dict,
