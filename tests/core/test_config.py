@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -16,7 +16,7 @@ from polydit.core.train import TrainConfig
 class _Spec(JsonConfig):
     name: str = "run"
     sizes: tuple[int, ...] = (1, 2)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=50, lr=3e-4))
+    train: TrainConfig = TrainConfig(steps=50, lr=3e-4)
 
 
 def test_round_trip_through_json():

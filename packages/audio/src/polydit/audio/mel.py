@@ -27,16 +27,16 @@ from polydit.core.errors import ConfigError
 
 @dataclass(frozen=True)
 class MelConfig(JsonConfig):
-    """STFT and mel settings; ``f_max`` None means the Nyquist frequency."""
+    """STFT and mel settings of the log-mel frames (one frame per `hop` samples)."""
 
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop: int = 256
-    n_mels: int = 64
-    f_min: float = 0.0
-    f_max: float | None = None
-    floor: float = 1e-5
-    griffin_lim_iters: int = 64
+    sample_rate: int = 16000  # Hz
+    n_fft: int = 1024  # STFT window and FFT size, samples
+    hop: int = 256  # samples between frames
+    n_mels: int = 64  # mel bands (the frame's channels)
+    f_min: float = 0.0  # Hz, lowest mel band edge
+    f_max: float | None = None  # Hz, highest edge; None: the Nyquist frequency
+    floor: float = 1e-5  # the mel energy is clamped to this before the log
+    griffin_lim_iters: int = 64  # phase-recovery iterations of the baseline vocoder
 
     def __post_init__(self) -> None:
         if self.hop < 1 or self.hop > self.n_fft or self.n_mels < 1:

@@ -38,13 +38,13 @@ NYQUIST_FRACTION = 0.45
 class NotesConfig(JsonConfig):
     """MIDI pitches `low`…`high`, `renditions` notes per (pitch, waveform) and split."""
 
-    sample_rate: int = 16000
-    num_samples: int = 16384
-    low: int = 48
-    high: int = 84
-    train_renditions: int = 10
-    test_renditions: int = 4
-    seed: int = 0
+    sample_rate: int = 16000  # Hz
+    num_samples: int = 16384  # samples per clip (1.02 s at 16 kHz)
+    low: int = 48  # MIDI pitch of the lowest note (C3)
+    high: int = 84  # MIDI pitch of the highest note (C6)
+    train_renditions: int = 10  # notes per (pitch, waveform) in the train split
+    test_renditions: int = 4  # ... and in the test split
+    seed: int = 0  # with (split, pitch, waveform, k) it seeds each note's parameters
 
     def __post_init__(self) -> None:
         if not 0 <= self.low <= self.high <= 127:

@@ -47,16 +47,8 @@ class GraphSpec(TrainSpec):
     edge_weight: float = 5.0
     hops: int = 1
     sampling: GraphSampling = field(default_factory=GraphSampling)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=20000,
-            batch_size=32,
-            lr=2e-4,
-            warmup_steps=200,
-            ema_decay=0.999,
-            checkpoint_every=500,
-            log_every=50,
-        )
+    train: TrainConfig = TrainConfig(
+        steps=20000, batch_size=32, lr=2e-4, warmup_steps=200, ema_decay=0.999, log_every=50
     )
 
 
@@ -64,7 +56,7 @@ class GraphSpec(TrainSpec):
 class PardSpec(GraphSpec):
     """GraphSpec with PARD's sampling default: 50 steps per block (PARD's planar config)."""
 
-    sampling: GraphSampling = field(default_factory=lambda: GraphSampling(steps=50))
+    sampling: GraphSampling = GraphSampling(steps=50)
 
 
 def graph_data(mode: str) -> Any:

@@ -7,7 +7,7 @@ null class with probability ``label_dropout`` (classifier-free guidance training
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -50,20 +50,15 @@ class ImageTrainSpec(SizedTrainSpec):
     text: bool = False
     prompts: tuple[str, ...] = ("a handwritten {}",)
     process: ProcessConfig = PROCESSES["flow"]
-    sampling: SamplingConfig = field(
-        default_factory=lambda: SamplingConfig(steps=12, sampler="heun", cfg_scale=1.15)
-    )
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=3500,
-            batch_size=64,
-            lr=5e-4,
-            warmup_steps=200,
-            ema_decay=0.999,
-            checkpoint_every=250,
-            weight_decay=0.0,
-            log_every=50,
-        )
+    sampling: SamplingConfig = SamplingConfig(steps=12, sampler="heun", cfg_scale=1.15)
+    train: TrainConfig = TrainConfig(
+        steps=3500,
+        batch_size=64,
+        lr=5e-4,
+        warmup_steps=200,
+        ema_decay=0.999,
+        checkpoint_every=250,
+        log_every=50,
     )
 
     def __post_init__(self) -> None:

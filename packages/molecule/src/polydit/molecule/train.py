@@ -8,7 +8,7 @@ self-conditioning (Chen et al. 2022); the HOMO–LUMO gap as a condition, droppe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -42,11 +42,11 @@ class MoleculeTrainSpec(AtomTrainSpec):
     self_condition: bool = False
     condition_gap: bool = False
     cfg_dropout: float = 0.1
-    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+    sampling: SamplingConfig = SamplingConfig(steps=100)
+    train: TrainConfig = TrainConfig(
         steps=20000, lr=6e-4, warmup_steps=300, schedule="constant", ema_decay=0.999,
         checkpoint_every=250, log_every=50,
-    ))  # fmt: skip
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.loss_weight not in ("none", "adit"):

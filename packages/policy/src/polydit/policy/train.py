@@ -3,7 +3,7 @@ the warm start (data: :func:`~polydit.policy.data.demonstrations`); core `fit` d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -46,17 +46,14 @@ class PolicyTrainSpec(TrainSpec):
     image_size: int = 0
     patch: int = 8
     action_clip: float | None = ACTION_LIMIT  # clip expert labels to the env's action box
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=20000,
-            batch_size=256,
-            lr=3e-4,
-            weight_decay=1e-3,
-            warmup_steps=500,
-            ema_decay=0.999,
-            checkpoint_every=500,
-            log_every=50,
-        )
+    train: TrainConfig = TrainConfig(
+        steps=20000,
+        batch_size=256,
+        lr=3e-4,
+        weight_decay=1e-3,
+        warmup_steps=500,
+        ema_decay=0.999,
+        log_every=50,
     )
 
 

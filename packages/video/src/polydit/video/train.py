@@ -40,19 +40,17 @@ class VideoTrainSpec(TrainSpec):
     codec: VideoCodec = field(
         default_factory=lambda: VideoCodec(8, 24, 1, (1, 4, 4), data=MovingDigitsConfig())
     )
-    model: VideoModelConfig = field(default_factory=lambda: VideoModelConfig(depth=4))
+    model: VideoModelConfig = VideoModelConfig(depth=4)
     tasks: TaskMix = field(default_factory=TaskMix)
-    process: ProcessConfig = field(default_factory=lambda: ProcessConfig(prediction="x0"))
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=3200,
-            batch_size=16,
-            lr=1e-3,
-            warmup_steps=200,
-            ema_decay=0.999,
-            checkpoint_every=100,
-            log_every=25,
-        )
+    process: ProcessConfig = ProcessConfig(prediction="x0")
+    train: TrainConfig = TrainConfig(
+        steps=3200,
+        batch_size=16,
+        lr=1e-3,
+        warmup_steps=200,
+        ema_decay=0.999,
+        checkpoint_every=100,
+        log_every=25,
     )
     sampling_steps: int = 20
     given_scale: float = 2.0  # given-frame guidance stored as the model's default (1: none)

@@ -8,7 +8,7 @@ augmentation; rotations do not change fractional coordinates). Padding carries n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -34,11 +34,11 @@ class CrystalTrainSpec(AtomTrainSpec):
 
     translate: bool = True
     max_atoms: int = 20
-    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+    sampling: SamplingConfig = SamplingConfig(steps=100)
+    train: TrainConfig = TrainConfig(
         steps=3000, lr=1e-3, warmup_steps=200, schedule="constant", ema_decay=0.999,
         checkpoint_every=250, keep_checkpoints=100, log_every=50,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def crystal_data(spec: CrystalTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:

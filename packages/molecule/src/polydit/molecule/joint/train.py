@@ -45,10 +45,8 @@ class JointTrainSpec(AtomTrainSpec):
     kind_channels: bool = True
     own_channel_loss: bool = False
     max_atoms: int = 20
-    molecule_sampling: SamplingConfig = field(
-        default_factory=lambda: SamplingConfig(steps=100, sampler="ddpm")
-    )
-    crystal_sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(steps=100))
+    molecule_sampling: SamplingConfig = SamplingConfig(steps=100, sampler="ddpm")
+    crystal_sampling: SamplingConfig = SamplingConfig(steps=100)
     train: TrainConfig = field(  # the crystal recipe's optimiser, 6,000 steps
         default_factory=lambda: CrystalTrainSpec().train.replace(steps=6000)
     )
