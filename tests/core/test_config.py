@@ -42,3 +42,30 @@ def test_replace_and_errors_name_the_source():
         _Spec().merged({"train": {"lrr": 1}}, where="--config")
     with pytest.raises(ConfigError, match="--config: expected a JSON object"):
         _Spec().merged([1], where="--config")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"name": 3}, r"--config\.name: expected a string, got 3"),
+        ({"sizes": "12"}, r"--config\.sizes: expected a list, got '12'"),
+        ({"sizes": [1, "x"]}, r"--config\.sizes\[1\]: expected an integer, got 'x'"),
+        ({"sizes": [1.5]}, r"--config\.sizes\[0\]: expected an integer, got 1\.5"),
+        ({"train": {"lr": "fast"}}, r"--config\.train\.lr: expected a number, got 'fast'"),
+        ({"train": {"steps": True}}, r"--config\.train\.steps: expected an integer, got True"),
+        ({"train": {"betas": [0.9]}}, r"--config\.train\.betas: expected a list of 2"),
+        ({"train": {"grad_clip": "x"}}, r"--config\.train\.grad_clip: expected a number or null"),
+        ({"train": [1, 2]}, r"--config\.train: expected a JSON object, got list"),
+        ({"train": {"ema_warmup": 1}}, r"--config\.train\.ema_warmup: expected true or false"),
+        ({"name": None}, r"--config\.name: expected a string, got None"),
+    ],
+)
+def test_a_wrong_typed_field_is_named_with_what_was_expected(override, message):
+    with pytest.raises(ConfigError, match=message):
+        _Spec().merged(override, where="--config")
+
+
+def test_json_numbers_take_the_field_type():
+    spec = _Spec().merged({"train": {"lr": 1, "steps": 20.0}})
+    assert spec.train.lr == 1.0 and isinstance(spec.train.lr, float)
+    assert spec.train.steps == 20 and isinstance(spec.train.steps, int)

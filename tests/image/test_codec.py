@@ -49,5 +49,5 @@ def test_json_round_trip_and_equality_is_the_token_layout() -> None:
 
 
 def test_a_malformed_codec_config_names_the_field() -> None:
-    with pytest.raises(ConfigError, match="patch must be a positive integer"):
+    with pytest.raises(ConfigError, match=r"PatchCodec\.patch: expected an integer, got \{"):
         PatchCodec.from_dict({"patch": {"channels": 1, "height": 8, "width": 8, "patch": 2}})

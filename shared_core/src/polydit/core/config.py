@@ -9,6 +9,7 @@ Every model, codec and process config in polydit is a frozen dataclass of JSON-a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import types
 import typing
@@ -54,23 +55,61 @@ def from_dict(cls: type[T], data: dict[str, Any], *, where: str = "") -> T:
 
 
 def _decode(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
+    """`value` as type `tp`, or a ConfigError naming `where`, what was expected and what came."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None:
+        if value is None and type(None) in args:
             return None
-        options = [a for a in typing.get_args(tp) if a is not type(None)]
-        tp, origin = options[0], typing.get_origin(options[0])
+        for option in (a for a in args if a is not type(None)):
+            with contextlib.suppress(ConfigError):
+                return _decode(option, value, where)
+        raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where=where)
+        return from_dict(tp, value, where=where)  # type: ignore[arg-type]
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        item = args[0] if args else Any
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if args and len(items) != len(value):
+            raise ConfigError(f"{where}: expected a list of {len(items)}, got {value!r}")
+        items = items or [Any] * len(value)
+        pairs = enumerate(zip(items, value, strict=True))
+        return tuple(_decode(t, v, f"{where}[{i}]") for i, (t, v) in pairs)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: expected {_describe(tp)}, got {value!r}")
+        return value
+    expected = _SCALARS.get(tp)
+    if expected is not None:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = {
+            bool: isinstance(value, bool),
+            int: number and float(value).is_integer(),
+            float: number,
+            str: isinstance(value, str),
+        }[tp]
+        if not ok:
+            raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+        return tp(value)
+    if (tp is dict or origin is dict) and not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {value!r}")
     return value
+
+
+_SCALARS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _describe(tp: Any) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if a is type(None) else _describe(a) for a in args)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin is tuple:
+        return "a list"
+    if dataclasses.is_dataclass(tp):
+        return "a JSON object"
+    return _SCALARS.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 class JsonConfig:
