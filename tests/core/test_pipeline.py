@@ -259,3 +259,22 @@ def test_cached_generate_counts_usage_over_every_chunk(monkeypatch):
     assert torch.equal(cached, plain)
     depth, steps, chunks = len(pipe.model.blocks), 4, 3
     assert pipe.last_usage.total == depth * steps * chunks == pipe.last_usage.computed
+
+
+@pytest.mark.parametrize("field", ["cfg_scale", "given_scale", "shift"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), -1.0])
+def test_sampling_settings_must_be_finite_and_non_negative(field, value):
+    with pytest.raises(ConfigError, match=field):
+        SamplingConfig(**{field: value})
+    with pytest.raises(ConfigError, match=field):
+        SamplingConfig().override(**{field: value})
+
+
+def test_non_finite_samples_are_an_error_not_a_result():
+    from polydit.core.errors import SamplingError
+
+    pipe = pipeline()
+    with torch.no_grad():
+        pipe.model.blocks[0].attn.qkv.weight.fill_(float("nan"))
+    with pytest.raises(SamplingError, match=r"non-finite values .* samples 0…2 with seed 4"):
+        pipe.generate(template(3), seed=4)

@@ -22,6 +22,10 @@ class DataError(PolyditError):
     """A data file is unreadable or malformed."""
 
 
+class SamplingError(PolyditError):
+    """Sampling produced something that must not be written (NaN or infinite values)."""
+
+
 class TrainingDiverged(PolyditError):
     """The training loss became NaN or infinite; the last good checkpoint is kept."""
 

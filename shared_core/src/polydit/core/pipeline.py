@@ -7,6 +7,7 @@ guidance, dtype, the sampler call and the pretrained-directory format.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -20,7 +21,7 @@ from polydit.core.accel import CachedDenoiser, Usage, build_cache
 from polydit.core.codec import Codec
 from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
-from polydit.core.errors import CheckpointError, ConfigError
+from polydit.core.errors import CheckpointError, ConfigError, SamplingError
 from polydit.core.hub import load_pretrained, package_version, resolve_pretrained, save_pretrained
 from polydit.core.process import (
     CATEGORICAL_SAMPLERS,
@@ -66,6 +67,11 @@ class SamplingConfig(JsonConfig):
             raise ConfigError(f"sampler {self.sampler!r} is not one of {', '.join(self.samplers)}")
         if self.steps < 1:
             raise ConfigError(f"steps must be ≥ 1, got {self.steps}")
+        for name in ("cfg_scale", "given_scale", "shift"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (name == "shift" and value == 0):
+                expected = "> 0" if name == "shift" else ">= 0"
+                raise ConfigError(f"{name} must be a finite number {expected}, got {value}")
 
     def override(self, **values: Any) -> SamplingConfig:
         """A copy with every non-None value replaced."""
@@ -194,6 +200,12 @@ class Pipeline:
                 usage,
             )
             parts.append(part[: min(len(idx), batch - begin)])
+            if not torch.isfinite(parts[-1]).all():
+                raise SamplingError(
+                    f"the model produced non-finite values (NaN or inf) for samples {begin}…"
+                    f"{begin + len(parts[-1]) - 1} with seed {seed}: nothing is written "
+                    "(check the weights, --cfg and --dtype)"
+                )
         self.last_usage = usage if usage.total else None
         if self.last_usage is not None:
             self.cache_usage.add(self.last_usage)
