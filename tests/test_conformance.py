@@ -163,6 +163,8 @@ def test_help_imports_no_torch(case: Case, verb: tuple[str, ...]) -> None:
         (("sample", "--num", "0"), "--num"),
         (("sample", "--no-such-flag"), "--no-such-flag"),
         (("sample", "--sampler", "nope"), "nope"),
+        (("sample", "--seed", "-1"), "--seed"),
+        (("sample", "--seed", str(2**70)), "--seed"),
         (("sample", "--model", "/nonexistent/model"), "/nonexistent/model"),
         (("eval", "--device", "tpu"), "tpu"),
         (("export", "--run", "/nonexistent/run", "--out", "x"), "/nonexistent/run"),
@@ -178,6 +180,10 @@ def broken_copy(case: Case, tmp_path: Path, breakage: str) -> Path:
     if breakage == "weights":
         data = (model / "model.safetensors").read_bytes()
         (model / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif breakage == "payload":  # the header still parses; only the checksum can tell
+        data = bytearray((model / "model.safetensors").read_bytes())
+        data[-1] ^= 0xFF
+        (model / "model.safetensors").write_bytes(bytes(data))
     elif breakage == "package":
         config = json.loads((model / "config.json").read_text())
         config["package"] = "polydit-other"
@@ -191,6 +197,7 @@ def broken_copy(case: Case, tmp_path: Path, breakage: str) -> Path:
     ("breakage", "needle"),
     [
         ("weights", "model.safetensors"),
+        ("payload", "SHA-256 does not match"),
         ("package", "written by polydit-other"),
         ("config", "config.json"),
     ],

@@ -50,6 +50,7 @@ class FakeDomain(Domain):
         Flag("label", str, None, "A class label.", choices=("cat", "dog")),
         Flag("mirror", bool, False, "Negate the samples."),
         Flag("twin", bool, False, "Sample the shipped 'twin' model instead of --model."),
+        Flag("crash-after", int, None, "Fail after writing this many samples."),
     )
     train_options = (Flag("width", int, 4, "Hidden width."),)
 
@@ -80,6 +81,8 @@ class FakeDomain(Domain):
         sign = -1.0 if opts.extra["mirror"] else 1.0
         records = []
         for i in range(opts.num):
+            if i == opts.extra["crash_after"]:
+                raise OSError(28, "No space left on device")
             name = f"sample_{i:03d}.npy"
             np.save(out / name, sign * opts.extra["scale"] * self._array(generator, opts.seed + i))
             conditioning = {
@@ -103,7 +106,7 @@ class FakeDomain(Domain):
     def train(self, opts: TrainOptions) -> Path:
         print(f"training {opts.steps} steps on {opts.data} with {opts.config}")
         print(f"warm start: {opts.init_from}")
-        return save_tiny(opts.out / "model", seed=opts.seed)
+        return save_tiny(opts.out / "model", seed=0 if opts.seed is None else opts.seed)
 
     def data_show(self, opts: DataOptions) -> None:
         print(f"dataset {opts.data or 'builtin'}: showing {opts.num}")
@@ -350,3 +353,40 @@ def test_real_process_exit_codes(
 
 if __name__ == "__main__":
     run_cli(make_cli(FakeDomain(Path(os.environ["POLYDIT_FAKE_ROOT"]))))
+
+
+def test_sample_writes_its_out_directory_whole_or_not_at_all(app: Any, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    crashed = invoke(app, "sample", "--num", "3", "--crash-after", "2", "--out", out)
+    assert_one_line_error(crashed, 1, f"--out {out}: cannot write there", "No space left")
+    assert list(tmp_path.iterdir()) == []  # neither --out nor a temp sibling
+    assert invoke(app, "sample", "--num", "3", "--out", out).exit_code == 0
+    assert invoke(app, "sample", "--num", "1", "--out", out).exit_code == 0  # a rerun replaces
+    assert sorted(p.name for p in out.iterdir()) == ["sample_000.npy", "samples.json"]
+    again = invoke(app, "sample", "--num", "3", "--crash-after", "1", "--out", out)
+    assert again.exit_code == 1 and sorted(p.name for p in out.iterdir()) == [
+        "sample_000.npy",
+        "samples.json",
+    ]  # a failed rerun leaves the earlier output as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("kind", ["file", "user-directory", "under-a-file"])
+def test_sample_refuses_an_out_it_must_not_replace(app: Any, tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "target"
+    if kind == "file":
+        target.write_text("mine")
+        out, needle = target, "is a file"  # typer's own check of --out: a usage error
+    elif kind == "user-directory":
+        target.mkdir()
+        (target / "notes.txt").write_text("mine")
+        out, needle = target, "not empty and not an earlier output"
+    else:
+        target.write_text("mine")
+        out, needle = target / "sub", "cannot write there"
+    code = 2 if kind == "file" else 1
+    assert_one_line_error(invoke(app, "sample", "--out", out), code, "--out", str(out), needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["target"]
+    assert (
+        target.read_text() if target.is_file() else (target / "notes.txt").read_text()
+    ) == "mine"

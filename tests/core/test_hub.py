@@ -1,5 +1,6 @@
 """Pretrained directories: bit-exact round trip, atomic replacement, and every CheckpointError."""
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -38,7 +39,10 @@ def test_round_trip_is_bit_exact(tmp_path: Path) -> None:
     out = save(tmp_path / "m", config=config, extra={"metrics.json": {"fid": 1.5}})
     assert out == tmp_path / "m"
     written = json.loads((out / "config.json").read_text())
-    assert written == {"format": 1, "package": PKG, "version": VER, **config}
+    checksum = {
+        "weights_sha256": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
+    }
+    assert written == {"format": 1, "package": PKG, "version": VER, **checksum, **config}
     assert json.loads((out / "metrics.json").read_text()) == {"fid": 1.5}
     loaded_config, loaded = load_pretrained(out, package=PKG, version=VER)
     assert loaded_config == config
@@ -209,3 +213,17 @@ def test_saved_directories_are_readable_by_everyone(tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
     assert {stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == {0o644}
+
+
+def test_weights_that_do_not_match_their_checksum_are_refused(tmp_path: Path) -> None:
+    out = save(tmp_path / "m", config={"dim": 4})
+    weights = out / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF  # one payload byte: the safetensors header still parses
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: its SHA-256 does not match"):
+        load_pretrained(out, package=PKG, version=VER)
+    unchecked = json.loads((out / "config.json").read_text())
+    del unchecked["weights_sha256"]  # a directory saved before checksums: read unchecked
+    (out / "config.json").write_text(json.dumps(unchecked))
+    assert load_pretrained(out, package=PKG, version=VER)[0] == {"dim": 4}

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -57,3 +59,37 @@ def remove_temp_files(directory: str | os.PathLike[str]) -> None:
     if directory.is_dir():
         for p in directory.glob(f"{TMP_PREFIX}*"):
             p.unlink(missing_ok=True)
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Rename the complete directory `tmp` to `target`, replacing a directory there. Between
+    moving the old one aside and moving the new one in, a crash leaves ``.<name>.old-*``."""
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old)  # `old` is an empty directory, so this rename replaces it
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    fsync_path(target.parent)
+
+
+@contextlib.contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """A fresh temp directory beside `target` (mode per the umask) to write a whole directory
+    into: on success it replaces `target`, on any failure (Ctrl-C included) it is deleted and
+    `target` is untouched. Temp directories of killed earlier writers are removed first."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; outputs and models are for everyone
+    try:
+        yield tmp
+        fsync_path(tmp)
+        replace_directory(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

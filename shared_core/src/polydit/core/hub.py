@@ -9,16 +9,15 @@ Loading checks the package and version that wrote the directory and names the fi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polydit.core.atomic import fsync_path
+from polydit.core.atomic import fsync_path, staged_directory
 from polydit.core.errors import CheckpointError, ConfigError, PolyditError
 
 if TYPE_CHECKING:
@@ -28,6 +27,9 @@ FORMAT = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 _BOOKKEEPING = ("format", "package", "version")
+#: config.json's SHA-256 of model.safetensors: random bytes in the payload of a valid header
+#: would otherwise load as weights (directories saved before it are read unchecked)
+CHECKSUM = "weights_sha256"
 _VERSION = re.compile(r"\s*v?(\d+(?:\.\d+)*)")
 
 
@@ -48,7 +50,7 @@ def save_pretrained(
     from safetensors.torch import save_file
 
     target = Path(directory)
-    clash = [key for key in _BOOKKEEPING if key in config]
+    clash = [key for key in (*_BOOKKEEPING, CHECKSUM) if key in config]
     if clash:
         raise ConfigError(f"config must not set {', '.join(clash)}: save_pretrained writes them")
     extra = extra or {}
@@ -60,28 +62,18 @@ def save_pretrained(
         ):
             raise ConfigError(f"extra file {name!r}: expected a plain *.json file name")
     _check_replaceable(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a crashed save
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; a shipped model must be readable by all
-    try:
-        _write_json(
-            tmp / CONFIG_FILE, {"format": FORMAT, "package": package, "version": version, **config}
-        )
+    with staged_directory(target) as tmp:
         save_file(_tensors(state_dict), str(tmp / WEIGHTS_FILE), metadata={"package": package})
         fsync_path(tmp / WEIGHTS_FILE)
+        bookkeeping = {"format": FORMAT, "package": package, "version": version}
+        checksum = {CHECKSUM: file_sha256(tmp / WEIGHTS_FILE)}
+        _write_json(tmp / CONFIG_FILE, {**bookkeeping, **checksum, **config})
         for name, data in extra.items():
             _write_json(tmp / name, data)
         for file in tmp.iterdir():
             file.chmod(0o666 & ~umask)
-        fsync_path(tmp)
-        _move_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -107,7 +99,22 @@ def load_pretrained(
     except Exception as e:
         reason = " ".join(str(e).split())
         raise CheckpointError(f"{weights}: corrupt or truncated safetensors file ({reason})") from e
+    expected = config.pop(CHECKSUM, None)
+    if expected is not None and file_sha256(weights) != expected:
+        raise CheckpointError(
+            f"{weights}: its SHA-256 does not match {CONFIG_FILE}'s {CHECKSUM} "
+            "(corrupted or replaced weights); re-save or re-download the model"
+        )
     return config, state
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_pretrained(
@@ -218,17 +225,6 @@ def _tensors(state_dict: dict[str, Tensor]) -> dict[str, Tensor]:
         storages.add(storage)
         out[name] = tensor
     return out
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old)  # `old` is an empty directory, so this rename replaces it
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-    fsync_path(target.parent)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

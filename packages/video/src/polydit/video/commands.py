@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from polydit.core.atomic import atomic_write_text
-from polydit.core.cli import GalleryItem
+from polydit.core.cli import SAMPLES_FILE, GalleryItem, output_directory
 from polydit.core.errors import ConfigError
 from polydit.video.data import MovingDigitsConfig, eval_set, load_clip, make_clip
 from polydit.video.io import write_gif, write_mp4, write_strip
@@ -84,17 +84,17 @@ def _write_results(
     conditioning: dict[str, Any],
     mp4: bool,
 ) -> list[dict[str, Any]]:
-    out.mkdir(parents=True, exist_ok=True)
-    write_clip(out, "input", video)
-    records = []
-    for i, clip in enumerate(results):
-        files = write_clip(out, f"{task}_{i:03d}", clip, mp4=mp4)
-        records.append(
-            {"file": files[0], "files": files, "seed": seed + i, "task": task,
-             "conditioning": conditioning}
-        )  # fmt: skip
-    write_strip(out / "strip.png", [video, *results])
-    atomic_write_text(out / "samples.json", json.dumps(records, indent=2) + "\n")
+    with output_directory(out) as staging:
+        write_clip(staging, "input", video)
+        records = []
+        for i, clip in enumerate(results):
+            files = write_clip(staging, f"{task}_{i:03d}", clip, mp4=mp4)
+            records.append(
+                {"file": files[0], "files": files, "seed": seed + i, "task": task,
+                 "conditioning": conditioning}
+            )  # fmt: skip
+        write_strip(staging / "strip.png", [video, *results])
+        atomic_write_text(staging / SAMPLES_FILE, json.dumps(records, indent=2) + "\n")
     return records
 
 

@@ -17,9 +17,11 @@ from polydit.core.cli.domain import (
     import_object,
 )
 from polydit.core.cli.factory import make_cli, with_generation
+from polydit.core.cli.output import SAMPLES_FILE, output_directory
 from polydit.core.cli.params import parse_cache_opts, with_flags
 
 __all__ = [
+    "SAMPLES_FILE",
     "DataOptions",
     "Domain",
     "EvalOptions",
@@ -31,6 +33,7 @@ __all__ = [
     "import_object",
     "make_cli",
     "new_app",
+    "output_directory",
     "parse_cache_opts",
     "run_cli",
     "with_flags",

@@ -22,6 +22,7 @@ from polydit.core.cli.domain import (
     TrainOptions,
 )
 from polydit.core.cli.options import (
+    MAX_SEED,
     Cache,
     CacheOpts,
     Cfg,
@@ -38,7 +39,7 @@ from polydit.core.cli.options import (
     Steps,
     model_option,
 )
-from polydit.core.cli.output import flatten, table, to_json
+from polydit.core.cli.output import SAMPLES_FILE, flatten, output_directory, table, to_json
 from polydit.core.cli.params import parse_cache_opts, with_flags
 
 
@@ -109,9 +110,9 @@ def _sample(domain: Domain) -> Callable[..., None]:
         opts = SampleOptions(num=num, extra=extra, **common)
         started = time.perf_counter()
         generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
-        out.mkdir(parents=True, exist_ok=True)
-        records = domain.sample(generator, opts, out)
-        atomic_write_text(out / "samples.json", to_json(records, indent=2) + "\n")
+        with output_directory(out) as staging:
+            records = domain.sample(generator, opts, staging)
+            atomic_write_text(staging / SAMPLES_FILE, to_json(records, indent=2) + "\n")
         seconds = time.perf_counter() - started
         typer.echo(f"{len(records)} samples from {opts.model} in {out} ({seconds:.1f}s)")
 
@@ -170,7 +171,8 @@ def _train(domain: Domain) -> Callable[..., None]:
             int | None, typer.Option(min=1, help="Optimizer steps; default: the config's.")
         ] = None,
         seed: Annotated[
-            int | None, typer.Option(min=0, help="Run seed; default: the config's (0).")
+            int | None,
+            typer.Option(min=0, max=MAX_SEED, help="Run seed; default: the config's (0)."),
         ] = None,
         device: Device = "cpu",
         dtype: Annotated[

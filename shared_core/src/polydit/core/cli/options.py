@@ -26,7 +26,12 @@ from polydit.core.cli.params import (
 if TYPE_CHECKING:
     from polydit.core.cli.domain import Domain
 
-Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same output.")]
+#: sample i uses seed + i: the largest seed leaves room for 2**32 samples below torch's limit
+MAX_SEED = 2**63 - 1 - 2**32
+Seed = Annotated[
+    int,
+    typer.Option(min=0, max=MAX_SEED, help="Random seed; the same seed gives the same output."),
+]
 Num = Annotated[int, typer.Option(min=1, help="Number of samples.")]
 Steps = Annotated[int | None, typer.Option(min=1, help="Sampling steps; default: the model's.")]
 Sampler = Annotated[

@@ -1,9 +1,41 @@
-"""What the CLIs print and write: key/value tables and strict JSON."""
+"""What the CLIs print and write: key/value tables, strict JSON and the --out directory."""
 
+import contextlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+from polydit.core.atomic import staged_directory
+from polydit.core.errors import ConfigError
+
+#: what `sample` writes beside the samples, describing each; marks a directory as its output
+SAMPLES_FILE = "samples.json"
+
+
+@contextlib.contextmanager
+def output_directory(
+    out: Path, *, marker: str = SAMPLES_FILE, flag: str = "--out"
+) -> Iterator[Path]:
+    """The directory a verb writes its output into: a temp sibling of `out` that replaces it
+    whole on success, and is deleted on any failure or Ctrl-C (no partial output, no stale
+    files from an earlier run). `out` may be absent, empty or an earlier output (it holds
+    `marker`); anything else is refused, so user files are never deleted. Errors name `flag`.
+    """
+    out = Path(out)
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ConfigError(f"{flag} {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
+        raise ConfigError(
+            f"{flag} {out}: not empty and not an earlier output (no {marker}); refusing to "
+            "replace it — choose another directory"
+        )
+    try:
+        with staged_directory(out) as staging:
+            yield staging
+    except OSError as e:
+        raise ConfigError(f"{flag} {out}: cannot write there ({e.strerror or e})") from None
 
 
 def to_json(data: Any, **kwargs: Any) -> str:
