@@ -116,3 +116,37 @@ def test_train_flags_left_out_keep_the_configs_seed_and_dtype(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     train = read_run(tmp_path / "b")["spec"]["train"]
     assert (train["seed"], train["dtype"]) == (1, "fp32")
+
+
+def test_torchrun_train_exits_0_and_rank_0_alone_writes_the_model(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(tests), "OMP_NUM_THREADS": "1"}
+    launch = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+    ]
+    out = tmp_path / "run"
+    job = subprocess.run(
+        [*launch, "-m", "example_domain.cli", "train", "--steps", "4", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert read_run(out)["result"]["step"] == 4
+    assert RingGenerator.from_pretrained(out / "model").codec == PointCodec()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "checkpoints",
+        "metrics.jsonl",
+        "model",
+        "run.json",
+    ]

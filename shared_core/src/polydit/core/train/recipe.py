@@ -28,6 +28,7 @@ from polydit.core.pipeline import Pipeline
 from polydit.core.train.checkpoint import list_checkpoints, load_checkpoint
 from polydit.core.train.config import TrainConfig
 from polydit.core.train.data import Dataset
+from polydit.core.train.distributed import dist_env
 from polydit.core.train.trainer import LossFn, Trainer, TrainResult
 from polydit.core.train.warm_start import warm_start
 
@@ -134,6 +135,7 @@ def fit(recipe: Recipe[S, P], spec: S, data: TrainData, opts: RunOptions) -> Fit
     ``train.steps`` only. ``opts.init_from`` warm-starts a fresh run (a checkpoint wins).
     """
     out = Path(opts.out)
+    main = dist_env().is_main  # under torchrun only rank 0 writes run.json and the model
     resuming = opts.resume and bool(list_checkpoints(out / "checkpoints"))
     if resuming:
         stored = read_run(out)
@@ -156,7 +158,8 @@ def fit(recipe: Recipe[S, P], spec: S, data: TrainData, opts: RunOptions) -> Fit
         "init_from": init_from,
         "pipeline": pipeline.to_config(),
     }
-    _write_run(out, record)
+    if main:
+        _write_run(out, record)
     trainer = Trainer(
         pipeline.model,
         recipe.loss(spec, pipeline),
@@ -174,8 +177,10 @@ def fit(recipe: Recipe[S, P], spec: S, data: TrainData, opts: RunOptions) -> Fit
         "seconds_this_call": result.wall_time,
     }
     summary = {k: record[k] for k in ("recipe", "data", "init_from", "result")}
-    model_dir = pipeline.save_pretrained(out / MODEL_DIR, metrics={"training": summary})
-    _write_run(out, record)
+    model_dir = out / MODEL_DIR
+    if main:
+        pipeline.save_pretrained(model_dir, metrics={"training": summary})
+        _write_run(out, record)
     return Fitted(pipeline, model_dir, result)
 
 

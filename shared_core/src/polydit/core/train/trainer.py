@@ -217,7 +217,7 @@ class Trainer:
                 raise TrainingInterrupted(
                     f"training stopped by {stop.signal_name or 'a signal to another rank'} after "
                     f"step {step}; checkpoint {self._last_checkpoint}; continue with "
-                    "fit(resume=True)",
+                    "--resume (fit(resume=True))",
                     step=step,
                     checkpoint=str(self._last_checkpoint),
                 )
@@ -293,7 +293,7 @@ class Trainer:
         return TrainingDiverged(
             f"training diverged at step {step} (loss {loss}, grad_norm {grad_norm}); the weights "
             f"were not updated and nothing was saved; {where}. Lower TrainConfig.lr, check the "
-            "data, or resume with fit(resume=True)."
+            "data, or resume with --resume (fit(resume=True))."
         )
 
     # ------------------------------------------------------------------------ checkpoints
@@ -331,7 +331,7 @@ class Trainer:
         if found:
             raise ConfigError(
                 f"out_dir {self.out_dir} already holds checkpoints (newest {found[-1][1].name}); "
-                "resume with fit(resume=True) or use another out_dir"
+                "resume with --resume (fit(resume=True)) or use another --out"
             )
         return 0
 
