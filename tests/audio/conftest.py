@@ -30,3 +30,54 @@ def audio_cache(tmp_path_factory: pytest.TempPathFactory):
         _load_builtin.cache_clear()
         yield path
     _load_builtin.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def note_clips(audio_cache):
+    """The small notes train split (65 clips, 13 classes A3…A4) as an AudioSet."""
+    from polydit.audio.data import load_builtin
+
+    return load_builtin("notes", "train", NotesConfig(low=57, high=69, train_renditions=1))
+
+
+def _micro_spec(**changes):
+    """A micro DiT trained for a few steps of 8 clips (tests only)."""
+    from polydit.audio.train import AudioSpec
+
+    train = {"steps": 4, "batch_size": 8, "checkpoint_every": 2, "log_every": 1, "warmup_steps": 0}
+    return AudioSpec(preset="micro").merged({"train": train, **changes})
+
+
+@pytest.fixture
+def micro_spec():
+    """The AudioSpec of the micro test runs: ``micro_spec(**changes)``."""
+    return _micro_spec
+
+
+@pytest.fixture(scope="session")
+def micro_model_dir(note_clips, tmp_path_factory: pytest.TempPathFactory):
+    """A micro notes model trained 4 steps by core fit, saved as a pretrained directory."""
+    import torch
+
+    from polydit.audio.train import RECIPE, AudioTrainSet
+    from polydit.core.train import RunOptions, TrainData, fit
+
+    data = AudioTrainSet(note_clips, torch.full((len(note_clips),), -1), ())
+    run = tmp_path_factory.mktemp("audio-run")
+    fitted = fit(
+        RECIPE, _micro_spec(), TrainData(data, note_clips.name), RunOptions(run, progress=False)
+    )
+    return fitted.model_dir
+
+
+@pytest.fixture(scope="session")
+def voice_model(note_clips):
+    """A fresh micro model conditioned on a voice: the notes' waveform stands in for it."""
+    import numpy as np
+    import torch
+
+    from polydit.audio.train import RECIPE, AudioTrainSet
+
+    names = tuple(sorted(set(note_clips.info["waveform"].tolist())))
+    voices = torch.from_numpy(np.searchsorted(np.asarray(names), note_clips.info["waveform"]))
+    return RECIPE.build(_micro_spec(voices=True), AudioTrainSet(note_clips, voices, names), 0)

@@ -12,13 +12,16 @@ output); a linear layer to the logits.
 Training (:func:`train_classifier`) uses the train split only (train voices), AdamW with a
 one-cycle schedule, and augmentation that a generated clip may need to be judged fairly under:
 a random circular time shift of up to ±0.15 s, a gain of −12…+3 dB and white noise at 15–40 dB
-SNR (per clip). ``python -m polydit.audio.classifier DATASET`` trains and prints test accuracy.
+SNR (per clip). ``python -m polydit.audio.classifier DATASET [--save]`` trains, prints test
+accuracy and with ``--save`` writes the shipped weights ``weights/classifier-DATASET.safetensors``
+that :func:`load_classifier` reads.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +29,13 @@ from torch import Tensor, nn
 
 from polydit.audio.mel import LogMel, MelConfig
 from polydit.core.config import JsonConfig
+from polydit.core.errors import CheckpointError
 
 EMBEDDING_DIM = 64
 CLASSIFIER_MEL = MelConfig(n_fft=512, hop=128, n_mels=64)
 LOG_MEL_MEAN, LOG_MEL_STD = -9.0, 3.4  # measured on spoken-digits train clips
 WIDTH = 64
+WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
 class ResidualBlock(nn.Module):
@@ -134,6 +139,27 @@ def train_classifier(
     return model.eval()
 
 
+def classifier_path(dataset: str) -> Path:
+    """Where the shipped classifier of built-in set `dataset` lives."""
+    return WEIGHTS / f"classifier-{dataset}.safetensors"
+
+
+def load_classifier(dataset: str) -> WordClassifier:
+    """The shipped classifier of built-in set `dataset` (eval mode, CPU)."""
+    from safetensors.torch import load_file
+
+    path = classifier_path(dataset)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: no classifier ships for {dataset!r}; train one with "
+            f"`python -m polydit.audio.classifier {dataset} --save`"
+        )
+    state = load_file(path)
+    model = WordClassifier(state["head.weight"].shape[0])
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def main() -> None:
     import argparse
 
@@ -143,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Train the spoken-word classifier briefly.")
     parser.add_argument("dataset", nargs="?", default="spoken-digits")
     parser.add_argument("--steps", type=int, default=ClassifierTraining.steps)
+    parser.add_argument("--save", action="store_true", help="write the shipped weights")
     args = parser.parse_args()
     torch.set_num_threads(1)
     train, test = load_builtin(args.dataset, "train"), load_builtin(args.dataset, "test")
@@ -161,6 +188,15 @@ def main() -> None:
         f"{args.dataset}: {args.steps} steps in {seconds:.0f} s; accuracy on train voices "
         f"{train_accuracy:.4f}, on unheard test voices {test_accuracy:.4f}"
     )
+    if args.save:
+        from safetensors.torch import save
+
+        from polydit.core.atomic import atomic_write
+
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        path = classifier_path(args.dataset)
+        atomic_write(path, lambda f: f.write(save(state)))
+        print(f"saved {path}")
 
 
 if __name__ == "__main__":

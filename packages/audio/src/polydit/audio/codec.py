@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor
 
@@ -26,8 +27,9 @@ class MelCodec(JsonConfig):
     """Clips of `num_samples` samples as log-mel tokens of `patch` frames.
 
     mean, std: the standardisation (:meth:`fitted` measures them); class_names: the label
-    vocabulary; data: the training set's name. Equality (what a warm start checks) is the
-    token layout and the standardisation.
+    vocabulary; voice_names: the voice (speaker) vocabulary of a voice-conditioned model, ()
+    for none; data: the training set's name. Equality (what a warm start checks) is the token
+    layout and the standardisation.
     """
 
     mel: MelConfig = field(default_factory=MelConfig)
@@ -36,6 +38,7 @@ class MelCodec(JsonConfig):
     mean: float = 0.0
     std: float = 1.0
     class_names: tuple[str, ...] = field(default=(), compare=False)
+    voice_names: tuple[str, ...] = field(default=(), compare=False)
     data: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +94,19 @@ class MelCodec(JsonConfig):
         """Token features (B, N, n_mels·patch) → waves (B, L) by Griffin-Lim from `seed`."""
         vocoder = GriffinLimVocoder(self.mel).to(x.device)
         return vocoder(self.to_log_mel(x.float()), self.num_samples, seed=seed)
+
+    def touched_tokens(self, mask: Tensor) -> Tensor:
+        """(B, N) bool: the tokens one of whose frames' STFT windows (n_fft samples centred on
+        frame·hop, as :class:`LogMel` frames them) holds a sample where `mask` (B, L) is True."""
+        if mask.dim() != 2 or mask.shape[1] != self.num_samples:
+            raise ConfigError(f"codec: expected a mask (B, {self.num_samples}), got {mask.shape}")
+        hop, half = self.mel.hop, self.mel.n_fft // 2
+        counts = F.pad(mask.long().cumsum(dim=1), (1, 0))  # (B, L + 1), counts[:, j] = Σ_{<j}
+        centres = torch.arange(self.mel.frames(self.num_samples), device=mask.device) * hop
+        low = (centres - half).clamp(0, self.num_samples)
+        high = (centres + half).clamp(0, self.num_samples)
+        frames = (counts[:, high] - counts[:, low]) > 0  # (B, F)
+        return rearrange(frames, "b (n p) -> b n p", p=self.patch).any(dim=2)
 
     def template(self, num: int) -> Tokens:
         """Zeros (num, N, n_mels·patch) at the token positions."""
