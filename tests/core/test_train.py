@@ -366,3 +366,17 @@ def test_ddp_two_processes_match_grad_accum(tmp_path: Path, ddp_job: tuple) -> N
             torch.testing.assert_close(ddp_state[key][name], value, rtol=0, atol=1e-6)
     assert not any(p.name.startswith(".tmp") for p in (out / "checkpoints").iterdir())
     assert os.environ.get("WORLD_SIZE") is None  # the test process itself stayed single
+
+
+def test_a_truncated_newest_checkpoint_falls_back_to_the_one_before(tmp_path: Path) -> None:
+    flat = {"schedule": "constant"}  # a cosine schedule would depend on the total
+    ts.make_trainer(tmp_path / "a", steps=10, **flat).fit()  # checkpoints at 5 and 10
+    newest = tmp_path / "a" / "checkpoints" / "step_00000010.pt"
+    newest.write_bytes(newest.read_bytes()[:100])
+    ts.make_trainer(tmp_path / "a", steps=12, **flat).fit(resume=True)  # from step 5
+    ts.make_trainer(tmp_path / "b", steps=12, **flat).fit()
+    _assert_same_state(_final(tmp_path / "a"), _final(tmp_path / "b"))
+    for path in (tmp_path / "a" / "checkpoints").glob("step_*.pt"):
+        path.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="no readable checkpoint"):
+        ts.make_trainer(tmp_path / "a", steps=14, **flat).fit(resume=True)

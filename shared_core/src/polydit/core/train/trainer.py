@@ -335,6 +335,21 @@ class Trainer:
             )
         return 0
 
+    def _newest_readable(self, found: list[tuple[int, Path]]) -> tuple[int, Path, dict]:
+        """The newest checkpoint that loads: a truncated newest one (a kill during a write on a
+        file system without atomic rename, a full disk) falls back to the one before it."""
+        errors = []
+        for step, path in reversed(found):
+            try:
+                return step, path, load_checkpoint(path, self.device)
+            except CheckpointError as e:
+                errors.append(str(e))
+                if dist_env().is_main:
+                    log.warning("resume: %s; trying the checkpoint before it", e)
+        raise CheckpointError(
+            f"{self.checkpoint_dir}: no readable checkpoint ({'; '.join(errors)})"
+        )
+
     def _restore(self) -> int:
         """Load the newest checkpoint; return its step (0 and a log line if there is none)."""
         found = list_checkpoints(self.checkpoint_dir)
@@ -344,8 +359,7 @@ class Trainer:
                     "resume: no checkpoint in %s; starting from scratch", self.checkpoint_dir
                 )
             return 0
-        step, path = found[-1]
-        state = load_checkpoint(path, self.device)
+        step, path, state = self._newest_readable(found)
         current = to_dict(self.config)
         for name in RESUME_FIXED:
             if state["config"].get(name) != current[name]:
