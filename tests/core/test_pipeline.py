@@ -278,3 +278,32 @@ def test_non_finite_samples_are_an_error_not_a_result():
         pipe.model.blocks[0].attn.qkv.weight.fill_(float("nan"))
     with pytest.raises(SamplingError, match=r"non-finite values .* samples 0…2 with seed 4"):
         pipe.generate(template(3), seed=4)
+
+
+def test_cfg_rescale_matches_the_conditional_std_and_zero_is_plain_guidance():
+    from polydit.core.sampling import ClassifierFreeGuidance
+    from polydit.core.sampling.context import StepContext
+
+    def denoiser(x, t, cond, ctx):  # the unconditional branch is a damped copy
+        return x if cond.dropped is None else 0.2 * x
+
+    x, cond, ctx = (
+        torch.randn(3, 5, 4),
+        Cond(labels=torch.tensor([0, 1, 2])),
+        StepContext(0, 4, 0.7, 0.5),
+    )
+    plain = ClassifierFreeGuidance(denoiser, 4.0)(x, torch.zeros(3), cond, ctx)
+    torch.testing.assert_close(plain, 0.2 * x + 4.0 * 0.8 * x)
+    full = ClassifierFreeGuidance(denoiser, 4.0, rescale=1.0)(x, torch.zeros(3), cond, ctx)
+    torch.testing.assert_close(full.std(dim=(1, 2)), x.std(dim=(1, 2)))
+    half = ClassifierFreeGuidance(denoiser, 4.0, rescale=0.5)(x, torch.zeros(3), cond, ctx)
+    torch.testing.assert_close(half, 0.5 * full + 0.5 * plain)
+    with pytest.raises(ConfigError, match="cfg_rescale"):
+        SamplingConfig(cfg_rescale=1.5)
+    pipe = pipeline()
+    rescaled = pipe.generate(
+        template(3), Cond(labels=torch.tensor([0, 1, 2])), seed=2, cfg_rescale=0.7
+    )
+    assert not torch.equal(
+        rescaled, pipe.generate(template(3), Cond(labels=torch.tensor([0, 1, 2])), seed=2)
+    )

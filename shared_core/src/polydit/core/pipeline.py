@@ -46,21 +46,17 @@ SAMPLER_CHOICES = SAMPLER_NAMES + CATEGORICAL_SAMPLERS
 
 @dataclass(frozen=True)
 class SamplingConfig(JsonConfig):
-    """Default sampling settings stored with a model (every CLI flag overrides one).
-
-    cfg_scale: classifier-free guidance scale on labels/context (1 = none); given_scale: the
-    same on the given tokens (:class:`~polydit.core.sampling.GivenGuidance`; 1 = none);
-    shift: SD3 time shift of the grid. A subclass for another kind of process names its
-    samplers in :attr:`samplers`.
-    """
+    """Default sampling settings stored with a model (every CLI flag overrides one). A subclass
+    for another kind of process names its samplers in :attr:`samplers`."""
 
     samplers: ClassVar[tuple[str, ...]] = SAMPLER_NAMES
 
     steps: int = 50
     sampler: str = "euler"
-    cfg_scale: float = 1.0
-    shift: float = 1.0
-    given_scale: float = 1.0
+    cfg_scale: float = 1.0  # classifier-free guidance on labels/context; 1 = none
+    cfg_rescale: float = 0.0  # its std rescaling φ ∈ [0, 1] (ClassifierFreeGuidance); 0 = off
+    shift: float = 1.0  # SD3 time shift of the grid
+    given_scale: float = 1.0  # guidance on the given tokens (GivenGuidance); 1 = none
 
     def __post_init__(self) -> None:
         if self.sampler not in self.samplers:
@@ -72,6 +68,8 @@ class SamplingConfig(JsonConfig):
             if not math.isfinite(value) or value < 0 or (name == "shift" and value == 0):
                 expected = "> 0" if name == "shift" else ">= 0"
                 raise ConfigError(f"{name} must be a finite number {expected}, got {value}")
+        if not 0.0 <= self.cfg_rescale <= 1.0:
+            raise ConfigError(f"cfg_rescale must be in [0, 1], got {self.cfg_rescale}")
 
     def override(self, **values: Any) -> SamplingConfig:
         """A copy with every non-None value replaced."""
@@ -177,7 +175,8 @@ class Pipeline:
         **overrides: Any,
     ) -> Tensor:
         """Sample token features (B, N, C) for the positions/mask of `template` (its x gives the
-        shape; its values are ignored). overrides: steps, sampler, cfg_scale, shift, given_scale.
+        shape; its values are ignored). overrides: steps, sampler, cfg_scale, cfg_rescale, shift,
+        given_scale.
 
         cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
         afterwards :attr:`last_usage` holds this call's computed/total block evaluations and
@@ -242,6 +241,7 @@ class Pipeline:
             denoiser,
             settings.cfg_scale,
             batched=method is None and batch_guidance(template, device),
+            rescale=settings.cfg_rescale,
         )
         with precision(dtype, device):
             x = sample(

@@ -64,8 +64,9 @@ class GraphDomain(Domain):
         settings = opts.generation()
         if settings.pop("cache") != "none" or settings.pop("cache_opts"):
             raise ConfigError("--cache: graph models run without the training-free caches")
-        if settings.pop("cfg_scale", None) not in (None, 1.0):
-            raise ConfigError("--cfg: graph models are unconditional (no guidance)")
+        for key, flag, off in (("cfg_scale", "--cfg", 1.0), ("cfg_rescale", "--cfg-rescale", 0.0)):
+            if settings.pop(key, None) not in (None, off):
+                raise ConfigError(f"{flag}: graph models are unconditional (no guidance)")
         if opts.extra.get("eta") is not None:
             settings["eta"] = opts.extra["eta"]
         return generator.sample(num, opts.seed, **settings)

@@ -76,6 +76,7 @@ class GenerationOptions:
     steps: int | None  # None: the model's default
     sampler: str | None  # a name of polydit.core.sampling.SAMPLER_NAMES; None: the model's
     cfg: float | None  # guidance scale; None: the model's default
+    cfg_rescale: float | None  # guidance std rescaling φ; None: the model's default
     cache: str  # a name of polydit.core.accel.CACHE_NAMES
     cache_opts: dict[str, str]  # --cache-opts KEY=VALUE pairs for that cache
     device: str  # "cpu", "cuda" or "cuda:N"
@@ -84,8 +85,13 @@ class GenerationOptions:
 
     def generation(self) -> dict[str, Any]:
         """The keyword arguments of ``Pipeline.generate`` these flags set: the sampler settings
-        the user overrode (steps, sampler, cfg_scale), dtype, cache and cache_opts."""
-        given = {"steps": self.steps, "sampler": self.sampler, "cfg_scale": self.cfg}
+        the user overrode (steps, sampler, cfg_scale, cfg_rescale), dtype, cache, cache_opts."""
+        given = {
+            "steps": self.steps,
+            "sampler": self.sampler,
+            "cfg_scale": self.cfg,
+            "cfg_rescale": self.cfg_rescale,
+        }
         return {
             **{k: v for k, v in given.items() if v is not None},
             "dtype": self.dtype,

@@ -26,6 +26,7 @@ from polydit.core.cli.options import (
     Cache,
     CacheOpts,
     Cfg,
+    CfgRescale,
     Config,
     Data,
     Device,
@@ -72,6 +73,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "steps": (Steps, None),
         "sampler": (Sampler, None),
         "cfg": (Cfg, None),
+        "cfg_rescale": (CfgRescale, None),
         "cache": (Cache, "none"),
         "cache_opts": (CacheOpts, None),
         "device": (Device, "cpu"),
@@ -242,6 +244,7 @@ def _export(domain: Domain) -> Callable[..., None]:
         ] = None,
         sampler: Sampler = None,
         cfg: Cfg = None,
+        cfg_rescale: CfgRescale = None,
         given_scale: GivenScale = None,
     ) -> None:
         """Save the EMA weights of a run's checkpoint as a pretrained directory, optionally with
@@ -258,6 +261,7 @@ def _export(domain: Domain) -> Callable[..., None]:
             steps=steps,
             sampler=sampler,
             cfg_scale=cfg,
+            cfg_rescale=cfg_rescale,
             given_scale=given_scale,
         )
         typer.echo(f"saved {saved}")

@@ -47,6 +47,12 @@ Cfg = Annotated[
     float | None,
     typer.Option(min=0.0, help="Classifier-free guidance scale; default: the model's."),
 ]
+CfgRescale = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0, max=1.0, help="Std rescaling of guidance, 0 (off) to 1; default: the model's."
+    ),
+]
 GivenScale = Annotated[
     float | None,
     typer.Option(min=0.0, help="Guidance on the given tokens (1: none); default: the model's."),

@@ -65,10 +65,18 @@ class ClassifierFreeGuidance:
     evaluated separately, each tagged in its StepContext, so caches keep per-branch state;
     ``batched=True`` evaluates both in one call of twice the batch (branch "both"), which is
     faster for a plain model but must not be used with a per-branch cache.
+
+    rescale φ (Lin et al. 2023, used by EzAudio): the guided output g is rescaled per sample to
+    the standard deviation of the conditional one, ``φ · g · std(cond) / std(g) + (1 − φ) · g``
+    (std over every non-batch axis), which keeps large scales from over-saturating; 0 = off.
     """
 
-    def __init__(self, denoiser: Denoiser, scale: float, batched: bool = False):
-        self.denoiser, self.scale, self.batched = denoiser, scale, batched
+    def __init__(
+        self, denoiser: Denoiser, scale: float, batched: bool = False, rescale: float = 0.0
+    ):
+        if not 0.0 <= rescale <= 1.0:
+            raise ValueError(f"rescale must be in [0, 1], got {rescale}")
+        self.denoiser, self.scale, self.batched, self.rescale = denoiser, scale, batched, rescale
 
     def __call__(self, x: Tensor, t: Tensor, cond: Cond | None, ctx: StepContext) -> Tensor:
         if self.scale == 1.0 or cond is None:
@@ -80,7 +88,14 @@ class ClassifierFreeGuidance:
         else:
             out = self.denoiser(x, t, cond, ctx.with_branch("cond"))
             uncond = self.denoiser(x, t, cond.unconditional(), ctx.with_branch("uncond"))
-        return uncond + self.scale * (out - uncond)
+        guided = uncond + self.scale * (out - uncond)
+        if self.rescale == 0.0:
+            return guided
+        axes = tuple(range(1, guided.dim()))
+        ratio = out.std(dim=axes, keepdim=True) / guided.std(dim=axes, keepdim=True).clamp_min(
+            1e-12
+        )
+        return self.rescale * guided * ratio + (1.0 - self.rescale) * guided
 
 
 class GivenGuidance:

@@ -233,7 +233,7 @@ def export(
     **sampling: Any,
 ) -> Path:
     """Save :func:`from_run` as a pretrained directory `out`; `sampling` (steps, sampler,
-    cfg_scale, shift, given_scale) replaces the stored sampling defaults where not None."""
+    cfg_scale, cfg_rescale, shift, given_scale) replaces the stored defaults where not None."""
     exported = from_run(pipeline, run, step)
     exported.sampling = exported.sampling.override(**sampling)
     return exported.save_pretrained(out)
