@@ -69,3 +69,13 @@ def test_json_numbers_take_the_field_type():
     spec = _Spec().merged({"train": {"lr": 1, "steps": 20.0}})
     assert spec.train.lr == 1.0 and isinstance(spec.train.lr, float)
     assert spec.train.steps == 20 and isinstance(spec.train.steps, int)
+
+
+def test_name_index_takes_a_name_or_an_id_and_names_the_flag():
+    from polydit.core.names import name_index
+
+    names = ("zero", "one", "two")
+    assert [name_index(v, names, flag="--label") for v in ("one", 2, "0")] == [1, 2, 0]
+    for bad in ("three", 3, -1, "x1"):
+        with pytest.raises(ConfigError, match=r"--voice .* is not one of this model's voices"):
+            name_index(bad, names, flag="--voice", what="voices")

@@ -12,7 +12,7 @@ from polydit.core.train import RunOptions, TrainConfig, export, fit, from_run, r
 
 
 def spec(steps: int = 30, **changes) -> RingTrainSpec:
-    train = TrainConfig(steps=steps, batch_size=16, lr=2e-3, checkpoint_every=10)
+    train = TrainConfig(steps=steps, batch_size=16, lr=2e-3, warmup_steps=0, checkpoint_every=10)
     return RingTrainSpec(train=train).replace(**changes)
 
 

@@ -70,7 +70,9 @@ class RingTrainSpec(TrainSpec):
     codec: PointCodec = field(default_factory=PointCodec)
     hidden: int = 32
     depth: int = 2
-    train: TrainConfig = TrainConfig(steps=200, batch_size=32, lr=2e-3, checkpoint_every=50)
+    train: TrainConfig = TrainConfig(
+        steps=200, batch_size=32, lr=2e-3, warmup_steps=0, ema_decay=0.9999, checkpoint_every=50
+    )
 
 
 def ring_data(spec: RingTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:

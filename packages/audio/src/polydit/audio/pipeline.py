@@ -28,6 +28,7 @@ from torch import Tensor
 from polydit.audio import PRETRAINED
 from polydit.audio.codec import MelCodec
 from polydit.core.errors import ConfigError
+from polydit.core.names import name_index
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.tokens import Cond
 
@@ -74,13 +75,13 @@ class AudioGenerator(Pipeline):
     # --- conditioning ---------------------------------------------------------------------
     def label_index(self, label: int | str) -> int:
         """A class id from a class name or an integer id (checked against the class names)."""
-        return _index(label, self.codec.class_names, "--label", "classes")
+        return name_index(label, self.codec.class_names, flag="--label")
 
     def voice_index(self, voice: int | str) -> int:
         """A voice id from a voice name or an integer id (voice-conditioned models only)."""
         if not self.codec.voice_names:
             raise ConfigError("--voice: this model is not voice-conditioned")
-        return _index(voice, self.codec.voice_names, "--voice", "voices")
+        return name_index(voice, self.codec.voice_names, flag="--voice", what="voices")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
         """(num,) labels uniform over the classes from `seed` (what an omitted --label means);
@@ -186,20 +187,6 @@ class AudioGenerator(Pipeline):
         """Token features (B, N, C) → clips (B, L), clip i by Griffin-Lim from seed + i."""
         clips = [self.codec.decode(x[i : i + 1], seed=seed + i) for i in range(len(x))]
         return torch.cat(clips).clamp(-1.0, 1.0).cpu()
-
-
-def _index(value: int | str, names: Sequence[str], flag: str, what: str) -> int:
-    if isinstance(value, str) and value in names:
-        return list(names).index(value)
-    try:
-        index = int(value)
-    except ValueError:
-        index = -1
-    if not 0 <= index < len(names):
-        raise ConfigError(
-            f"{flag} {value!r} is not one of this model's {what} ({', '.join(names)})"
-        )
-    return index
 
 
 def _batch(t: Tensor, name: str) -> Tensor:

@@ -69,15 +69,7 @@ class AudioSpec(SizedTrainSpec):
         kind="flow_matching", prediction="velocity", t_sampling="uniform"
     )
     sampling: SamplingConfig = SamplingConfig(steps=25, sampler="heun", cfg_scale=2.0)
-    train: TrainConfig = TrainConfig(
-        steps=3000,
-        batch_size=64,
-        lr=5e-4,
-        warmup_steps=200,
-        ema_decay=0.999,
-        checkpoint_every=250,
-        log_every=50,
-    )
+    train: TrainConfig = TrainConfig(steps=3000, batch_size=64, lr=5e-4, checkpoint_every=250)
 
     def __post_init__(self) -> None:
         for name in ("label_dropout", "voice_dropout", "inpaint_prob"):

@@ -47,9 +47,7 @@ class GraphSpec(TrainSpec):
     edge_weight: float = 5.0
     hops: int = 1
     sampling: GraphSampling = field(default_factory=GraphSampling)
-    train: TrainConfig = TrainConfig(
-        steps=20000, batch_size=32, lr=2e-4, warmup_steps=200, ema_decay=0.999, log_every=50
-    )
+    train: TrainConfig = TrainConfig(steps=20000, batch_size=32, lr=2e-4)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
+from polydit.core.names import name_index
 from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond
 from polydit.image.codec import PatchCodec
@@ -45,18 +46,7 @@ class ImageGenerator(Pipeline):
 
     def label_index(self, label: str | int) -> int:
         """A class id from a class name or an integer id (checked against the class names)."""
-        names = self.codec.class_names
-        if isinstance(label, str) and label in names:
-            return names.index(label)
-        try:
-            index = int(label)
-        except ValueError:
-            index = -1
-        if not 0 <= index < len(names):
-            raise ConfigError(
-                f"--label {label!r} is not a class of this model (classes: {', '.join(names)})"
-            )
-        return index
+        return name_index(label, self.codec.class_names, flag="--label")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
         """(num,) labels uniform over the classes, from `seed` (what an omitted --label means)."""

@@ -51,15 +51,7 @@ class ImageTrainSpec(SizedTrainSpec):
     prompts: tuple[str, ...] = ("a handwritten {}",)
     process: ProcessConfig = PROCESSES["flow"]
     sampling: SamplingConfig = SamplingConfig(steps=12, sampler="heun", cfg_scale=1.15)
-    train: TrainConfig = TrainConfig(
-        steps=3500,
-        batch_size=64,
-        lr=5e-4,
-        warmup_steps=200,
-        ema_decay=0.999,
-        checkpoint_every=250,
-        log_every=50,
-    )
+    train: TrainConfig = TrainConfig(steps=3500, batch_size=64, lr=5e-4, checkpoint_every=250)
 
     def __post_init__(self) -> None:
         if not 0 <= self.label_dropout < 1:

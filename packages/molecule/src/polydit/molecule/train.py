@@ -44,9 +44,8 @@ class MoleculeTrainSpec(AtomTrainSpec):
     cfg_dropout: float = 0.1
     sampling: SamplingConfig = SamplingConfig(steps=100)
     train: TrainConfig = TrainConfig(
-        steps=20000, lr=6e-4, warmup_steps=300, schedule="constant", ema_decay=0.999,
-        checkpoint_every=250, log_every=50,
-    )  # fmt: skip
+        steps=20000, lr=6e-4, warmup_steps=300, schedule="constant", checkpoint_every=250
+    )
 
     def __post_init__(self) -> None:
         if self.loss_weight not in ("none", "adit"):

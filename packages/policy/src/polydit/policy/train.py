@@ -47,13 +47,7 @@ class PolicyTrainSpec(TrainSpec):
     patch: int = 8
     action_clip: float | None = ACTION_LIMIT  # clip expert labels to the env's action box
     train: TrainConfig = TrainConfig(
-        steps=20000,
-        batch_size=256,
-        lr=3e-4,
-        weight_decay=1e-3,
-        warmup_steps=500,
-        ema_decay=0.999,
-        log_every=50,
+        steps=20000, batch_size=256, lr=3e-4, weight_decay=1e-3, warmup_steps=500
     )
 
 

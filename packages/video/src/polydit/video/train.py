@@ -44,13 +44,7 @@ class VideoTrainSpec(TrainSpec):
     tasks: TaskMix = field(default_factory=TaskMix)
     process: ProcessConfig = ProcessConfig(prediction="x0")
     train: TrainConfig = TrainConfig(
-        steps=3200,
-        batch_size=16,
-        lr=1e-3,
-        warmup_steps=200,
-        ema_decay=0.999,
-        checkpoint_every=100,
-        log_every=25,
+        steps=3200, batch_size=16, lr=1e-3, checkpoint_every=100, log_every=25
     )
     sampling_steps: int = 20
     given_scale: float = 2.0  # given-frame guidance stored as the model's default (1: none)

@@ -19,7 +19,8 @@ class TrainConfig(JsonConfig):
     `batch_size` is the GLOBAL batch of one optimizer step, split into `world_size * grad_accum`
     equal micro-batches. `ema_warmup` replaces `ema_decay` by `min(ema_decay, (1 + s) / (10 + s))`
     after step `s`, so short runs still get a useful EMA. `seed` fixes the data order and every
-    micro-batch's randomness (see `polydit.core.train.data`).
+    micro-batch's randomness (see `polydit.core.train.data`). The defaults of `warmup_steps`,
+    `ema_decay` and `log_every` are what every domain's recipe of a few thousand steps uses.
     """
 
     steps: int = 1000
@@ -28,16 +29,16 @@ class TrainConfig(JsonConfig):
     lr: float = 1e-4
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
-    warmup_steps: int = 0
+    warmup_steps: int = 200
     schedule: str = "cosine"
     min_lr_ratio: float = 0.0
-    ema_decay: float = 0.9999
+    ema_decay: float = 0.999
     ema_warmup: bool = True
     grad_clip: float | None = 1.0
     dtype: str = "fp32"
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
-    log_every: int = 10
+    log_every: int = 50
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -36,9 +36,8 @@ class CrystalTrainSpec(AtomTrainSpec):
     max_atoms: int = 20
     sampling: SamplingConfig = SamplingConfig(steps=100)
     train: TrainConfig = TrainConfig(
-        steps=3000, lr=1e-3, warmup_steps=200, schedule="constant", ema_decay=0.999,
-        checkpoint_every=250, keep_checkpoints=100, log_every=50,
-    )  # fmt: skip
+        steps=3000, lr=1e-3, schedule="constant", checkpoint_every=250, keep_checkpoints=100
+    )
 
 
 def crystal_data(spec: CrystalTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
