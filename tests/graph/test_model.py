@@ -85,6 +85,22 @@ def test_samples_are_simple_graphs_seeded_per_graph(recipe) -> None:
         assert 1 <= graph.number_of_nodes() <= generator.codec.max_nodes
 
 
+def test_a_pard_graph_whose_size_head_drew_0_stays_stopped(monkeypatch) -> None:
+    _, _, generator = tiny(PARD)
+    script = iter([[0, 2], [3, 2], [5, 0]])  # graph 0 stops, then its head "draws" 3 and 5
+    firsts: list[list[int]] = []
+
+    def scripted(nodes, edges, mask, filled, rngs):
+        firsts.append(filled.tolist())
+        return torch.tensor(next(script))
+
+    monkeypatch.setattr(generator, "_next_sizes", scripted)
+    graphs = generator.sample(2, seed=1, steps=2)
+    first = firsts[0]
+    assert [g.number_of_nodes() for g in graphs] == [first[0], first[1] + 2 + 2]
+    assert len(firsts) == 3  # the loop ends once every graph has stopped
+
+
 def test_pard_earlier_nodes_never_see_the_new_block() -> None:
     _, data, generator = tiny(PARD)
     torch.manual_seed(0)
