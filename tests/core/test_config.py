@@ -79,3 +79,13 @@ def test_name_index_takes_a_name_or_an_id_and_names_the_flag():
     for bad in ("three", 3, -1, "x1"):
         with pytest.raises(ConfigError, match=r"--voice .* is not one of this model's voices"):
             name_index(bad, names, flag="--voice", what="voices")
+
+
+def test_lazy_attributes_import_on_first_use_and_name_the_package():
+    from polydit.core.dit import DiT
+    from polydit.core.lazy import lazy_attributes
+
+    getattr_ = lazy_attributes("polydit.core", {"DiT": "dit"})
+    assert getattr_("DiT") is DiT
+    with pytest.raises(AttributeError, match="module 'polydit.core' has no attribute 'Nope'"):
+        getattr_("Nope")

@@ -9,9 +9,10 @@ Importing this package imports no torch; the names below load their modules on f
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from polydit.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from polydit.audio.data import BUILTINS, AudioSet, load_builtin, load_dataset
@@ -46,7 +47,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"polydit.audio.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'polydit.audio' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

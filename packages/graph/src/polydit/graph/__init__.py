@@ -9,8 +9,9 @@ numpy only; torch loads with :class:`GraphGenerator` (and :mod:`polydit.graph.me
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from polydit.core.lazy import lazy_attributes
 from polydit.graph.data import BUILTINS, GraphSet, load_dataset
 from polydit.graph.io import read_graphs, write_graphs
 
@@ -20,9 +21,4 @@ if TYPE_CHECKING:
 __all__ = ["BUILTINS", "GraphGenerator", "GraphSet", "load_dataset", "read_graphs", "write_graphs"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "GraphGenerator":
-        from polydit.graph.pipeline import GraphGenerator
-
-        return GraphGenerator
-    raise AttributeError(f"module 'polydit.graph' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"GraphGenerator": "pipeline"})

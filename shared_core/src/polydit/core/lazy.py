@@ -1,0 +1,20 @@
+"""Lazy package attributes: a domain's ``import polydit.<domain>`` stays light (no torch) and
+its heavy classes load on first use."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_attributes(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for `package` that imports attribute `name` from its submodule
+    ``homes[name]`` when first asked for: ``__getattr__ = lazy_attributes(__name__, {...})``."""
+
+    def __getattr__(name: str) -> Any:
+        if name in homes:
+            return getattr(importlib.import_module(f"{package}.{homes[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
