@@ -104,7 +104,7 @@ def test_samples_are_seeded_labelled_and_denormalised() -> None:
     alone = gen.sample(1, label=0, seed=6, steps=2)
     torch.testing.assert_close(alone, a[1:2], rtol=1e-4, atol=1e-4 * a.abs().max().item())
     assert (gen.sample(1, label=0, seed=7, steps=2) - alone).abs().max() > 0.1 * a.abs().max()
-    with pytest.raises(ConfigError, match="'sofa' is not a class"):
+    with pytest.raises(ConfigError, match="'sofa' is not one of this model's classes"):
         gen.sample(1, label="sofa")
     (cloud,) = to_point_clouds(a[:1])
     assert isinstance(cloud, trimesh.PointCloud) and cloud.vertices.shape == (64, 3)

@@ -4,20 +4,35 @@ with the PointFlow / PVD metrics.
 
 ``from polydit.pointcloud import PointCloudGenerator; PointCloudGenerator.from_pretrained(path)
 .sample(4, label="chair", seed=0)`` → ``(4, N, 3)`` tensor; :func:`to_point_clouds` turns
-clouds into ``trimesh.PointCloud`` objects. The generator loads lazily (with the DiT).
+clouds into ``trimesh.PointCloud`` objects. Every name loads lazily, so importing the package
+(and its CLI) pulls no torch.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from polydit.pointcloud.data import BUILTIN, PointCloudSet, load_dataset, load_shapes
-from polydit.pointcloud.io import read_ply, read_shape, write_ply
-from polydit.pointcloud.shapes import CATEGORIES
+from polydit.core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from polydit.pointcloud.data import BUILTIN, PointCloudSet, load_dataset, load_shapes
+    from polydit.pointcloud.io import read_ply, read_shape, write_ply
     from polydit.pointcloud.pipeline import PointCloudGenerator, to_point_clouds
+    from polydit.pointcloud.shapes import CATEGORIES
 
+#: public name → the module defining it, imported on first use (the CLI imports no torch)
+_HOMES = {
+    "BUILTIN": "data",
+    "PointCloudSet": "data",
+    "load_dataset": "data",
+    "load_shapes": "data",
+    "read_ply": "io",
+    "read_shape": "io",
+    "write_ply": "io",
+    "PointCloudGenerator": "pipeline",
+    "to_point_clouds": "pipeline",
+    "CATEGORIES": "shapes",
+}
 __all__ = [
     "BUILTIN",
     "CATEGORIES",
@@ -32,9 +47,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in ("PointCloudGenerator", "to_point_clouds"):
-        from polydit.pointcloud import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(f"module 'polydit.pointcloud' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOMES)

@@ -20,7 +20,7 @@ in memory after the first use.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -98,6 +98,38 @@ class PointCloudSet:
         """Only the shapes of one class."""
         k = self.label_index(label)
         return self.subset(torch.nonzero(self.labels == k).flatten())
+
+    def restricted(self, names: Sequence[str]) -> PointCloudSet:
+        """Only the shapes of classes `names`, relabelled 0..len(names)−1 in that order (the
+        class list of a model trained on some categories)."""
+        ids = [self.label_index(name) for name in names]
+        keep = torch.isin(self.labels, torch.tensor(ids))
+        part = self.subset(torch.nonzero(keep).flatten())
+        relabel = torch.full((len(self.class_names),), -1, dtype=torch.long)
+        relabel[ids] = torch.arange(len(ids))
+        return replace(part, labels=relabel[part.labels], class_names=tuple(names))
+
+    def class_statistics(self) -> tuple[tuple[tuple[float, float, float], ...], tuple[float, ...]]:
+        """Each class's normalisation: (mean (x, y, z) per class, std per class)."""
+        means, stds = [], []
+        for k, name in enumerate(self.class_names):
+            members = torch.nonzero(self.labels == k).flatten()
+            if len(members) == 0:
+                raise DataError(
+                    f"{self.name}: class {name!r} has no shapes in the {self.split} split"
+                )
+            first = int(members[0])
+            means.append(tuple(float(v) for v in self.mean[first, 0]))
+            stds.append(float(self.std[first, 0, 0]))
+        return tuple(means), tuple(stds)
+
+    # --- the core Trainer's map-style dataset: (points (N, 3), label) ---------------------
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.points[index], self.labels[index]
+
+    def batch(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """(points (K, N, 3), labels (K,)) at `index` (K,)."""
+        return self.points[index], self.labels[index]
 
 
 def split_counts(count: int) -> tuple[int, int, int]:

@@ -16,6 +16,7 @@ import trimesh
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
+from polydit.core.names import name_index
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.tokens import Cond
 from polydit.pointcloud.codec import VoxelCodec
@@ -51,14 +52,7 @@ class PointCloudGenerator(Pipeline):
 
     def label_index(self, label: str | int) -> int:
         """A class id from a class name or an integer id."""
-        names = self.codec.class_names
-        if isinstance(label, str) and label in names:
-            return names.index(label)
-        if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(names):
-            return label
-        raise ConfigError(
-            f"--label {label!r} is not a class of this model (classes: {', '.join(names)})"
-        )
+        return name_index(label, self.codec.class_names, flag="--label")
 
     def labels_for(self, num: int, label: str | int | None, seed: int) -> Tensor:
         """(num,) class ids: `label` repeated, or uniform from `seed` when None."""

@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-pointcloud (outside the installed package)."""
