@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from polydit.audio import DEFAULT_MODEL, PRETRAINED
+from polydit.audio import DEFAULT_MODEL
 from polydit.core import cli as core
 from polydit.core.cli.options import Num, Out
 
@@ -28,11 +28,8 @@ SKIP_BAD = core.Flag("skip-bad", bool, False, "Skip unreadable audio files and r
 
 class AudioDomain(core.Domain):
     name = "audio"
-    package = "polydit-audio"
-    pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.audio.pipeline:AudioGenerator"
-    recipes = {"audio": "polydit.audio.train:RECIPE"}
     sample_options = (LABEL, VOICE)
     eval_options = (
         core.Flag(

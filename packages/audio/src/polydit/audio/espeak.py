@@ -78,17 +78,15 @@ def variant_gender(variant: str) -> str | None:
 
 @dataclass(frozen=True)
 class Utterance:
-    """One thing for espeak-ng to say: `text` in `accent` (a key of :data:`ACCENTS` or any
-    espeak-ng language id) with `variant`, at `rate` wpm, `pitch` and `pitch_range` 0–99.
-    `seed` seeds the engine's noise generator (breathy and whispering variants use it)."""
+    """One thing for espeak-ng to say."""
 
     text: str
-    accent: str = "en-us"
-    variant: str = DEFAULT_VARIANT
-    rate: int = 175
-    pitch: int = 50
-    pitch_range: int = 50
-    seed: int = 0
+    accent: str = "en-us"  # a key of ACCENTS or any espeak-ng language id
+    variant: str = DEFAULT_VARIANT  # an espeak-ng voice variant (variants())
+    rate: int = 175  # words per minute
+    pitch: int = 50  # 0–99
+    pitch_range: int = 50  # 0–99
+    seed: int = 0  # the engine's noise generator (breathy and whispering variants use it)
 
     def __post_init__(self) -> None:
         if not self.text.strip():

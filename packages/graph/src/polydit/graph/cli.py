@@ -19,7 +19,6 @@ from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, run_cli
 if TYPE_CHECKING:
     from polydit.core.cli import DataOptions, EvalOptions, SampleOptions, TrainOptions
 
-PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 #: graphs per evaluation: the issue's ≥ 128 (DiGress's final planar evaluation draws 40)
 EVAL_NUM = 128
 DEMO_NUM = 16
@@ -31,8 +30,6 @@ SKIP_BAD = Flag("skip-bad", bool, False, "Skip malformed graph files and report 
 
 class GraphDomain(Domain):
     name = "graph"
-    package = "polydit-graph"
-    pretrained_root = PRETRAINED
     default_model = "community-small"
     generator = "polydit.graph.pipeline:GraphGenerator"
     recipes = {"oneshot": "polydit.graph.train:ONESHOT", "pard": "polydit.graph.train:PARD"}
@@ -143,7 +140,3 @@ app = make_cli(DOMAIN)
 
 def main() -> None:
     run_cli(app)
-
-
-if __name__ == "__main__":
-    main()

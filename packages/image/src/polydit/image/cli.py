@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, run_cli
-from polydit.image import DEFAULT_MODEL, PRETRAINED
+from polydit.image import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from polydit.core.cli import DataOptions, EvalOptions, SampleOptions, TrainOptions
@@ -25,11 +25,8 @@ GRID_COLUMNS = 8
 
 class ImageDomain(Domain):
     name = "image"
-    package = "polydit-image"
-    pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.image.pipeline:ImageGenerator"
-    recipes = {"image": "polydit.image.train:RECIPE"}
     sample_options = (
         Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
         Flag("prompt", str, None, "Text prompt (text-conditional models)."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -36,6 +37,7 @@ class ImageGenerator(Pipeline):
     """An image DiT with its :class:`PatchCodec` (patches, class names, text encoder)."""
 
     package = "polydit-image"
+    shipped_root = Path(__file__).resolve().parent / "pretrained"
     codec_type = PatchCodec
     codec: PatchCodec
 

@@ -40,8 +40,6 @@ GENERATION_FLAGS = (
 
 class MoleculeDomain(Domain):
     name = "molecule"
-    package = "polydit-molecule"
-    pretrained_root = PRETRAINED
     default_model = "qm9"
     recipes = {
         "molecule": "polydit.molecule.train:RECIPE",

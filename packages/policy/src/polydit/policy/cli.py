@@ -15,7 +15,7 @@ import typer
 from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, parse_cache_opts, run_cli
 from polydit.core.cli.domain import DataOptions, EvalOptions, SampleOptions
 from polydit.core.cli.options import Cache, CacheOpts, Json, Out, model_option
-from polydit.policy import DEFAULT_MODEL, PACKAGE, PRETRAINED
+from polydit.policy import DEFAULT_MODEL
 
 
 def _tasks(spec: str | None, generator: Any) -> tuple[str, ...]:
@@ -37,11 +37,8 @@ def _overrides(generator: Any, generation: dict[str, Any]) -> dict[str, Any]:
 
 class PolicyDomain(Domain):
     name = "policy"
-    package = PACKAGE
-    pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.policy.pipeline:PolicyGenerator"
-    recipes = {"policy": "polydit.policy.train:RECIPE"}
     sample_options = (
         Flag("task", str, None, "Task to roll out (default: the model's first)."),
         Flag("max-steps", int, None, "Step limit of each episode (default: the task's).", min=1),

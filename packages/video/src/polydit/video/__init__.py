@@ -1,21 +1,25 @@
-"""polydit-video: video generation, prediction and interpolation with one DiT (VDT-style)."""
+"""polydit-video: video generation, prediction and interpolation with one DiT (VDT-style).
+
+``from polydit.video import VideoGenerator; VideoGenerator.from_pretrained("moving-digits")``
+(or :func:`load_pretrained`); importing the package imports no torch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polydit.core.lazy import lazy_attributes
+
 if TYPE_CHECKING:
     from polydit.video.pipeline import VideoGenerator
 
-__all__ = ["DEFAULT_MODEL", "PRETRAINED", "load_pretrained"]
-
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "moving-digits"
+__all__ = ["DEFAULT_MODEL", "PRETRAINED", "VideoGenerator", "load_pretrained"]
+__getattr__ = lazy_attributes(__name__, {"VideoGenerator": "pipeline"})
 
 
 def load_pretrained(model: str | Path = DEFAULT_MODEL, device: str = "cpu") -> VideoGenerator:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory."""
-    from polydit.video.pipeline import VideoGenerator
-
-    return VideoGenerator.from_pretrained(model, device, shipped=PRETRAINED)
+    return __getattr__("VideoGenerator").from_pretrained(model, device, shipped=PRETRAINED)

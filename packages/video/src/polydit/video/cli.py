@@ -11,7 +11,7 @@ import typer
 
 from polydit.core import cli as core
 from polydit.core.cli.options import GivenScale, Num, Out
-from polydit.video import DEFAULT_MODEL, PRETRAINED
+from polydit.video import DEFAULT_MODEL
 
 MP4 = core.Flag("mp4", bool, False, "Also write an MP4 per clip.")
 GIVEN = core.Flag(
@@ -21,11 +21,8 @@ GIVEN = core.Flag(
 
 class VideoDomain(core.Domain):
     name = "video"
-    package = "polydit-video"
-    pretrained_root = PRETRAINED
     default_model = DEFAULT_MODEL
     generator = "polydit.video.pipeline:VideoGenerator"
-    recipes = {"video": "polydit.video.train:RECIPE"}
     sample_options = (
         MP4,
         core.Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),

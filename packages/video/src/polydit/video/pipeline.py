@@ -7,6 +7,7 @@ a different given mask. Clips are (B, T, C, H, W) float in [0, 1].
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +24,7 @@ class VideoGenerator(Pipeline):
     """DiT + process + :class:`VideoCodec`, whose attention pattern the network takes on."""
 
     package = "polydit-video"
+    shipped_root = Path(__file__).resolve().parent / "pretrained"
     codec_type = VideoCodec
     codec: VideoCodec
 

@@ -6,7 +6,9 @@ imported on use, so the module defining the Domain imports no torch and ``--help
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -159,23 +161,39 @@ def import_object(target: str) -> Any:
 class Domain(ABC):
     """One instance per domain package (e.g. ``polydit.image.cli:DOMAIN``).
 
-    A domain sets its names, `generator` (its Pipeline class) and `recipes` (its training
-    recipes by name), and writes `sample`, `evaluate`, `data_show` and `demo`; `load`, `train`
+    A domain sets its `name` (its distribution `package` is ``polydit-<name>`` unless set),
+    `generator` (its Pipeline class) and `recipes` (its training recipes by name; by default
+    ``polydit.<name>.train:RECIPE``), and writes `sample`, `evaluate`, `data_show` and `demo`; `load`, `train`
     and `info` work from those attributes and are overridden only where a domain does more.
     The module defining it must stay light: import torch and the domain's models inside the
     methods, so that ``--help`` and ``polydit list`` stay fast.
     """
 
     name: str  # "image"
-    package: str  # the distribution, "polydit-image"
-    pretrained_root: Path  # each subdirectory is a shipped model
     default_model: str  # a subdirectory name of pretrained_root
     generator: str = ""  # "polydit.image.pipeline:ImageGenerator": the Pipeline class `load` uses
-    recipes: Mapping[str, str] = {}  # recipe name → "module:RECIPE" (a polydit.core.train.Recipe)
     sample_options: Sequence[Flag] = ()
     eval_options: Sequence[Flag] = ()
     train_options: Sequence[Flag] = ()
     data_options: Sequence[Flag] = ()
+
+    @functools.cached_property
+    def pretrained_root(self) -> Path:
+        """Each subdirectory is a shipped model: by default ``pretrained/`` beside the module
+        that defines the domain (``polydit/<name>/pretrained``); a subclass or instance may
+        set it."""
+        return Path(inspect.getfile(type(self))).resolve().parent / "pretrained"
+
+    @property
+    def recipes(self) -> Mapping[str, str]:
+        """Recipe name → ``"module:RECIPE"`` (a :class:`polydit.core.train.Recipe`), the first
+        the default: ``{name: "polydit.<name>.train:RECIPE"}`` unless a subclass sets it."""
+        return {self.name: f"polydit.{self.name}.train:RECIPE"}
+
+    @property
+    def package(self) -> str:
+        """The distribution: ``polydit-<name>`` ("polydit-image") unless a subclass sets it."""
+        return f"polydit-{self.name}"
 
     def shipped_models(self) -> list[str]:
         """Names of the shipped models: subdirectories of `pretrained_root` with a config."""
