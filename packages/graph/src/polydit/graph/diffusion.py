@@ -10,12 +10,23 @@ their edges to every earlier node, grown block by block (PARD, :mod:`polydit.gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+from torch import Tensor
 
 from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
-from polydit.core.process import CATEGORICAL_SAMPLERS, CategoricalConfig, CategoricalDiffusion
+from polydit.core.process import (
+    CATEGORICAL_SAMPLERS,
+    CategoricalConfig,
+    CategoricalDiffusion,
+    class_frequencies,
+)
+
+if TYPE_CHECKING:
+    from polydit.graph.codec import DenseGraphs
 
 MODES = ("oneshot", "pard")
 
@@ -58,6 +69,67 @@ class GraphDiffusion:
     @property
     def mode(self) -> str:
         return self.config.mode
+
+    def corrupt(
+        self,
+        nodes: Tensor,
+        edges: Tensor,
+        free_nodes: Tensor,
+        free_edges: Tensor,
+        t: Tensor,
+        generator: torch.Generator,
+    ) -> tuple[Tensor, Tensor]:
+        """Node types (B, N) and symmetric edge types (B, N, N) with the free entries (nodes
+        (B, N) bool; edges the upper-triangle pairs, (B, N, N) bool) corrupted at t (B,)."""
+        noisy = torch.where(free_edges, self.edges.corrupt(edges, t, generator), edges)
+        noisy = torch.triu(noisy, 1)
+        if self.nodes is not None:
+            nodes = torch.where(free_nodes, self.nodes.corrupt(nodes, t, generator), nodes)
+        return nodes, noisy + noisy.transpose(1, 2)
+
+    def loss(
+        self,
+        node_logits: Tensor,
+        edge_logits: Tensor,
+        nodes: Tensor,
+        edges: Tensor,
+        free_nodes: Tensor,
+        free_edges: Tensor,
+    ) -> dict[str, Tensor]:
+        """``{"loss": CE(nodes) + edge_weight · CE(edges), "edges": …, "nodes": …}`` over the
+        free entries."""
+        edge_loss = self.edges.loss(edge_logits, edges, free_edges)
+        scores = {"loss": self.config.edge_weight * edge_loss, "edges": edge_loss}
+        if self.nodes is not None:
+            scores["nodes"] = self.nodes.loss(node_logits, nodes, free_nodes)
+            scores["loss"] = scores["loss"] + scores["nodes"]
+        return scores
+
+
+def upper_pairs(mask: Tensor) -> Tensor:
+    """(B, N, N) bool: the pairs i < j of real nodes of `mask` (B, N)."""
+    return torch.triu(mask[:, :, None] & mask[:, None, :], diagonal=1)
+
+
+def fitted_config(
+    mode: str, data: DenseGraphs, transition: str, schedule: str, **options: Any
+) -> GraphDiffusionConfig:
+    """The processes of a model of `data`: marginal transitions take the training set's node
+    and edge type frequencies; "pard" also takes its block sizes (max_block, first block)."""
+    codec, kinds = data.codec, {"transition": transition, "schedule": schedule}
+
+    def process(states: Tensor, classes: int, where: Tensor) -> CategoricalConfig:
+        marginals = class_frequencies(states, classes, where) if transition == "marginal" else None
+        return CategoricalConfig(num_classes=classes, marginals=marginals, **kinds)
+
+    edges = process(data.edges, codec.edge_classes, upper_pairs(data.mask))
+    nodes = process(data.nodes, codec.node_classes, data.mask) if codec.node_classes > 1 else None
+    if mode == "pard":
+        sizes = torch.stack([(data.blocks == k).sum(1) for k in range(codec.max_nodes)])
+        first = torch.bincount(sizes[0], minlength=codec.max_nodes + 1)
+        options["max_block"] = int(sizes.max())
+        options["first_block_counts"] = tuple(int(c) for c in first)
+    return GraphDiffusionConfig(mode, nodes, edges, **options)
 
 
 @dataclass(frozen=True)

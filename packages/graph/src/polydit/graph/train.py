@@ -19,11 +19,10 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from polydit.core.edge_dit import EdgeDiT
-from polydit.core.process import CategoricalConfig, class_frequencies
 from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
 from polydit.graph.codec import DenseGraphs, GraphCodec
 from polydit.graph.data import load_dataset
-from polydit.graph.diffusion import GraphDiffusion, GraphDiffusionConfig, GraphSampling
+from polydit.graph.diffusion import GraphDiffusion, GraphSampling, fitted_config, upper_pairs
 from polydit.graph.network import network_config, run_network
 from polydit.graph.pipeline import GraphGenerator
 
@@ -73,71 +72,20 @@ def graph_data(mode: str) -> Any:
     return data
 
 
-def _pairs(mask: Tensor) -> Tensor:
-    """(B, N, N) bool: pairs i < j of real nodes."""
-    pairs = mask[:, :, None] & mask[:, None, :]
-    return torch.triu(pairs, diagonal=1)
-
-
 def build_graph_model(mode: str) -> Any:
     def build(spec: GraphSpec, dataset: DenseGraphs, seed: int) -> GraphGenerator:
         torch.manual_seed(seed)
-        codec = dataset.codec
-        kinds = {"transition": spec.transition, "schedule": spec.schedule}
-        edge_marginals = class_frequencies(dataset.edges, codec.edge_classes, _pairs(dataset.mask))
-        edges = CategoricalConfig(
-            num_classes=codec.edge_classes,
-            marginals=edge_marginals if spec.transition == "marginal" else None,
-            **kinds,
+        options = {"edge_weight": spec.edge_weight} | (
+            {"hops": spec.hops} if mode == "pard" else {}
         )
-        nodes = None
-        if codec.node_classes > 1:
-            node_marginals = class_frequencies(dataset.nodes, codec.node_classes, dataset.mask)
-            nodes = CategoricalConfig(
-                num_classes=codec.node_classes,
-                marginals=node_marginals if spec.transition == "marginal" else None,
-                **kinds,
-            )
-        pard: dict[str, Any] = {}
-        if mode == "pard":
-            sizes = torch.stack([(dataset.blocks == k).sum(1) for k in range(codec.max_nodes)])
-            first = torch.bincount(sizes[0], minlength=codec.max_nodes + 1)
-            pard = {
-                "hops": spec.hops,
-                "max_block": int(sizes.max()),
-                "first_block_counts": tuple(int(c) for c in first),
-            }
-        config = GraphDiffusionConfig(mode, nodes, edges, spec.edge_weight, **pard)
-        net = network_config(
-            codec,
-            config,
-            hidden=spec.hidden,
-            depth=spec.depth,
-            heads=spec.heads,
-            edge_hidden=spec.edge_hidden,
+        config = fitted_config(mode, dataset, spec.transition, spec.schedule, **options)
+        size = {k: getattr(spec, k) for k in ("hidden", "depth", "heads", "edge_hidden")}
+        net = network_config(dataset.codec, config, **size)
+        return GraphGenerator(
+            EdgeDiT(net), GraphDiffusion(config), spec.sampling, codec=dataset.codec
         )
-        return GraphGenerator(EdgeDiT(net), GraphDiffusion(config), spec.sampling, codec=codec)
 
     return build
-
-
-def _corrupt(
-    process: GraphDiffusion,
-    nodes: Tensor,
-    edges: Tensor,
-    free_nodes: Tensor,
-    free_edges: Tensor,
-    t: Tensor,
-    generator: torch.Generator,
-) -> tuple[Tensor, Tensor]:
-    """Corrupt the free entries (free_edges: the upper-triangle pairs) at t; the rest stay."""
-    noisy = torch.triu(
-        torch.where(free_edges, process.edges.corrupt(edges, t, generator), edges), 1
-    )
-    noisy = noisy + noisy.transpose(1, 2)
-    if process.nodes is not None:
-        nodes = torch.where(free_nodes, process.nodes.corrupt(nodes, t, generator), nodes)
-    return nodes, noisy
 
 
 def oneshot_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
@@ -146,30 +94,12 @@ def oneshot_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
     def loss(model: EdgeDiT, batch: dict[str, Tensor], generator: torch.Generator) -> Any:
         nodes, edges, mask = batch["nodes"], batch["edges"], batch["mask"]
         t = torch.rand(nodes.shape[0], generator=generator).to(nodes.device)
-        pairs = _pairs(mask)
-        noisy_nodes, noisy_edges = _corrupt(process, nodes, edges, mask, pairs, t, generator)
+        pairs = upper_pairs(mask)
+        noisy_nodes, noisy_edges = process.corrupt(nodes, edges, mask, pairs, t, generator)
         out = run_network(model, codec, noisy_nodes, noisy_edges, mask, t)
-        return _scores(process, out.node_logits, out.edge_logits, nodes, edges, mask, pairs)
+        return process.loss(out.node_logits, out.edge_logits, nodes, edges, mask, pairs)
 
     return loss
-
-
-def _scores(
-    process: GraphDiffusion,
-    node_logits: Tensor,
-    edge_logits: Tensor,
-    nodes: Tensor,
-    edges: Tensor,
-    free_nodes: Tensor,
-    free_edges: Tensor,
-) -> dict[str, Tensor]:
-    edge_loss = process.edges.loss(edge_logits, edges, free_edges)
-    total = process.config.edge_weight * edge_loss
-    scores = {"edges": edge_loss}
-    if process.nodes is not None:
-        scores["nodes"] = process.nodes.loss(node_logits, nodes, free_nodes)
-        total = total + scores["nodes"]
-    return {"loss": total, **scores}
 
 
 def pard_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
@@ -184,10 +114,10 @@ def pard_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
         t = torch.rand(b, generator=generator).to(nodes.device)
         visible = (blocks >= 0) & (blocks <= k[:, None])
         new = blocks == k[:, None]
-        free_edges = _pairs(visible) & (new[:, :, None] | new[:, None, :])
-        noisy_nodes, noisy_edges = _corrupt(process, nodes, edges, new, free_edges, t, generator)
+        free_edges = upper_pairs(visible) & (new[:, :, None] | new[:, None, :])
+        noisy_nodes, noisy_edges = process.corrupt(nodes, edges, new, free_edges, t, generator)
         out = run_network(model, codec, noisy_nodes, noisy_edges, visible, t, new)
-        scores = _scores(process, out.node_logits, out.edge_logits, nodes, edges, new, free_edges)
+        scores = process.loss(out.node_logits, out.edge_logits, nodes, edges, new, free_edges)
         has_prefix = k > 0
         size_target = new.sum(1).clamp_max(process.config.max_block)
         size_nll = F.cross_entropy(out.size_logits.float(), size_target, reduction="none")
@@ -198,14 +128,9 @@ def pard_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
     return loss
 
 
-ONESHOT = Recipe(
-    "oneshot",
-    GraphSpec,
-    GraphGenerator,
-    graph_data("oneshot"),
-    build_graph_model("oneshot"),
-    oneshot_loss,
-)
-PARD = Recipe(
-    "pard", PardSpec, GraphGenerator, graph_data("pard"), build_graph_model("pard"), pard_loss
-)
+def _recipe(mode: str, spec: type[GraphSpec], loss: Any) -> Recipe:
+    return Recipe(mode, spec, GraphGenerator, graph_data(mode), build_graph_model(mode), loss)
+
+
+ONESHOT = _recipe("oneshot", GraphSpec, oneshot_loss)
+PARD = _recipe("pard", PardSpec, pard_loss)
