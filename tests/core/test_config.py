@@ -87,5 +87,5 @@ def test_lazy_attributes_import_on_first_use_and_name_the_package():
 
     getattr_ = lazy_attributes("polydit.core", {"DiT": "dit"})
     assert getattr_("DiT") is DiT
-    with pytest.raises(AttributeError, match="module 'polydit.core' has no attribute 'Nope'"):
+    with pytest.raises(AttributeError, match=r"module 'polydit\.core' has no attribute 'Nope'"):
         getattr_("Nope")
