@@ -19,8 +19,6 @@ from polydit.core.tokens import Cond, Tokens
 from polydit.molecule.codec import GeneratedAtoms, MoleculeCodec, centre
 from polydit.molecule.pair_bias import PairBiasDiT
 
-CHUNK = 250  # samples per generate call
-
 
 class KindPipeline(Pipeline):
     """A polydit-molecule pipeline: its config.json also names its kind ("molecule", "crystal"
@@ -88,7 +86,7 @@ class MoleculeGenerator(KindPipeline):
         cond = self.gap_condition(gap, num)
         template = self.codec.template(num, seed, num_atoms)
         atoms = self.codec.decode(
-            generate_in_chunks(self, template, cond, seed, **overrides), template
+            self.generate(template, cond, seed=seed, **overrides).cpu(), template
         )
         atoms.coords = centre(atoms.coords, template.mask)
         return atoms
@@ -100,18 +98,3 @@ class MoleculeGenerator(KindPipeline):
 
         atoms = self.generate_atoms(num, seed, **kwargs)
         return [to_rdkit(*atoms.molecule(i)) for i in range(num)]
-
-
-def generate_in_chunks(
-    pipeline: Pipeline, template: Tokens, cond: Cond | None, seed: int, **overrides: Any
-) -> torch.Tensor:
-    """``pipeline.generate`` over `template` (B, N, C) in chunks of CHUNK samples, on the CPU;
-    sample i is seeded by seed + i whatever the chunk."""
-    parts = []
-    for start in range(0, template.x.shape[0], CHUNK):
-        rows = slice(start, start + CHUNK)
-        pos = None if template.pos is None else template.pos[rows]
-        part = Tokens(template.x[rows], pos, template.mask[rows])
-        chunk_cond = None if cond is None else cond.index(rows)
-        parts.append(pipeline.generate(part, chunk_cond, seed=seed + start, **overrides).cpu())
-    return torch.cat(parts)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 
 from polydit.molecule.crystal.codec import CrystalCodec
-from polydit.molecule.pipeline import KindPipeline, generate_in_chunks
+from polydit.molecule.pipeline import KindPipeline
 
 
 class CrystalGenerator(KindPipeline):
@@ -33,5 +33,5 @@ class CrystalGenerator(KindPipeline):
         """`num` pymatgen Structures (None where the lattice is not a real cell); sample i from
         seed + i, independent of batching. overrides: steps, sampler, cfg_scale, cache..."""
         template = self.codec.template(num, seed, num_atoms)
-        x = generate_in_chunks(self, template, None, seed, **overrides)
+        x = self.generate(template, None, seed=seed, **overrides).cpu()
         return self.codec.decode(x, template)
