@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
@@ -104,6 +105,17 @@ class GraphDiffusion:
             scores["nodes"] = self.nodes.loss(node_logits, nodes, free_nodes)
             scores["loss"] = scores["loss"] + scores["nodes"]
         return scores
+
+    def with_size_loss(
+        self, scores: dict[str, Tensor], size_logits: Tensor, new: Tensor, scored: Tensor
+    ) -> dict[str, Tensor]:
+        """PARD: `scores` plus the block-size head's cross-entropy (key "size", weighted by
+        size_weight into "loss") of size_logits (B, max_block + 1) against |new| per graph
+        (new (B, N) bool; 0 = stop), averaged over the graphs of `scored` (B,) bool."""
+        target = new.sum(1).clamp_max(self.config.max_block)
+        nll = F.cross_entropy(size_logits.float(), target, reduction="none")
+        size = (nll * scored).sum() / scored.sum().clamp_min(1)
+        return scores | {"size": size, "loss": scores["loss"] + self.config.size_weight * size}
 
 
 def upper_pairs(mask: Tensor) -> Tensor:

@@ -1,22 +1,19 @@
-"""Training recipes: "oneshot" (DiGress-style, every node and edge at once) and "pard" (PARD:
-one block at a time, the block-size head trained beside it).
+"""Training recipes: "oneshot" (DiGress-style, all nodes and edges at once) and "pard" (PARD).
 
-A one-shot step corrupts every node and edge at one t and scores the denoiser with
-``CE(nodes) + λ · CE(edges)``. A PARD step picks, per graph, a block k uniformly among its
-blocks and "stop": the blocks before k are clean, block k is corrupted (its node types and its
-edges to every earlier node and within itself), and the same forward pass scores the denoiser
-on block k and the size head on |block k| (0 for "stop") — PARD's batched-sequential training,
-with block-causal attention (:mod:`polydit.graph.network`).
+A one-shot step corrupts every node and edge at one t and scores ``CE(nodes) + λ · CE(edges)``.
+A PARD step picks per graph a block k uniformly among its blocks and "stop": earlier blocks are
+clean, block k (its node types, its edges to earlier nodes and within itself) is corrupted, and
+one forward pass scores the denoiser on block k and the size head on |block k| (0 = stop):
+PARD's batched-sequential training with block-causal attention (:mod:`polydit.graph.network`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
 from polydit.core.edge_dit import EdgeDiT
 from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, TrainSpec
@@ -46,6 +43,7 @@ class GraphSpec(TrainSpec):
     edge_weight: float = 5.0
     hops: int = 1
     sampling: GraphSampling = field(default_factory=GraphSampling)
+    mode: ClassVar[str] = "oneshot"
     train: TrainConfig = TrainConfig(steps=20000, batch_size=32, lr=2e-4)
 
 
@@ -54,38 +52,33 @@ class PardSpec(GraphSpec):
     """GraphSpec with PARD's sampling default: 50 steps per block (PARD's planar config)."""
 
     sampling: GraphSampling = GraphSampling(steps=50)
+    mode: ClassVar[str] = "pard"
 
 
-def graph_data(mode: str) -> Any:
-    def data(spec: GraphSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
-        graphs, skipped = load_dataset(
-            source or spec.data,
-            "train",
-            skip_bad=bool(flags.get("skip_bad")),
-            max_nodes=spec.max_nodes,
-            **{k: flags[k] for k in ("node_attr", "edge_attr") if flags.get(k)},
-        )
-        codec = GraphCodec.for_graphs(graphs, spec.max_nodes, spec.walk_steps)
-        dense = codec.dense(graphs, spec.hops if mode == "pard" else None)
-        return TrainData(dense, graphs.name, skipped)
-
-    return data
+def graph_data(spec: GraphSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
+    """The dense train split of `source` or ``spec.data`` (PARD's with its blocks)."""
+    graphs, skipped = load_dataset(
+        source or spec.data,
+        "train",
+        skip_bad=bool(flags.get("skip_bad")),
+        max_nodes=spec.max_nodes,
+        **{k: flags[k] for k in ("node_attr", "edge_attr") if flags.get(k)},
+    )
+    codec = GraphCodec.for_graphs(graphs, spec.max_nodes, spec.walk_steps)
+    dense = codec.dense(graphs, spec.hops if spec.mode == "pard" else None)
+    return TrainData(dense, graphs.name, skipped)
 
 
-def build_graph_model(mode: str) -> Any:
-    def build(spec: GraphSpec, dataset: DenseGraphs, seed: int) -> GraphGenerator:
-        torch.manual_seed(seed)
-        options = {"edge_weight": spec.edge_weight} | (
-            {"hops": spec.hops} if mode == "pard" else {}
-        )
-        config = fitted_config(mode, dataset, spec.transition, spec.schedule, **options)
-        size = {k: getattr(spec, k) for k in ("hidden", "depth", "heads", "edge_hidden")}
-        net = network_config(dataset.codec, config, **size)
-        return GraphGenerator(
-            EdgeDiT(net), GraphDiffusion(config), spec.sampling, codec=dataset.codec
-        )
-
-    return build
+def build(spec: GraphSpec, dataset: DenseGraphs, seed: int) -> GraphGenerator:
+    """A fresh generator, its processes fitted to `dataset`, the EdgeDiT drawn after seeding."""
+    torch.manual_seed(seed)
+    options = {"hops": spec.hops} if spec.mode == "pard" else {}
+    config = fitted_config(
+        spec.mode, dataset, spec.transition, spec.schedule, edge_weight=spec.edge_weight, **options
+    )
+    size = {k: getattr(spec, k) for k in ("hidden", "depth", "heads", "edge_hidden")}
+    net = network_config(dataset.codec, config, **size)
+    return GraphGenerator(EdgeDiT(net), GraphDiffusion(config), spec.sampling, codec=dataset.codec)
 
 
 def oneshot_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
@@ -118,19 +111,10 @@ def pard_loss(spec: GraphSpec, pipeline: GraphGenerator) -> LossFn:
         noisy_nodes, noisy_edges = process.corrupt(nodes, edges, new, free_edges, t, generator)
         out = run_network(model, codec, noisy_nodes, noisy_edges, visible, t, new)
         scores = process.loss(out.node_logits, out.edge_logits, nodes, edges, new, free_edges)
-        has_prefix = k > 0
-        size_target = new.sum(1).clamp_max(process.config.max_block)
-        size_nll = F.cross_entropy(out.size_logits.float(), size_target, reduction="none")
-        scores["size"] = (size_nll * has_prefix).sum() / has_prefix.sum().clamp_min(1)
-        scores["loss"] = scores["loss"] + process.config.size_weight * scores["size"]
-        return scores
+        return process.with_size_loss(scores, out.size_logits, new, k > 0)
 
     return loss
 
 
-def _recipe(mode: str, spec: type[GraphSpec], loss: Any) -> Recipe:
-    return Recipe(mode, spec, GraphGenerator, graph_data(mode), build_graph_model(mode), loss)
-
-
-ONESHOT = _recipe("oneshot", GraphSpec, oneshot_loss)
-PARD = _recipe("pard", PardSpec, pard_loss)
+ONESHOT = Recipe("oneshot", GraphSpec, GraphGenerator, graph_data, build, oneshot_loss)
+PARD = Recipe("pard", PardSpec, GraphGenerator, graph_data, build, pard_loss)
