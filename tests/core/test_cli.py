@@ -313,6 +313,24 @@ def test_domain_flags_must_not_clash_with_common_flags(root: Path) -> None:
         Flag("size", int, 1, choices=("1", "2"))
 
 
+def test_a_domain_without_caches_offers_no_cache_flags(root: Path, tmp_path: Path) -> None:
+    class Uncached(FakeDomain):
+        caches = False
+
+    uncached = make_cli(Uncached(root))
+    for verb in ("sample", "eval"):  # eval's docstring says what it reports "with --cache"
+        result = invoke(uncached, verb, "--help")
+        assert result.exit_code == 0 and "--cfg" in result.output
+        assert "--cache-opts" not in result.output and "--cache " not in result.output
+    assert "--cache-opts" in invoke(make_cli(FakeDomain(root)), "sample", "--help").output
+    refused = invoke(uncached, "sample", "--cache", "fora", "--out", tmp_path / "x")
+    assert refused.exit_code == 2 and "--cache" in refused.output
+    assert not (tmp_path / "x").exists()
+    invoke(uncached, "sample", "--num", "1", "--out", tmp_path / "y")
+    record = json.loads((tmp_path / "y" / "samples.json").read_text())[0]
+    assert record["conditioning"]["cache"] == ["none", {}]
+
+
 def run_script(
     root: Path, *args: str, importtime: bool = False
 ) -> subprocess.CompletedProcess[str]:

@@ -46,6 +46,7 @@ class GraphDomain(Domain):
         Flag("edge-attr", str, None, "Edge attribute holding edge categories (users' files)."),
     )
     sample_options = (ETA,)
+    caches = False
     eval_options = (ETA,)
     data_options = (
         Flag("split", str, "train", "Which split.", choices=("train", "val", "test", "all")),
@@ -59,8 +60,6 @@ class GraphDomain(Domain):
         from polydit.core.errors import ConfigError
 
         settings = opts.generation()
-        if settings.pop("cache") != "none" or settings.pop("cache_opts"):
-            raise ConfigError("--cache: graph models run without the training-free caches")
         for key, flag, off in (("cfg_scale", "--cfg", 1.0), ("cfg_rescale", "--cfg-rescale", 0.0)):
             if settings.pop(key, None) not in (None, off):
                 raise ConfigError(f"{flag}: graph models are unconditional (no guidance)")

@@ -35,6 +35,7 @@ SKIP_BAD = Flag("skip-bad", bool, False, "Skip unreadable shape files and report
 class PointCloudDomain(Domain):
     name = "pointcloud"
     default_model = DEFAULT_MODEL
+    caches = False
     generator = "polydit.pointcloud.pipeline:PointCloudGenerator"
     sample_options = (
         Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
@@ -76,7 +77,7 @@ class PointCloudDomain(Domain):
         from polydit.pointcloud.io import write_ply
 
         label = _label(opts.extra.get("label"))
-        settings = _settings(opts)
+        settings = opts.generation()
         labels = generator.labels_for(opts.num, label, opts.seed)
         clouds = generator.sample(opts.num, label, seed=opts.seed, **settings).numpy()
         names = generator.codec.class_names
@@ -106,7 +107,7 @@ class PointCloudDomain(Domain):
             copy_points=extra.get("copy_points") or COPY_POINTS,
             batch_size=extra.get("batch_size"),
             skip_bad=extra.get("skip_bad", False),
-            **_settings(opts),
+            **opts.generation(),
         )
 
     def data_show(self, opts: DataOptions) -> None:
@@ -181,16 +182,6 @@ def _category(label: str | int) -> str:
     if label in CATEGORIES:
         return str(label)
     raise ConfigError(f"--label {label!r} is not a shapes category ({', '.join(CATEGORIES)})")
-
-
-def _settings(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
-    """The sampler overrides of `opts` (the point-cloud models run without caches)."""
-    from polydit.core.errors import ConfigError
-
-    settings = opts.generation()
-    if settings.pop("cache") != "none" or settings.pop("cache_opts"):
-        raise ConfigError("--cache: point-cloud models run without the training-free caches")
-    return settings
 
 
 DOMAIN = PointCloudDomain()

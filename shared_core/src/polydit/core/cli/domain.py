@@ -87,18 +87,19 @@ class GenerationOptions:
 
     def generation(self) -> dict[str, Any]:
         """The keyword arguments of ``Pipeline.generate`` these flags set: the sampler settings
-        the user overrode (steps, sampler, cfg_scale, cfg_rescale), dtype, cache, cache_opts."""
+        the user overrode (steps, sampler, cfg_scale, cfg_rescale), dtype, and cache and
+        cache_opts where a cache was asked for."""
         given = {
             "steps": self.steps,
             "sampler": self.sampler,
             "cfg_scale": self.cfg,
             "cfg_rescale": self.cfg_rescale,
         }
+        cached = self.cache != "none" or self.cache_opts
         return {
             **{k: v for k, v in given.items() if v is not None},
             "dtype": self.dtype,
-            "cache": self.cache,
-            "cache_opts": dict(self.cache_opts),
+            **({"cache": self.cache, "cache_opts": dict(self.cache_opts)} if cached else {}),
         }
 
 
@@ -165,6 +166,8 @@ class Domain(ABC):
     `generator` (its Pipeline class) and `recipes` (its training recipes by name; by default
     ``polydit.<name>.train:RECIPE``), and writes `sample`, `evaluate`, `data_show` and `demo`; `load`, `train`
     and `info` work from those attributes and are overridden only where a domain does more.
+    A domain whose models cannot use the training-free caches sets ``caches = False``: its
+    `sample` and `eval` then offer no --cache / --cache-opts.
     The module defining it must stay light: import torch and the domain's models inside the
     methods, so that ``--help`` and ``polydit list`` stay fast.
     """
@@ -176,6 +179,7 @@ class Domain(ABC):
     eval_options: Sequence[Flag] = ()
     train_options: Sequence[Flag] = ()
     data_options: Sequence[Flag] = ()
+    caches: bool = True
 
     @functools.cached_property
     def pretrained_root(self) -> Path:

@@ -66,7 +66,8 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
     own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype.
     `common` holds them as the fields of :class:`GenerationOptions` but `extra` (model resolved
     through ``Domain.select_model`` with the verb's `extra` flags, cache options parsed); wrap
-    the result in :func:`with_flags` to add domain flags. Annotations may be strings."""
+    the result in :func:`with_flags` to add domain flags (without --cache / --cache-opts where
+    ``domain.caches`` is False). Annotations may be strings."""
     shared = {
         "model": (model_option(domain), domain.default_model),
         "seed": (Seed, 0),
@@ -79,6 +80,8 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "device": (Device, "cpu"),
         "dtype": (Dtype, "fp32"),
     }
+    fixed = {} if domain.caches else {"cache": "none", "cache_opts": None}
+    shared = {name: option for name, option in shared.items() if name not in fixed}
     own = [
         p for p in inspect.signature(verb, eval_str=True).parameters.values() if p.name != "common"
     ]
@@ -88,7 +91,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
     ] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
 
     def command(**values: Any) -> None:
-        common = {name: values.pop(name) for name in shared}
+        common = fixed | {name: values.pop(name) for name in shared}
         common["model"] = domain.select_model(Path(common["model"]), values.get("extra", {}))
         common["cache_opts"] = parse_cache_opts(common["cache_opts"])
         verb(common, **values)
