@@ -57,12 +57,12 @@ def micro_spec():
 @pytest.fixture(scope="session")
 def micro_model_dir(note_clips, tmp_path_factory: pytest.TempPathFactory):
     """A micro notes model trained 4 steps by core fit, saved as a pretrained directory."""
-    import torch
 
-    from polydit.audio.train import RECIPE, AudioTrainSet
+    from polydit.audio.data import AudioTrainSet
+    from polydit.audio.train import RECIPE
     from polydit.core.train import RunOptions, TrainData, fit
 
-    data = AudioTrainSet(note_clips, torch.full((len(note_clips),), -1), ())
+    data = AudioTrainSet.of(note_clips)
     run = tmp_path_factory.mktemp("audio-run")
     fitted = fit(
         RECIPE, _micro_spec(), TrainData(data, note_clips.name), RunOptions(run, progress=False)
@@ -73,11 +73,7 @@ def micro_model_dir(note_clips, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def voice_model(note_clips):
     """A fresh micro model conditioned on a voice: the notes' waveform stands in for it."""
-    import numpy as np
-    import torch
+    from polydit.audio.data import AudioTrainSet
+    from polydit.audio.train import RECIPE
 
-    from polydit.audio.train import RECIPE, AudioTrainSet
-
-    names = tuple(sorted(set(note_clips.info["waveform"].tolist())))
-    voices = torch.from_numpy(np.searchsorted(np.asarray(names), note_clips.info["waveform"]))
-    return RECIPE.build(_micro_spec(voices=True), AudioTrainSet(note_clips, voices, names), 0)
+    return RECIPE.build(_micro_spec(voices=True), AudioTrainSet.of(note_clips, "waveform"), 0)

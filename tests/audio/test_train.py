@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from polydit.audio.train import RECIPE, AudioSpec, AudioTrainSet, inpaint_given
+from polydit.audio.data import AudioTrainSet
+from polydit.audio.spans import inpaint_given
+from polydit.audio.train import RECIPE, AudioSpec
 from polydit.core.errors import ConfigError
 from polydit.core.train import RunOptions, TrainData, fit, load_checkpoint
 from polydit.core.train.checkpoint import list_checkpoints
@@ -42,7 +44,7 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 def test_a_resumed_run_equals_an_uninterrupted_one(note_clips, micro_spec, tmp_path: Path):
-    data = TrainData(AudioTrainSet(note_clips, torch.full((len(note_clips),), -1), ()), "notes")
+    data = TrainData(AudioTrainSet.of(note_clips), "notes")
     spec = micro_spec()
     spec = spec.replace(train=spec.train.replace(schedule="constant"))  # lr independent of steps
     whole = fit(RECIPE, spec, data, RunOptions(tmp_path / "whole", progress=False))

@@ -92,6 +92,34 @@ class AudioSet:
         )
 
 
+@dataclass(frozen=True)
+class AudioTrainSet:
+    """An :class:`AudioSet` with voice ids (N,) long into `voice_names` (-1: unknown voice)."""
+
+    clips: AudioSet
+    voices: Tensor
+    voice_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, clips: AudioSet, voice_column: str | None = None) -> AudioTrainSet:
+        """`clips` with the voices of their ``info[voice_column]`` (None: no voices)."""
+        if voice_column is None:
+            return cls(clips, torch.full((len(clips),), -1, dtype=torch.long), ())
+        names = tuple(sorted(set(clips.info[voice_column].tolist())))
+        ids = np.searchsorted(np.asarray(names), clips.info[voice_column])
+        return cls(clips, torch.from_numpy(ids), names)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        return self.clips.waves[index], self.clips.labels[index], self.voices[index]
+
+    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """(waves (K, L), labels (K,), voices (K,)) at `indices`."""
+        return self.clips.waves[indices], self.clips.labels[indices], self.voices[indices]
+
+
 def cache_dir() -> Path:
     """Where built-in sets are cached: $POLYDIT_CACHE or ~/.cache/polydit, then audio/."""
     base = os.environ.get("POLYDIT_CACHE") or Path.home() / ".cache" / "polydit"

@@ -100,7 +100,7 @@ class AudioGenerator(Pipeline):
             raise ConfigError(f"got {len(ids)} labels/voices for {num} samples")
         return ids
 
-    def _cond(self, labels: Tensor | None, voices: Tensor) -> Cond:
+    def cond(self, labels: Tensor | None, voices: Tensor) -> Cond:
         """Cond of labels (B,) (None: the null class) and voices (B,) (-1: any voice)."""
         vector = None
         if self.codec.voice_names:
@@ -139,7 +139,7 @@ class AudioGenerator(Pipeline):
         label_ids, voice_ids = self._conditioning(num, labels, voices, seed, draw=True)
         template = self.codec.template(num)
         x = self.generate(
-            template, self._cond(label_ids, voice_ids), seed=seed, dtype=dtype, **overrides
+            template, self.cond(label_ids, voice_ids), seed=seed, dtype=dtype, **overrides
         )
         return AudioSamples(self._decode(x, seed), self.sample_rate, label_ids, voice_ids)
 
@@ -173,7 +173,7 @@ class AudioGenerator(Pipeline):
         label_ids, voice_ids = self._conditioning(num, labels, voices, seed, draw=False)
         audio = audio.float()
         known = self.codec.encode(audio.masked_fill(mask, 0.0)).x
-        cond = self._cond(label_ids, voice_ids)
+        cond = self.cond(label_ids, voice_ids)
         cond.given = ~self.codec.touched_tokens(mask)
         template = self.codec.template(num)
         x = self.generate(template, cond, known=known, seed=seed, dtype=dtype, **overrides)

@@ -1,43 +1,33 @@
-"""Training an audio DiT: the spec (``--config`` JSON), the data, the fresh generator and the
-loss; core :func:`~polydit.core.train.fit` runs it (``RECIPE``).
+"""Training an audio DiT: the spec (``--config`` JSON), data, fresh generator and loss for core
+:func:`~polydit.core.train.fit` (``RECIPE``).
 
-The loss is the core process's masked MSE on the codec's frame tokens (flow matching with the
-velocity target by default, as stable-audio's rectified-flow objective, at uniform t: on 8
-clips memorised for 300 steps, logit-normal t (SD3) left the model untrained near t = 1 and its
-samples were as far from the clips as noise — mean squared distance 1.36 in codec units vs 0.27
-with uniform t). Per clip:
-
-* the class label (and voice) is replaced by the null conditioning with probability
-  ``label_dropout`` (classifier-free guidance training; EzAudio and stable-audio use 0.1);
-* a voice-conditioned model also hides the voice alone with probability ``voice_dropout``
-  (an all-zero voice vector: "any voice"), so a label can be sampled without a voice;
-* with probability ``inpaint_prob`` (EzAudio's ``mae_prob`` 0.25) one contiguous span of
-  ``inpaint_min``…1 of the tokens is generated and the rest is given clean (``Cond.given``):
-  no noise, no loss, time 0 — the masked-latent training that makes inpainting and
-  continuation work from the same model.
+The loss is the core process's masked MSE on the codec's tokens (flow matching, velocity target,
+uniform t; the package README says why not logit-normal). Per clip the label (and voice) is
+dropped to the null conditioning with probability ``label_dropout`` (CFG; EzAudio and
+stable-audio: 0.1); a voice model also hides the voice alone with probability
+``voice_dropout`` (all-zero vector: "any voice"); with probability ``inpaint_prob`` (EzAudio's
+``mae_prob`` 0.25) one span of ``inpaint_min``…1 of the tokens is generated and the rest given
+clean (``Cond.given``: no noise, no loss, time 0), so one model also inpaints and continues.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from polydit.audio.codec import MelCodec
-from polydit.audio.data import AudioSet, load_dataset
+from polydit.audio.data import AudioTrainSet, load_dataset
 from polydit.audio.mel import MelConfig
 from polydit.audio.model import PRESETS, audio_dit_config
 from polydit.audio.pipeline import AudioGenerator
+from polydit.audio.spans import inpaint_given
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig
 from polydit.core.process import ProcessConfig, build_process
-from polydit.core.tokens import Cond
 from polydit.core.train import LossFn, Recipe, SizedTrainSpec, TrainConfig, TrainData
 
 FIT_CLIPS = 1024  # clips (evenly spaced over the set) that fix the codec's mean and std
@@ -45,14 +35,10 @@ FIT_CLIPS = 1024  # clips (evenly spaced over the set) that fix the codec's mean
 
 @dataclass(frozen=True)
 class AudioSpec(SizedTrainSpec):
-    """Everything ``polydit-audio train --config`` can set (unknown keys are an error).
-
-    data: a built-in set or a folder (``--data`` wins); num_samples: the clip length at
-    ``mel.sample_rate``; mel + patch: the codec (frames per token); preset + hidden/depth/heads:
-    the DiT size (:data:`polydit.audio.model.PRESETS`); voices: condition on the voice too
-    (built-in speech sets; the train voices only); the dropout and inpainting rates as in the
-    module docstring.
-    """
+    """Everything ``polydit-audio train --config`` can set (unknown keys are an error): data (a
+    built-in or a folder; ``--data`` wins), num_samples (clip length at ``mel.sample_rate``), the
+    codec (mel, patch: frames per token), the DiT size (preset or hidden/depth/heads, PRESETS),
+    voices (condition on the train voices too), the rates of the module docstring."""
 
     presets = PRESETS
     data: str = "spoken-digits"
@@ -79,25 +65,6 @@ class AudioSpec(SizedTrainSpec):
             raise ConfigError(f"inpaint_min must be in (0, 1], got {self.inpaint_min}")
 
 
-@dataclass(frozen=True)
-class AudioTrainSet:
-    """An :class:`AudioSet` with voice ids (N,) long into `voice_names` (-1: unknown voice)."""
-
-    clips: AudioSet
-    voices: Tensor
-    voice_names: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor, Tensor]:
-        return self.clips.waves[index], self.clips.labels[index], self.voices[index]
-
-    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(waves (K, L), labels (K,), voices (K,)) at `indices`."""
-        return self.clips.waves[indices], self.clips.labels[indices], self.voices[indices]
-
-
 def audio_data(spec: AudioSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
     """The train split of a built-in set or a folder, at the spec's rate and length."""
     clips, report = load_dataset(
@@ -107,21 +74,14 @@ def audio_data(spec: AudioSpec, source: str | None, flags: dict[str, Any]) -> Tr
         num_samples=spec.num_samples,
         skip_bad=bool(flags.get("skip_bad")),
     )
-    voices = torch.full((len(clips),), -1, dtype=torch.long)
-    names: tuple[str, ...] = ()
-    if spec.voices:
-        if "voice" not in clips.info:
-            raise ConfigError(f"voices=true: {clips.name} has no voice of each clip")
-        names = tuple(sorted(set(clips.info["voice"].tolist())))
-        voices = torch.from_numpy(np.searchsorted(np.asarray(names), clips.info["voice"]))
-    return TrainData(
-        AudioTrainSet(clips, voices, names), clips.name, [m for _, m in report.skipped]
-    )
+    if spec.voices and "voice" not in clips.info:
+        raise ConfigError(f"voices=true: {clips.name} has no voice of each clip")
+    data = AudioTrainSet.of(clips, "voice" if spec.voices else None)
+    return TrainData(data, clips.name, [m for _, m in report.skipped])
 
 
 def build(spec: AudioSpec, data: AudioTrainSet, seed: int) -> AudioGenerator:
-    """A freshly initialised generator for `data` (codec standardisation fitted to it), its DiT
-    drawn after seeding with `seed`."""
+    """A fresh generator for `data` (codec standardised on it), the DiT drawn after `seed`."""
     clips = data.clips
     codec = MelCodec(
         spec.mel,
@@ -138,40 +98,19 @@ def build(spec: AudioSpec, data: AudioTrainSet, seed: int) -> AudioGenerator:
     return AudioGenerator(model, build_process(spec.process), spec.sampling, codec=codec)
 
 
-def inpaint_given(
-    batch: int, tokens: int, prob: float, shortest: float, generator: torch.Generator
-) -> Tensor:
-    """(batch, tokens) bool given mask: for a clip drawn with probability `prob`, every token
-    outside one contiguous span of ceil(shortest · tokens)…tokens tokens (uniform length, then
-    uniform start); nothing for the others."""
-    device = generator.device
-    use = torch.rand(batch, generator=generator, device=device) < prob
-    low = max(1, math.ceil(shortest * tokens))
-    u = torch.rand(2, batch, generator=generator, device=device)
-    length = (low + (u[0] * (tokens - low + 1)).long()).clamp(max=tokens)
-    start = (u[1] * (tokens - length + 1)).long()
-    idx = torch.arange(tokens, device=device)[None, :]
-    span = (idx >= start[:, None]) & (idx < (start + length)[:, None])
-    return use[:, None] & ~span
-
-
 def loss(spec: AudioSpec, pipeline: AudioGenerator) -> LossFn:
-    """loss(model, (waves, labels, voices), generator): flow/diffusion MSE on the codec's tokens
-    with label/voice dropout and inpainting spans (module docstring)."""
+    """loss(model, (waves, labels, voices), generator): the module docstring's masked MSE."""
     codec = pipeline.codec
-    num_voices = len(codec.voice_names)
 
     def loss_fn(model: torch.nn.Module, batch: Any, generator: torch.Generator) -> Tensor:
         waves, labels, voices = batch
         tokens = codec.encode(waves)
         b, n = tokens.x.shape[:2]
-        vector = None
-        if num_voices:
-            keep = torch.rand(b, generator=generator, device=generator.device)
-            keep = (keep >= spec.voice_dropout).to(waves.device) & (voices >= 0)
-            vector = F.one_hot(voices.clamp_min(0), num_voices).float() * keep[:, None]
+        if codec.voice_names:  # hide the voice alone: -1 is "any voice"
+            hide = torch.rand(b, generator=generator, device=generator.device) < spec.voice_dropout
+            voices = voices.masked_fill(hide.to(voices.device), -1)
         given = inpaint_given(b, n, spec.inpaint_prob, spec.inpaint_min, generator)
-        cond = Cond(labels=labels, vector=vector, given=given.to(waves.device))
+        cond = replace(pipeline.cond(labels, voices), given=given.to(waves.device))
         cond = cond.with_dropout(spec.label_dropout, generator)
         return pipeline.process.training_loss(model, tokens, cond, generator)
 
