@@ -313,6 +313,12 @@ def test_domain_flags_must_not_clash_with_common_flags(root: Path) -> None:
         Flag("size", int, 1, choices=("1", "2"))
 
 
+def test_quiet_is_a_generation_flag_and_json_stays_the_last_line(app: Any, tmp_path: Path) -> None:
+    assert invoke(app, "sample", "--quiet", "--num", "1", "--out", tmp_path / "q").exit_code == 0
+    result = invoke(app, "eval", "--quiet", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["mean"]
+
+
 def test_a_domain_without_caches_offers_no_cache_flags(root: Path, tmp_path: Path) -> None:
     class Uncached(FakeDomain):
         caches = False

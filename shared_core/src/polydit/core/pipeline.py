@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import Tensor
 
+from polydit.core import progress
 from polydit.core.accel import CachedDenoiser, Usage, build_cache
 from polydit.core.codec import Codec
 from polydit.core.config import JsonConfig, from_dict, to_dict
@@ -131,6 +132,9 @@ class Pipeline:
     #: network call has the same shapes and sample i is bit-identical however many are drawn
     #: (BLAS picks its blocking and thread split by shape); ``None``: one run per batch
     sample_rows: ClassVar[int | None] = 16
+    #: what :meth:`generate` counts on the CLI's progress display (None: nothing; a domain whose
+    #: samples are steps of a longer task, e.g. policy chunks, reports that task instead)
+    progress_unit: ClassVar[str | None] = "samples"
 
     def __init__(
         self,
@@ -187,6 +191,8 @@ class Pipeline:
         settings = self.sampling.override(**overrides)
         batch, rows = template.x.shape[0], self.sample_rows
         usage, parts = Usage(), []
+        if self.progress_unit:
+            progress.expect(self.progress_unit, batch)
         for begin, idx in _chunks(batch, rows):
             part = self._generate_chunk(
                 Tokens(*(_take(v, idx, batch) for v in (template.x, template.pos, template.mask))),
@@ -205,6 +211,8 @@ class Pipeline:
                     f"{begin + len(parts[-1]) - 1} with seed {seed}: nothing is written "
                     "(check the weights, --cfg and --dtype)"
                 )
+            if self.progress_unit:
+                progress.advance(self.progress_unit, len(parts[-1]))
         self.last_usage = usage if usage.total else None
         if self.last_usage is not None:
             self.cache_usage.add(self.last_usage)

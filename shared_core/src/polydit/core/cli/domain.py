@@ -83,6 +83,7 @@ class GenerationOptions:
     cache_opts: dict[str, str]  # --cache-opts KEY=VALUE pairs for that cache
     device: str  # "cpu", "cuda" or "cuda:N"
     dtype: str  # "fp32" or "bf16"
+    quiet: bool  # --quiet: no progress display
     extra: dict[str, Any]  # the domain's flags, by Flag.key
 
     def generation(self) -> dict[str, Any]:

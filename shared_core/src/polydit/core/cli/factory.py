@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from polydit.core import progress
 from polydit.core.atomic import atomic_write_text
 from polydit.core.cli.app import new_app
 from polydit.core.cli.domain import (
@@ -34,6 +35,7 @@ from polydit.core.cli.options import (
     GivenScale,
     Json,
     Num,
+    Quiet,
     Run,
     Sampler,
     Seed,
@@ -63,7 +65,8 @@ def make_cli(domain: Domain) -> typer.Typer:
 
 def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., None]:
     """`verb(common, ..., extra)` exposed with the options `sample` and `eval` share before its
-    own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype.
+    own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype,
+    --quiet (the verb runs inside a :func:`polydit.core.progress.shown` display unless set).
     `common` holds them as the fields of :class:`GenerationOptions` but `extra` (model resolved
     through ``Domain.select_model`` with the verb's `extra` flags, cache options parsed); wrap
     the result in :func:`with_flags` to add domain flags (without --cache / --cache-opts where
@@ -79,6 +82,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "cache_opts": (CacheOpts, None),
         "device": (Device, "cpu"),
         "dtype": (Dtype, "fp32"),
+        "quiet": (Quiet, False),
     }
     fixed = {} if domain.caches else {"cache": "none", "cache_opts": None}
     shared = {name: option for name, option in shared.items() if name not in fixed}
@@ -94,7 +98,8 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         common = fixed | {name: values.pop(name) for name in shared}
         common["model"] = domain.select_model(Path(common["model"]), values.get("extra", {}))
         common["cache_opts"] = parse_cache_opts(common["cache_opts"])
-        verb(common, **values)
+        with progress.shown(not common["quiet"]):
+            verb(common, **values)
 
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__doc__ = verb.__doc__

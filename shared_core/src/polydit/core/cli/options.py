@@ -76,6 +76,9 @@ CacheOpts = Annotated[
 ]
 Device = Annotated[str, typer.Option(callback=parse_device, help="cpu, cuda or cuda:N.")]
 Dtype = Annotated[Literal["fp32", "bf16"], typer.Option(help="Compute precision.")]
+Quiet = Annotated[
+    bool, typer.Option("--quiet", help="No progress bars (they are drawn only on a terminal).")
+]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 Out = Annotated[Path, typer.Option(file_okay=False, help="Output directory.")]
 Data = Annotated[
