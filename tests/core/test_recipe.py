@@ -146,6 +146,7 @@ def test_torchrun_train_exits_0_and_rank_0_alone_writes_the_model(tmp_path: Path
     assert RingGenerator.from_pretrained(out / "model").codec == PointCodec()
     assert sorted(p.name for p in out.iterdir()) == [
         "checkpoints",
+        "curves.png",
         "metrics.jsonl",
         "model",
         "run.json",

@@ -335,6 +335,7 @@ def test_metrics_jsonl(tmp_path: Path) -> None:
     for r in rows:
         assert {"loss", "lr", "grad_norm", "steps_per_s", "drop_rate"} <= r.keys()
         assert r["grad_norm"] > 0 and r["steps_per_s"] > 0 and 0 <= r["drop_rate"] <= 1
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # at the end
 
 
 def test_bf16_autocast(tmp_path: Path) -> None:

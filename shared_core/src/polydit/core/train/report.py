@@ -11,6 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from polydit.core.atomic import atomic_write
+from polydit.core.train.curve import write_curves
+
+CURVES_FILE = "curves.png"
+CURVES_EVERY_S = 30.0  # redraw the curves at most this often (and at the last step)
 
 
 class Reporter:
@@ -19,7 +23,8 @@ class Reporter:
     Each line of `metrics.jsonl` holds `step`, `loss` (mean over the steps since the previous
     line), the loss function's extra scalars (same mean), `grad_norm` (same mean, before
     clipping), `lr` (of this step), `steps_per_s` (over those steps) and `elapsed_s` (since `fit`
-    started). Lines after `start_step` (from a run that died after its last checkpoint) are
+    started). `curves.png` beside it draws them (:mod:`polydit.core.train.curve`), redrawn at
+    most every 30 s and at the last step. Lines after `start_step` (from a run that died after its last checkpoint) are
     dropped when training resumes; a fresh run starts a new file. A disabled reporter (ranks > 0)
     does nothing.
     """
@@ -38,7 +43,7 @@ class Reporter:
         self.total_steps = total_steps
         self._sums: dict[str, float] = {}
         self._count = 0
-        self._t0 = self._t_last = time.perf_counter()
+        self._t0 = self._t_last = self._t_curves = time.perf_counter()
         self._start_step = start_step
         console = Console(stderr=True)
         self._progress = Progress(
@@ -102,3 +107,6 @@ class Reporter:
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         self._sums, self._count, self._t_last = {}, 0, now
+        if step == self.total_steps or now - self._t_curves >= CURVES_EVERY_S:
+            write_curves(self.path, self.path.with_name(CURVES_FILE), self.path.parent.name)
+            self._t_curves = time.perf_counter()
