@@ -1,7 +1,9 @@
-"""Each member builds a wheel that installs alone into an empty venv with only its own deps."""
+"""Each member builds a wheel that installs alone into an empty venv with only its own deps, and
+the Python programs of its README run there, from an empty directory."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from readme_blocks import python_programs
 
 ROOT = Path(__file__).resolve().parents[2]
 # (distribution, member directory, a module it must import) — every new package joins this list
@@ -74,6 +77,18 @@ def test_wheel_installs_alone(dist, member, module, tmp_path):
         )
         shipped = subprocess.run([str(python), "-c", check], capture_output=True, text=True)
         assert shipped.returncode == 0, shipped.stderr
+    for block in python_programs(ROOT / member / "README.md"):  # real work, from the wheel alone
+        workdir = tmp_path / f"readme-{block.line}"
+        workdir.mkdir()
+        done = subprocess.run(
+            [str(python), "-c", block.code],
+            cwd=workdir,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, f"{block.name} in the {dist} venv:\n{done.stderr[-4000:]}"
     listed = subprocess.run(
         [UV, "pip", "list", "--python", str(python)], capture_output=True, text=True, check=True
     ).stdout
