@@ -319,6 +319,41 @@ def test_quiet_is_a_generation_flag_and_json_stays_the_last_line(app: Any, tmp_p
     assert result.exit_code == 0 and json.loads(result.stdout.strip().splitlines()[-1])["mean"]
 
 
+def test_eval_report_writes_the_domains_figures_whole_or_refuses(
+    root: Path, tmp_path: Path
+) -> None:
+    class Reporting(FakeDomain):
+        reports, fail = True, False
+
+        def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
+            metrics = super().evaluate(generator, opts)
+            if opts.report is not None:
+                (opts.report / "figure.png").write_bytes(b"\x89PNG")
+                if self.fail:
+                    raise OSError(28, "No space left on device")
+            return metrics
+
+    reporting = make_cli(Reporting(root))
+    out = tmp_path / "report"
+    result = invoke(reporting, "eval", "--json", "--report", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["figure.png", "metrics.json"]
+    written = json.loads((out / "metrics.json").read_text())
+    assert written["mean"] == json.loads(result.stdout.strip().splitlines()[-1])["mean"]
+    assert invoke(reporting, "eval", "--report", out).exit_code == 0  # an earlier report: replaced
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert_one_line_error(invoke(reporting, "eval", "--report", tmp_path / "mine"), 1, "refusing")
+    assert_one_line_error(
+        invoke(make_cli(FakeDomain(root)), "eval", "--report", tmp_path / "x"), 2, "--report"
+    )
+    assert not (tmp_path / "x").exists()
+    failing = Reporting(root)
+    failing.fail = True
+    assert invoke(make_cli(failing), "eval", "--report", tmp_path / "y").exit_code == 1
+    assert not (tmp_path / "y").exists()  # no half-written report
+
+
 def test_a_domain_without_caches_offers_no_cache_flags(root: Path, tmp_path: Path) -> None:
     class Uncached(FakeDomain):
         caches = False

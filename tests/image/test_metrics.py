@@ -26,3 +26,16 @@ def test_quantize_keeps_256_levels() -> None:
     x = torch.linspace(-1.2, 1.2, 1000)
     levels = torch.unique(quantize(x))
     assert len(levels) == 256 and levels.min() == -1 and levels.max() == 1
+
+
+def test_eval_report_draws_the_confusion_matrix_of_what_the_classifier_saw(tmp_path):
+    from PIL import Image
+
+    from polydit.image.report import confusion, write_report
+
+    counts = confusion(torch.tensor([0, 0, 1, 2]), torch.tensor([0, 1, 1, 2]), 3)
+    assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    test = load_digits_set("test")
+    png = write_report(tmp_path, test.images[:50], test.labels[:50], tuple("0123456789"))
+    assert png == tmp_path / "report.png" and [p.name for p in tmp_path.iterdir()] == ["report.png"]
+    assert Image.open(png).size == (1000, 460)

@@ -28,3 +28,14 @@ def test_larger_grid_keeps_range_and_shape(micro_model_dir: Path) -> None:
     for mode in ("extrapolate", "interpolate"):
         out = g.sample(2, 0, height=16, width=12, positions=mode, steps=2).images
         assert out.shape == (2, 1, 16, 12) and out.abs().max() <= 1
+
+
+def test_samples_as_pil_images_are_what_the_pngs_store():
+    import numpy as np
+
+    from polydit.image.pipeline import ImageSamples
+
+    images = torch.tensor([[[[-1.0, 0.0], [0.5, 1.0]]]])
+    pil = ImageSamples(images, torch.tensor([0])).pil()
+    assert len(pil) == 1 and pil[0].mode == "L"
+    assert np.asarray(pil[0]).tolist() == [[0, 128], [191, 255]]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polydit.core.lazy import lazy_attributes
+
 if TYPE_CHECKING:
     from polydit.image.pipeline import ImageGenerator
 
-__all__ = ["DEFAULT_MODEL", "PRETRAINED", "load_pretrained"]
+__all__ = ["DEFAULT_MODEL", "PRETRAINED", "ImageGenerator", "load_pretrained"]
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 DEFAULT_MODEL = "digits"
@@ -19,3 +21,6 @@ def load_pretrained(model: str | Path = DEFAULT_MODEL, device: str = "cpu") -> I
     from polydit.image.pipeline import ImageGenerator
 
     return ImageGenerator.from_pretrained(model, device, shipped=PRETRAINED)
+
+
+__getattr__ = lazy_attributes(__name__, {"ImageGenerator": "pipeline"})

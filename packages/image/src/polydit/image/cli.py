@@ -27,6 +27,7 @@ class ImageDomain(Domain):
     name = "image"
     default_model = DEFAULT_MODEL
     generator = "polydit.image.pipeline:ImageGenerator"
+    reports = True
     sample_options = (
         Flag("label", str, None, "Class name or id for every sample; omitted: uniform."),
         Flag("prompt", str, None, "Text prompt (text-conditional models)."),
@@ -82,7 +83,8 @@ class ImageDomain(Domain):
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.image.metrics import EVAL_NUM, evaluate_digits
 
-        return evaluate_digits(generator, opts.num or EVAL_NUM, opts.seed, **opts.generation())
+        num = opts.num or EVAL_NUM
+        return evaluate_digits(generator, num, opts.seed, report=opts.report, **opts.generation())
 
     def train_spec(self, recipe: Recipe, opts: TrainOptions) -> TrainSpec:
         """The recipe's spec with ``--text`` and ``--process flow|ddpm`` applied."""

@@ -15,6 +15,7 @@ PNG files store them. Then
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -66,9 +67,15 @@ def sample_metrics(images: Tensor, labels: Tensor) -> dict[str, float]:
 
 
 def evaluate_digits(
-    generator: Any, num: int = EVAL_NUM, seed: int = 0, dtype: str = "fp32", **overrides: Any
+    generator: Any,
+    num: int = EVAL_NUM,
+    seed: int = 0,
+    dtype: str = "fp32",
+    report: Path | None = None,
+    **overrides: Any,
 ) -> dict[str, float]:
-    """Sample `num` balanced class-conditional digits from `generator` and score them.
+    """Sample `num` balanced class-conditional digits from `generator` and score them; with a
+    `report` directory also draw :mod:`polydit.image.report`'s figure there.
 
     overrides: sampling settings and ``cache``/``cache_opts``, passed to ``generator.sample``.
     Adds ``num``, ``steps``, ``nfe`` (network evaluations per sample, CFG counted twice) and
@@ -85,6 +92,10 @@ def evaluate_digits(
     samples = generator.sample(num, labels, seed=seed, dtype=dtype, **overrides)
     seconds = time.perf_counter() - started
     metrics = sample_metrics(samples.images, labels)
+    if report is not None:
+        from polydit.image.report import write_report
+
+        write_report(report, samples.images, labels, generator.codec.class_names)
     per_step = {"euler": 1, "ddim": 1, "ddpm": 1, "heun": 2, "dpmpp2m": 1}.get(settings.sampler, 1)
     nfe = settings.steps * per_step - (1 if settings.sampler == "heun" else 0)
     guided = 2 if settings.cfg_scale != 1.0 else 1

@@ -32,6 +32,14 @@ class ImageSamples:
     labels: Tensor
     prompts: tuple[str, ...] | None = None
 
+    def pil(self) -> list[Any]:
+        """The images as PIL images (mode L or RGB), [-1, 1] mapped to 0…255 as PNGs store them."""
+        from PIL import Image
+
+        from polydit.image.io import to_uint8
+
+        return [Image.fromarray(to_uint8(image)) for image in self.images]
+
 
 class ImageGenerator(Pipeline):
     """An image DiT with its :class:`PatchCodec` (patches, class names, text encoder)."""

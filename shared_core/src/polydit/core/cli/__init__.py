@@ -17,10 +17,11 @@ from polydit.core.cli.domain import (
     import_object,
 )
 from polydit.core.cli.factory import make_cli, with_generation
-from polydit.core.cli.output import SAMPLES_FILE, output_directory
+from polydit.core.cli.output import REPORT_FILE, SAMPLES_FILE, output_directory
 from polydit.core.cli.params import parse_cache_opts, with_flags
 
 __all__ = [
+    "REPORT_FILE",
     "SAMPLES_FILE",
     "DataOptions",
     "Domain",

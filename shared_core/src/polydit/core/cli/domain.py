@@ -113,9 +113,11 @@ class SampleOptions(GenerationOptions):
 
 @dataclass(frozen=True)
 class EvalOptions(GenerationOptions):
-    """What `<domain> eval` asks for; `num` None = the domain's evaluation protocol."""
+    """What `<domain> eval` asks for; `num` None = the domain's evaluation protocol; `report`:
+    a directory for the domain's report figures (PNG), None = none (domains with ``reports``)."""
 
     num: int | None
+    report: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,8 @@ class Domain(ABC):
     ``polydit.<name>.train:RECIPE``), and writes `sample`, `evaluate`, `data_show` and `demo`; `load`, `train`
     and `info` work from those attributes and are overridden only where a domain does more.
     A domain whose models cannot use the training-free caches sets ``caches = False``: its
-    `sample` and `eval` then offer no --cache / --cache-opts.
+    `sample` and `eval` then offer no --cache / --cache-opts. A domain whose `evaluate` draws
+    report figures into ``opts.report`` (when set) sets ``reports = True``: `eval --report DIR`.
     The module defining it must stay light: import torch and the domain's models inside the
     methods, so that ``--help`` and ``polydit list`` stay fast.
     """
@@ -181,6 +184,7 @@ class Domain(ABC):
     train_options: Sequence[Flag] = ()
     data_options: Sequence[Flag] = ()
     caches: bool = True
+    reports: bool = False
 
     @functools.cached_property
     def pretrained_root(self) -> Path:

@@ -4,6 +4,7 @@ Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``, ``export``. Dom
 (`Domain.*_options`) are added to their verb and arrive in ``opts.extra``.
 """
 
+import contextlib
 import inspect
 import time
 from collections.abc import Callable
@@ -42,7 +43,14 @@ from polydit.core.cli.options import (
     Steps,
     model_option,
 )
-from polydit.core.cli.output import SAMPLES_FILE, flatten, output_directory, table, to_json
+from polydit.core.cli.output import (
+    REPORT_FILE,
+    SAMPLES_FILE,
+    flatten,
+    output_directory,
+    table,
+    to_json,
+)
 from polydit.core.cli.params import parse_cache_opts, with_flags
 
 
@@ -137,6 +145,13 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
             typer.Option(min=1, help="Samples to evaluate; default: the domain's protocol."),
         ] = None,
         json: Json = False,
+        report: Annotated[
+            Path | None,
+            typer.Option(
+                file_okay=False,
+                help="Also draw the domain's report figures (PNG) and metrics.json into DIR.",
+            ),
+        ] = None,
         *,
         extra: dict,
     ) -> None:
@@ -146,16 +161,25 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
         `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models) and,
         with --cache, `cache_block_fraction` (block evaluations computed / uncached).
         """
-        opts = EvalOptions(num=num, extra=extra, **common)
-        generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
-        started = time.perf_counter()
-        metrics = {name: float(value) for name, value in domain.evaluate(generator, opts).items()}
-        metrics["eval_seconds"] = time.perf_counter() - started
-        if getattr(generator, "sampling_seconds", 0.0) > 0:
-            metrics["sampling_seconds"] = generator.sampling_seconds
-        usage = getattr(generator, "cache_usage", None)
-        if opts.cache != "none" and usage is not None and usage.total:
-            metrics["cache_block_fraction"] = usage.fraction
+        if report is not None and not domain.reports:
+            raise typer.BadParameter(f"{domain.name} eval draws no report", param_hint="--report")
+        generator = domain.load(common["model"], device=common["device"], dtype=common["dtype"])
+        with contextlib.ExitStack() as stack:
+            staging = None
+            if report is not None:
+                staging = stack.enter_context(output_directory(report, marker=REPORT_FILE))
+            opts = EvalOptions(num=num, extra=extra, report=staging, **common)
+            started = time.perf_counter()
+            scores = domain.evaluate(generator, opts)
+            metrics = {name: float(value) for name, value in scores.items()}
+            metrics["eval_seconds"] = time.perf_counter() - started
+            if getattr(generator, "sampling_seconds", 0.0) > 0:
+                metrics["sampling_seconds"] = generator.sampling_seconds
+            usage = getattr(generator, "cache_usage", None)
+            if opts.cache != "none" and usage is not None and usage.total:
+                metrics["cache_block_fraction"] = usage.fraction
+            if staging is not None:
+                atomic_write_text(staging / REPORT_FILE, to_json(metrics, indent=2) + "\n")
         typer.echo(to_json(metrics) if json else table(flatten(metrics)))
 
     return with_generation(domain, evaluate)

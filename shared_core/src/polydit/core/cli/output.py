@@ -12,6 +12,8 @@ from polydit.core.errors import ConfigError
 
 #: what `sample` writes beside the samples, describing each; marks a directory as its output
 SAMPLES_FILE = "samples.json"
+#: what `eval --report DIR` writes beside the figures: the metrics; marks DIR as its output
+REPORT_FILE = "metrics.json"
 
 
 @contextlib.contextmanager
