@@ -23,6 +23,7 @@ class VideoDomain(core.Domain):
     name = "video"
     default_model = DEFAULT_MODEL
     generator = "polydit.video.pipeline:VideoGenerator"
+    reports = True
     sample_options = (
         MP4,
         core.Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),

@@ -119,6 +119,7 @@ def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:
         given=opts.extra["given"],
         num_unconditional=opts.extra["unconditional"],
         seed=opts.seed,
+        report=opts.report,
         given_scale=opts.extra["given_scale"],
         **opts.generation(),
     )

@@ -19,6 +19,7 @@ Conventions: clips (B, T, 1, H, W) float in [0, 1]; data range 1.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -124,9 +125,11 @@ def evaluate(
     given: int = 4,
     num_unconditional: int = 64,
     seed: int = 0,
+    report: Path | None = None,
     **overrides: Any,
 ) -> dict[str, float]:
-    """Every metric of `generator` (a VideoGenerator) on the test `clips`.
+    """Every metric of `generator` (a VideoGenerator) on the test `clips`; with a `report`
+    directory also :mod:`polydit.video.report`'s figure there.
 
     Prediction scores frames [given, T) from the first `given`; interpolation scores frames
     [1, T-1) from the first and last. overrides: sampling settings (steps, sampler, ...).
@@ -162,6 +165,10 @@ def evaluate(
     out["interpolate.margin_db"] = out["interpolate.psnr"] - out["interpolate.best_baseline.psnr"]
     classes, _ = classify(classifier, interpolated[:, inner])
     out["interpolate.classifier_accuracy"] = float((classes == labels[:, None]).float().mean())
+    if report is not None:
+        from polydit.video.report import write_report
+
+        write_report(report, videos, predicted, interpolated, given)
 
     if num_unconditional > 0:
         samples = generator.sample(num_unconditional, seed=seed, **overrides)
