@@ -47,6 +47,7 @@ class GraphDomain(Domain):
     )
     sample_options = (ETA,)
     caches = False
+    reports = True
     eval_options = (ETA,)
     data_options = (
         Flag("split", str, "train", "Which split.", choices=("train", "val", "test", "all")),
@@ -89,7 +90,13 @@ class GraphDomain(Domain):
         load = {
             k: v for k, v in (("node_attr", codec.node_attr), ("edge_attr", codec.edge_attr)) if v
         }
-        return score_graphs(graphs, codec.dataset, **load)
+        metrics = score_graphs(graphs, codec.dataset, **load)
+        if opts.report is not None:
+            from polydit.graph.data import load_dataset
+            from polydit.graph.report import write_report
+
+            write_report(opts.report, graphs, load_dataset(codec.dataset, "test", **load)[0].graphs)
+        return metrics
 
     def data_show(self, opts: DataOptions) -> None:
         from polydit.graph.data import dataset_statistics, load_dataset
