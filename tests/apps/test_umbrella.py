@@ -118,11 +118,53 @@ def test_a_failing_domain_is_reported_and_the_others_still_render(
     installed: list, tmp_path: Path
 ) -> None:
     installed[0].domain.fail = True
-    result = invoke("demo", "--out", tmp_path)
+    result = invoke("demo", "--out", tmp_path / "demo")
     assert result.exit_code == 1
     assert "error: alpha: " in result.stderr and "corrupt" in result.stderr
-    page = (tmp_path / "index.html").read_text()
+    page = (tmp_path / "demo" / "index.html").read_text()
     assert "failed:" in page and "beta/tone.wav" in page
+
+
+def test_a_rerun_replaces_the_gallery_whole_and_user_folders_are_refused(
+    installed: list, tmp_path: Path
+) -> None:
+    out = tmp_path / "demo"
+    assert invoke("demo", "--out", out).exit_code == 0
+    (out / "alpha" / "stale.png").write_bytes(b"old")
+    assert invoke("demo", "--out", out, "--domains", "beta").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["beta", "index.html"]  # nothing stale
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep")
+    result = invoke("demo", "--out", tmp_path / "mine")
+    assert result.exit_code == 1 and "refusing" in result.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep"
+
+
+def test_structures_get_a_3d_viewer_that_ships_with_the_page(
+    installed: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sdf = (
+        "water\n\n\n  3  2  0  0  0  0            999 V2000\n"
+        + "".join(
+            f"{x:10.4f}{y:10.4f}    0.0000 {e}   0  0\n"
+            for x, y, e in ((0, 0, "O"), (0.96, 0, "H"), (-0.24, 0.93, "H"))
+        )
+        + "  1  2  1  0\n  1  3  1  0\nM  END\n$$$$\n"
+    )
+
+    def demo(generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
+        (out / "water.sdf").write_text(sdf)
+        return [GalleryItem(Path("water.sdf"), "a <molecule>", "polydit-alpha sample")]
+
+    monkeypatch.setattr(installed[0].domain, "demo", demo)
+    out = tmp_path / "demo"
+    assert invoke("demo", "--out", out, "--domains", "alpha").exit_code == 0
+    page = (out / "index.html").read_text()
+    assert '<div class="viewer" data-format="sdf">' in page and "M  END" in page
+    assert '<script src="3Dmol-min.js">' in page
+    assert (out / "3Dmol-min.js").stat().st_size > 100_000
+    assert invoke("demo", "--out", out, "--domains", "beta").exit_code == 0
+    assert not (out / "3Dmol-min.js").exists() and "3Dmol" not in (out / "index.html").read_text()
 
 
 def test_demo_without_domains_still_writes_a_page(

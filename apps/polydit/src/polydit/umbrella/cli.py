@@ -1,5 +1,6 @@
 """`polydit`: `list` the installed domain packages, `demo` them all into one HTML gallery."""
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -7,10 +8,12 @@ import typer
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.cli import new_app, run_cli
-from polydit.core.cli.output import table
+from polydit.core.cli.output import output_directory, table
 from polydit.core.cli.params import parse_device
 from polydit.core.errors import PolyditError
 from polydit.umbrella import gallery, plugins
+
+PAGE = "index.html"  # marks a directory as a gallery `demo` may replace
 
 app = new_app(name="polydit", help="polydit: every installed domain package in one place.")
 
@@ -64,20 +67,26 @@ def demo(
                 param_hint="'--domains'",
             )
         installed = [item for item in installed if item.domain.name in wanted]
-    sections = [_demo_one(item, out, device=device, seed=seed) for item in installed]
-    page = out / "index.html"
     only = f" --domains {domains}" if domains is not None else ""
     command = f"polydit demo --out {out} --device {device} --seed {seed}{only}"
-    atomic_write_text(page, gallery.render(sections, page, command))
-    typer.echo(f"gallery of {len(sections)} domain(s): {page}")
+    with output_directory(out, marker=PAGE) as staging:  # replaces an earlier gallery whole
+        sections = [_demo_one(item, staging, out, device=device, seed=seed) for item in installed]
+        if gallery.needs_viewer(sections):
+            shutil.copyfile(gallery.VENDOR / gallery.VIEWER_JS, staging / gallery.VIEWER_JS)
+        page = staging / PAGE
+        atomic_write_text(page, gallery.render(sections, page, command))
+    typer.echo(f"gallery of {len(sections)} domain(s): {out / PAGE}")
     if any(section.error is not None for section in sections):
         raise typer.Exit(1)
 
 
-def _demo_one(item: plugins.Installed, out: Path, *, device: str, seed: int) -> gallery.Section:
-    """Load the domain's default model and run its demo; a failure becomes the section's error."""
+def _demo_one(
+    item: plugins.Installed, staging: Path, out: Path, *, device: str, seed: int
+) -> gallery.Section:
+    """Load the domain's default model and run its demo into `staging` (what becomes `out`); a
+    failure becomes the section's error."""
     domain = item.domain
-    directory = out / domain.name
+    directory = staging / domain.name
     if domain.default_model not in domain.shipped_models():
         note = f"no shipped model yet: train one with `{domain.package} train`"
         typer.echo(f"{domain.name}: {note}")
@@ -93,7 +102,7 @@ def _demo_one(item: plugins.Installed, out: Path, *, device: str, seed: int) -> 
         message = " ".join(text.split())
         typer.echo(f"error: {domain.name}: {message}", err=True)
         return gallery.Section(domain.name, domain.package, item.version, directory, [], message)
-    typer.echo(f"{domain.name}: {len(items)} file(s) in {directory}")
+    typer.echo(f"{domain.name}: {len(items)} file(s) in {out / domain.name}")
     return gallery.Section(domain.name, domain.package, item.version, directory, items)
 
 

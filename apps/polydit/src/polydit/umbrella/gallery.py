@@ -1,7 +1,10 @@
 """The demo gallery: one self-contained ``index.html`` over the files the domains wrote.
 
-Images and GIFs are shown inline, audio with ``<audio>``, video with ``<video>``, anything else as
-a link; all through paths relative to the page, so the directory can be moved or served as is.
+Images and GIFs are shown inline, audio with ``<audio>``, video with ``<video>``, molecules and
+crystals (SDF, XYZ, CIF, PDB) in an interactive 3D viewer (3Dmol.js, vendored from npm and
+copied beside the page; the structure's text is inlined, so no fetch is needed from file://),
+anything else as a link; all through paths relative to the page, so the directory can be moved
+or served as is, offline.
 """
 
 import os
@@ -15,6 +18,9 @@ from polydit.core.cli import GalleryItem
 IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
 AUDIO = {".wav", ".mp3", ".ogg", ".flac"}
 VIDEO = {".mp4", ".webm"}
+STRUCTURES = {".sdf": "sdf", ".mol": "sdf", ".xyz": "xyz", ".cif": "cif", ".pdb": "pdb"}
+VIEWER_JS = "3Dmol-min.js"  # 3Dmol.js 2.5.5 (BSD-3-Clause, vendor/3Dmol-LICENSE.txt)
+VENDOR = Path(__file__).resolve().parent / "vendor"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
@@ -25,6 +31,22 @@ img, video { max-width: 100%; image-rendering: pixelated; }
 audio { width: 100%; }
 code { display: block; margin-top: .4rem; font-size: .8rem; color: #555; word-break: break-all; }
 .error { color: #a00; }
+.viewer { position: relative; width: 100%; height: 16rem; }
+"""
+
+_VIEWER = """
+<script src="%s"></script>
+<script>
+document.querySelectorAll(".viewer").forEach(function (el) {
+  var text = el.nextElementSibling.value;
+  var viewer = $3Dmol.createViewer(el, {backgroundColor: "white"});
+  viewer.addModel(text, el.dataset.format);
+  viewer.setStyle({}, {stick: {radius: 0.15}, sphere: {scale: 0.25}});
+  if (el.dataset.format === "cif") { viewer.addUnitCell(); }
+  viewer.zoomTo();
+  viewer.render();
+});
+</script>
 """
 
 
@@ -54,12 +76,19 @@ def render(sections: list[Section], page: Path, command: str) -> str:
             "<code>pip install polydit-image</code>, and run the demo again.</p>"
         )
     body += [_section(section, page.parent) for section in sections]
+    if needs_viewer(sections):
+        body.append(_VIEWER % VIEWER_JS)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>polydit demo</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def needs_viewer(sections: list[Section]) -> bool:
+    """Whether any item is a structure file (the page then needs VIEWER_JS beside it)."""
+    return any(Path(item.file).suffix.lower() in STRUCTURES for s in sections for item in s.items)
 
 
 def _section(section: Section, root: Path) -> str:
@@ -82,6 +111,13 @@ def _figure(item: GalleryItem, directory: Path, root: Path) -> str:
         media = f'<audio controls src="{href}"></audio>'
     elif suffix in VIDEO:
         media = f'<video controls loop src="{href}"></video>'
+    elif suffix in STRUCTURES:
+        text = escape((directory / item.file).read_text())
+        media = (
+            f'<div class="viewer" data-format="{STRUCTURES[suffix]}"></div>'
+            f"<textarea hidden>{text}</textarea>"
+            f'<a href="{href}">{escape(Path(item.file).name)}</a>'
+        )
     else:
         media = f'<a href="{href}">{escape(Path(item.file).name)}</a>'
     return (
