@@ -82,7 +82,7 @@ def test_demo_writes_a_gallery_of_every_domain(installed: list, tmp_path: Path) 
     assert (out / "alpha" / "tone.wav").is_file() and (out / "beta" / "raw.npy").is_file()
     page = (out / "index.html").read_text()
     assert '<img src="alpha/digit%203.png"' in page
-    assert '<audio controls src="beta/tone.wav">' in page
+    assert "<audio controls preload=\"metadata\" src=\"beta/tone.wav\">" in page
     assert '<a href="alpha/raw.npy">raw.npy</a>' in page
     assert "&lt;tone.wav&gt; seed 5" in page and "<tone.wav>" not in page
     assert "polydit-alpha sample --seed 5" in page

@@ -34,6 +34,28 @@ code { display: block; margin-top: .4rem; font-size: .8rem; color: #555; word-br
 .viewer { position: relative; width: 100%; height: 16rem; }
 """
 
+#: marks every image, audio and video element data-loaded="yes" or "no" (a missing file is
+#: also shown as such), so a browser test can read the page's health off its DOM
+_LOAD_CHECK = """
+<script>
+document.querySelectorAll("img, audio, video").forEach(function (el) {
+  function mark(ok) {
+    el.dataset.loaded = ok ? "yes" : "no";
+    if (!ok) { el.insertAdjacentHTML("afterend", '<p class="error">missing: ' + el.getAttribute("src") + "</p>"); }
+  }
+  if (el.tagName === "IMG") {
+    if (el.complete) { mark(el.naturalWidth > 0); }
+    else { el.addEventListener("load", function () { mark(true); }); el.addEventListener("error", function () { mark(false); }); }
+  } else {
+    el.addEventListener("loadedmetadata", function () { mark(true); });
+    el.addEventListener("error", function () { mark(false); });
+    if (el.readyState >= 1) { mark(true); }
+    if (el.error) { mark(false); }
+  }
+});
+</script>
+"""
+
 _VIEWER = """
 <script src="%s"></script>
 <script>
@@ -78,6 +100,7 @@ def render(sections: list[Section], page: Path, command: str) -> str:
     body += [_section(section, page.parent) for section in sections]
     if needs_viewer(sections):
         body.append(_VIEWER % VIEWER_JS)
+    body.append(_LOAD_CHECK)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>polydit demo</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
@@ -108,9 +131,9 @@ def _figure(item: GalleryItem, directory: Path, root: Path) -> str:
     if suffix in IMAGES:
         media = f'<img src="{href}" alt="{caption}">'
     elif suffix in AUDIO:
-        media = f'<audio controls src="{href}"></audio>'
+        media = f'<audio controls preload="metadata" src="{href}"></audio>'
     elif suffix in VIDEO:
-        media = f'<video controls loop src="{href}"></video>'
+        media = f'<video controls loop preload="metadata" src="{href}"></video>'
     elif suffix in STRUCTURES:
         text = escape((directory / item.file).read_text())
         media = (
