@@ -157,11 +157,13 @@ def test_demo_writes_a_grid_with_one_row_per_class(micro_model_dir: Path, tmp_pa
     generator = DOMAIN.load(micro_model_dir, device="cpu", dtype="fp32")
     generator.sampling = generator.sampling.override(steps=2)
     items = DOMAIN.demo(generator, tmp_path, seed=0)
-    assert [item.file.name for item in items] == ["grid.png"]
+    assert [item.file.name for item in items] == ["classes.png"]
     assert "one row per class" in items[0].caption
     assert items[0].command.startswith("polydit-image sample --per-class 10")
     with Image.open(tmp_path / "grid.png") as im:
         assert im.size == ((10 * 9 + 1) * 4, (10 * 9 + 1) * 4)
+    with Image.open(tmp_path / "classes.png") as im:  # the same grid behind a label gutter
+        assert im.size == ((10 * 9 + 1) * 4 + 8 + 16, (10 * 9 + 1) * 4)
     assert len(json.loads((tmp_path / "samples.json").read_text())) == 100
 
 

@@ -39,3 +39,14 @@ def test_samples_as_pil_images_are_what_the_pngs_store():
     pil = ImageSamples(images, torch.tensor([0])).pil()
     assert len(pil) == 1 and pil[0].mode == "L"
     assert np.asarray(pil[0]).tolist() == [[0, 128], [191, 255]]
+
+
+def test_labelled_grid_has_one_headed_row_per_label(tmp_path):
+    from PIL import Image
+
+    from polydit.image.io import save_labelled_grid
+
+    images = torch.full((6, 1, 8, 8), 1.0)
+    png = save_labelled_grid(tmp_path / "g.png", images, ["a", "bb"], scale=2)
+    page = Image.open(png)
+    assert page.size == (2 * 8 + 16 + (3 * 9 + 1) * 2, (2 * 9 + 1) * 2)

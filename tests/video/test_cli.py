@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from polydit.video.cli import app
@@ -105,6 +106,9 @@ def test_demo_writes_captioned_gifs(tmp_path: Path) -> None:
 
     items = DOMAIN.demo(tiny_generator(), tmp_path, seed=0)
     assert {i.file.name for i in items} >= {"sample_0.gif", "predict_0.gif", "interpolate_0.gif"}
+    with Image.open(tmp_path / "compare_0.png") as strip:  # truth over prediction
+        assert strip.getpixel((0, 0)) == (255, 255, 255)  # truth: no given frames
+        assert strip.getpixel((0, strip.height - 1)) == (255, 140, 0)  # prediction: given, orange
     for item in items:
         assert (tmp_path / item.file).is_file() and item.caption
         assert item.command.startswith("polydit-video ")

@@ -130,12 +130,14 @@ class ImageDomain(Domain):
         import torch
 
         from polydit.core.atomic import atomic_write_text
+        from polydit.image.io import save_labelled_grid
 
         per_class, k = 10, len(generator.codec.class_names)
         labels = torch.arange(k).repeat_interleave(per_class)
         samples = generator.sample(k * per_class, labels, seed=seed)
         records = write_samples(samples, out, seed, per_class)
         atomic_write_text(out / "samples.json", json.dumps(records, indent=2) + "\n")
+        save_labelled_grid(out / "classes.png", samples.images, list(generator.codec.class_names))
         codec, sampling = generator.codec, generator.sampling
         caption = (
             f"{len(records)} samples of the shipped {codec.data or 'image'} model, one row per "
@@ -143,7 +145,7 @@ class ImageDomain(Domain):
             f"CFG {sampling.cfg_scale}"
         )
         command = f"polydit-image sample --per-class {per_class} --seed {seed} --out DIR"
-        return [GalleryItem(Path("grid.png"), caption, command)]
+        return [GalleryItem(Path("classes.png"), caption, command)]
 
 
 def write_samples(samples: Any, out: Path, seed: int, columns: int) -> list[dict[str, Any]]:

@@ -59,3 +59,26 @@ def grid(images: Tensor, columns: int, padding: int = 1) -> Tensor:
 def save_grid(path: str | Path, images: Tensor, columns: int, scale: int = 4) -> Path:
     """Write `images` (B, C, H, W) as a grid PNG, magnified `scale`× (nearest) for viewing."""
     return save_png(path, grid(images, columns), scale)
+
+
+def save_labelled_grid(
+    path: str | Path, images: Tensor, row_labels: list[str], scale: int = 4
+) -> Path:
+    """Write `images` (B, C, H, W) as one row per label of `row_labels` (B divisible by their
+    count), each row headed by its label, magnified `scale`× (nearest): a PNG for the gallery."""
+    from PIL import Image, ImageDraw
+
+    columns = images.shape[0] // len(row_labels)
+    cells = Image.open(io.BytesIO(png_bytes(to_uint8(grid(images, columns)), scale)))
+    gutter = 8 * max(len(label) for label in row_labels) + 16
+    page = Image.new(cells.mode, (cells.width + gutter, cells.height), 0)
+    page.paste(cells, (gutter, 0))
+    pen = ImageDraw.Draw(page)
+    row = (images.shape[2] + 1) * scale
+    for r, label in enumerate(row_labels):
+        pen.text(
+            (6, scale + r * row + row // 2 - 6), label, fill=255 if cells.mode == "L" else "white"
+        )
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from polydit.core.atomic import atomic_write_text
+from polydit.core.atomic import atomic_write, atomic_write_text
 from polydit.core.cli import SAMPLES_FILE, GalleryItem, output_directory
 from polydit.core.errors import ConfigError
 from polydit.video.data import MovingDigitsConfig, eval_set, load_clip, make_clip
 from polydit.video.io import write_gif, write_mp4, write_strip
 from polydit.video.pipeline import VideoGenerator
+from polydit.video.report import filmstrip
 
 GIF_SCALE = 4  # frames are enlarged 4× in written GIFs/MP4s (24 px is tiny on screen)
 TASK_RESULTS = {"predict": "predictions", "interpolate": "interpolations"}  # what a task writes
@@ -190,6 +193,15 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
                 f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --out predict",
             ),
         ]
+        write_comparison(out / f"compare_{i}.png", video, predicted, given=4)
+        items.append(
+            GalleryItem(
+                Path(f"compare_{i}.png"),
+                f"test clip {i}: truth (top) and prediction (bottom) frame by frame; orange: "
+                "the 4 given frames",
+                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --out predict",
+            )
+        )
         if i == 0:
             inter = generator.interpolate(video[None, 0], video[None, -1], seed=seed)[0]
             write_gif(out / "interpolate_0.gif", inter, scale=GIF_SCALE)
@@ -201,3 +213,15 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
                 )
             )
     return items
+
+
+def write_comparison(path: Path, truth: Any, predicted: Any, *, given: int, scale: int = 4) -> Path:
+    """A PNG of two filmstrips, `truth` above `predicted` (T, 1, H, W) in [0, 1], the first
+    `given` frames framed in orange, magnified `scale`× (nearest)."""
+    from PIL import Image
+
+    rows = [filmstrip(truth, ()), filmstrip(predicted, range(given))]
+    page = np.concatenate(rows, axis=0).repeat(scale, 0).repeat(scale, 1)
+    buffer = io.BytesIO()
+    Image.fromarray((page * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
