@@ -1,15 +1,23 @@
-"""polydit-policy: diffusion-transformer robot policies in MuJoCo (MetaWorld)."""
+"""polydit-policy: diffusion-transformer robot policies in MuJoCo (MetaWorld).
+
+``from polydit.policy import PolicyGenerator; PolicyGenerator.from_pretrained("mt10-dit")``
+(or :func:`load_pretrained`, which also loads the MLP-BC baselines); importing the package
+imports no torch.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polydit.core.lazy import lazy_attributes
+
 if TYPE_CHECKING:
     from polydit.policy.baselines import MLPBaseline
     from polydit.policy.pipeline import PolicyGenerator
 
-__all__ = ["DEFAULT_MODEL", "PACKAGE", "PRETRAINED", "load_pretrained"]
+__all__ = ["DEFAULT_MODEL", "PACKAGE", "PRETRAINED", "PolicyGenerator", "load_pretrained"]
+__getattr__ = lazy_attributes(__name__, {"PolicyGenerator": "pipeline"})
 
 PACKAGE = "polydit-policy"
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
@@ -17,7 +25,7 @@ DEFAULT_MODEL = "mt10-dit"
 
 
 def load_pretrained(
-    model: str | Path = DEFAULT_MODEL, device: str = "cpu", flag: str = "--model"
+    model: str | Path = DEFAULT_MODEL, device: str = "cpu", flag: str = "model"
 ) -> PolicyGenerator | MLPBaseline:
     """A shipped model by name (a directory of pretrained/) or a pretrained directory path: the
     policy DiT, or an MLP-BC baseline where its config.json says kind "mlp_bc" (always on the

@@ -22,13 +22,14 @@ from polydit.policy import PACKAGE
 from polydit.policy.codec import ActionCodec
 from polydit.policy.data import WindowDataset
 from polydit.policy.model import MLPConfig, MLPPolicy
-from polydit.policy.rollout import ChunkController
+from polydit.policy.rollout import ChunkController, SingleEnvPolicy
 
 KINDS = ("single", "chunked")
 
 
-class MLPBaseline:
-    """A trained MLP-BC policy with its codec: ``predict(obs_history (B, n_obs, D), task)``."""
+class MLPBaseline(SingleEnvPolicy):
+    """A trained MLP-BC policy with its codec: ``predict(obs_history (B, n_obs, D), task)``;
+    ``reset(task)`` / ``act(obs)`` for one environment."""
 
     def __init__(self, model: MLPPolicy, codec: ActionCodec, kind: str):
         if kind not in KINDS:

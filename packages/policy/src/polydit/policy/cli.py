@@ -1,5 +1,6 @@
-"""The `polydit-policy` CLI: the core verbs plus `collect` (scripted-expert demonstrations) and
-`rollout` (one rendered episode). A sample is one closed-loop episode per seed.
+"""The `polydit-policy` CLI: the core verbs plus `collect` (scripted-expert demonstrations),
+`rollout` (one rendered episode) and `data export` (episodes as a LeRobot dataset). A sample is
+one closed-loop episode per seed.
 
 Light on purpose: torch, MuJoCo and MetaWorld are imported inside the commands.
 """
@@ -120,6 +121,30 @@ class PolicyDomain(Domain):
 
 DOMAIN = PolicyDomain()
 app = make_cli(DOMAIN)
+# the core factory's `data` group (it holds `show`): `data export` joins it
+data_app = next(group.typer_instance for group in app.registered_groups if group.name == "data")
+
+
+@data_app.command("export")
+def data_export(
+    data: Annotated[
+        Path, typer.Option(help="A directory of episodes (NPZ files, or a LeRobot dataset).")
+    ],
+    out: Out,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output format: lerobot (LeRobot v2.1 parquet).")
+    ] = "lerobot",
+) -> None:
+    """Write the episodes under --data as a LeRobot dataset (meta/*.json[l] + parquet)."""
+    from polydit.core.errors import ConfigError
+    from polydit.policy.io import load_episodes
+    from polydit.policy.lerobot import export_lerobot
+
+    if fmt != "lerobot":
+        raise ConfigError(f"--format {fmt}: expected lerobot")
+    if out.resolve() == data.resolve():
+        raise ConfigError("--out: give another directory than --data")
+    typer.echo(str(export_lerobot(load_episodes(data), out)))
 
 
 @app.command()

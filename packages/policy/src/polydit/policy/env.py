@@ -9,12 +9,20 @@ with a flat Box observation and an ``info["success"]`` flag already fits (wrap i
 ``task``/``max_episode_steps`` attributes).
 
 :class:`MetaWorldEnv` wraps one MetaWorld v3 task (goal observable, 39-d state, 4-d action:
-end-effector xyz delta + gripper effort). MetaWorld is imported lazily.
+end-effector xyz delta + gripper effort) with gymnasium ``observation_space`` / ``action_space``.
+MetaWorld is imported lazily.
+
+Rendering (offscreen OpenGL for MuJoCo): the user's ``MUJOCO_GL`` if set, else EGL, else OSMesa,
+each tried once per process in a subprocess (:func:`select_gl_backend`); neither → a one-line
+:class:`RenderingUnavailable` naming the Debian packages.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -51,6 +59,10 @@ INSTRUCTIONS: dict[str, str] = {
 
 MAX_EPISODE_STEPS = 500  # MetaWorld's max_path_length
 ACTION_LIMIT = 1.0  # MetaWorld's action box is [-1, 1]^4; step() clips to it
+CONTROL_HZ = 80  # one step = MuJoCo timestep 2.5 ms x frame_skip 5 = 12.5 ms
+
+GL_BACKENDS: tuple[str, ...] = ("egl", "osmesa")  # MUJOCO_GL values, in the order tried
+GL_DEBIAN = "apt-get install libosmesa6 for OSMesa, or libegl1 libgl1-mesa-dri for EGL"
 
 
 @runtime_checkable
@@ -97,15 +109,62 @@ def resolve_tasks(spec: str) -> tuple[str, ...]:
     return tuple(check_task(n) for n in names)
 
 
-def configure_rendering() -> None:
-    """Select an offscreen OpenGL backend (osmesa) unless the user chose one; call before
-    MuJoCo creates a renderer."""
-    os.environ.setdefault("MUJOCO_GL", "osmesa")
-    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
-
-
 class RenderingUnavailable(PolyditError):
     """MuJoCo offscreen rendering cannot start (no OpenGL library for MUJOCO_GL)."""
+
+
+def gl_backend_works(name: str) -> bool:
+    """Whether MuJoCo makes an offscreen OpenGL context with ``MUJOCO_GL=name``, tried in a
+    subprocess (a process cannot switch backends once OpenGL is loaded)."""
+    probe = "import mujoco; c = mujoco.GLContext(8, 8); c.make_current(); c.free()"
+    env = {**os.environ, "MUJOCO_GL": name, "PYOPENGL_PLATFORM": name}
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return run.returncode == 0
+
+
+def select_gl_backend(works: Callable[[str], bool] = gl_backend_works) -> str:
+    """The MUJOCO_GL backend to render with: the user's ``MUJOCO_GL`` if set (not probed), else
+    the first of :data:`GL_BACKENDS` that `works`; RenderingUnavailable if none does."""
+    chosen = os.environ.get("MUJOCO_GL")
+    if chosen:
+        return chosen
+    for name in GL_BACKENDS:
+        if works(name):
+            return name
+    raise RenderingUnavailable(
+        f"no offscreen OpenGL for MuJoCo: tried MUJOCO_GL={', '.join(GL_BACKENDS)}; install "
+        f"one (Debian: {GL_DEBIAN}) or set MUJOCO_GL"
+    )
+
+
+def configure_rendering(works: Callable[[str], bool] = gl_backend_works) -> None:
+    """Set MUJOCO_GL (and PYOPENGL_PLATFORM) to :func:`select_gl_backend`'s choice, once per
+    process (later calls find it set); call before MuJoCo creates a renderer. Also filters
+    the tracebacks of gymnasium's viewer teardown (:class:`ViewerTeardownFilter`)."""
+    os.environ["MUJOCO_GL"] = select_gl_backend(works)
+    os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+    if not isinstance(sys.unraisablehook, ViewerTeardownFilter):
+        sys.unraisablehook = ViewerTeardownFilter(sys.unraisablehook)
+
+
+class ViewerTeardownFilter:
+    """A ``sys.unraisablehook`` that drops what gymnasium's ``OffScreenViewer.__del__`` raises
+    (a viewer whose OpenGL context never started, or is freed at interpreter exit), which
+    Python would print as an "Exception ignored in" traceback; everything else goes on to
+    the `previous` hook. The renderer itself is freed by :meth:`MetaWorldEnv.close`."""
+
+    def __init__(self, previous: Callable[[Any], object]):
+        self.previous = previous
+
+    def __call__(self, unraisable: Any) -> None:
+        if getattr(unraisable.object, "__qualname__", "") == "OffScreenViewer.__del__":
+            return
+        self.previous(unraisable)
 
 
 class MetaWorldEnv:
@@ -115,8 +174,12 @@ class MetaWorldEnv:
     render_size: (height, width) of ``render()`` frames, or None for no rendering.
     image_size: S for image observations: every observation is then the 39-d state followed by
     the S×S RGB frame of the "corner" camera, flattened (S·S·3, values 0..1); rendering runs
-    at S×S (RenderingUnavailable, raised by the first reset, if the machine has no offscreen
-    OpenGL). ``state_dim`` is always the state's width.
+    at S×S. ``state_dim`` is always the state's width. With either, RenderingUnavailable is
+    raised here when no offscreen OpenGL backend works, or by the first frame if it fails.
+
+    observation_space: ``Box`` (observation_dim,) float32 with MetaWorld's bounds (hand and
+    goal boxes, gripper [-1, 1], unbounded object poses; pixels [0, 1]); action_space: ``Box``
+    [-1, 1]^4 float32 (``step`` clips to it).
     """
 
     action_dim = 4
@@ -154,6 +217,19 @@ class MetaWorldEnv:
         self.state_dim = int(self._env.observation_space.shape[0])
         pixels = 3 * image_size * image_size if image_size is not None else 0
         self.observation_dim = self.state_dim + pixels
+        self.observation_space, self.action_space = self._spaces(pixels)
+
+    def _spaces(self, pixels: int) -> tuple[Any, Any]:
+        """(observation Box, action Box); the state bounds are MetaWorld's for a goal-observable
+        task (the env's own observation_space was built before the goal was made observable and
+        bounds the goal to 0)."""
+        from gymnasium.spaces import Box
+
+        state = self._env.sawyer_observation_space
+        low = np.concatenate([state.low, np.zeros(pixels)]).astype(np.float32)
+        high = np.concatenate([state.high, np.ones(pixels)]).astype(np.float32)
+        limit = np.full(self.action_dim, ACTION_LIMIT, np.float32)
+        return Box(low, high, dtype=np.float32), Box(-limit, limit, dtype=np.float32)
 
     def _observe(self, state: np.ndarray) -> np.ndarray:
         state = np.asarray(state, dtype=np.float32)
@@ -190,14 +266,18 @@ class MetaWorldEnv:
         except Exception as e:  # GL backends raise assorted errors when the library is missing
             raise RenderingUnavailable(
                 f"MuJoCo offscreen rendering failed with MUJOCO_GL={os.environ.get('MUJOCO_GL')} "
-                f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); install the OSMesa "
-                "library (Debian: apt-get install libosmesa6) or set MUJOCO_GL=egl with EGL "
-                "installed"
+                f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); install OpenGL for "
+                f"it (Debian: {GL_DEBIAN}) or set MUJOCO_GL to one installed"
             ) from None
         return np.ascontiguousarray(np.asarray(frame)[::-1])  # MetaWorld renders upside down
 
     def close(self) -> None:
+        """Free the renderer's OpenGL contexts now rather than in a ``__del__`` at exit."""
+        renderer = self._env.mujoco_renderer
         self._env.close()
+        if renderer is not None:  # drop the closed viewers now, not at interpreter exit
+            renderer._viewers.clear()
+            renderer.viewer = None
 
 
 def make_env(

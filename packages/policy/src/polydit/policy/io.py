@@ -16,6 +16,8 @@ key                 dtype, shape    meaning
 ==================  ==============  =========================================================
 
 A collection directory holds ``<task>/seed_<seed>.npz`` files and a ``manifest.json``.
+Wherever a directory of episodes is read (``train --data``, ``data show``), a LeRobot dataset
+directory works too (:mod:`polydit.policy.lerobot`).
 """
 
 from __future__ import annotations
@@ -114,9 +116,20 @@ def episode_files(directory: str | Path) -> list[Path]:
     return files
 
 
+def named_episodes(directory: str | Path) -> list[tuple[str, Episode]]:
+    """(where, episode) of every episode under `directory`: its NPZ files in file-name order,
+    or a LeRobot dataset's episodes in episode order (where: "<dir> episode <i>")."""
+    from polydit.policy.lerobot import is_lerobot, load_lerobot
+
+    if is_lerobot(directory):
+        return [(f"{directory} episode {i}", ep) for i, ep in enumerate(load_lerobot(directory))]
+    return [(str(p), load_episode(p)) for p in episode_files(directory)]
+
+
 def load_episodes(directory: str | Path) -> list[Episode]:
-    """Every episode under `directory`, in file-name order."""
-    return [load_episode(p) for p in episode_files(directory)]
+    """Every episode under `directory` (NPZ files or a LeRobot dataset, see
+    :func:`named_episodes`)."""
+    return [ep for _, ep in named_episodes(directory)]
 
 
 def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Path:
@@ -139,11 +152,10 @@ def write_video(path: str | Path, frames: list[np.ndarray], fps: int = 30) -> Pa
 
 def describe_episodes(directory: str | Path, num: int) -> list[str]:
     """Lines describing the episodes under `directory`: per task, counts, lengths, dims and
-    seeds; then the first `num` files, each with its length, outcome, seed and first action."""
-    files = episode_files(directory)
+    seeds; then the first `num` episodes, each with its length, outcome, seed and first action."""
+    named = named_episodes(directory)
     by_task: dict[str, list[Episode]] = {}
-    for path in files:
-        ep = load_episode(path)
+    for _, ep in named:
         by_task.setdefault(ep.task, []).append(ep)
     lines = []
     for task, eps in sorted(by_task.items()):
@@ -155,10 +167,9 @@ def describe_episodes(directory: str | Path, num: int) -> list[str]:
             f"{eps[0].actions.shape[1]}, seeds {min(e.seed for e in eps)}.."
             f"{max(e.seed for e in eps)}"
         )
-    for path in files[:num]:
-        ep = load_episode(path)
+    for where, ep in named[:num]:
         lines.append(
-            f"  {path}: T={len(ep)} success={ep.success} seed={ep.seed} "
+            f"  {where}: T={len(ep)} success={ep.success} seed={ep.seed} "
             f"first action={[round(float(a), 3) for a in ep.actions[0]]}"
         )
     return lines

@@ -8,6 +8,8 @@ returns that loop as a :class:`~polydit.policy.rollout.ChunkController` for the 
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,17 +18,20 @@ import torch
 from polydit.core.accel import ExpertCache
 from polydit.core.dit import DiT
 from polydit.core.errors import ConfigError
+from polydit.core.hub import CONFIG_FILE, resolve_pretrained
 from polydit.core.pipeline import Pipeline, SamplingConfig
 from polydit.core.tokens import Cond
-from polydit.policy import PACKAGE
+from polydit.policy import PACKAGE, PRETRAINED
 from polydit.policy.codec import ActionCodec
-from polydit.policy.rollout import ChunkController
+from polydit.policy.rollout import ChunkController, SingleEnvPolicy
 
 
-class PolicyGenerator(Pipeline):
-    """``predict(obs_history (B, n_obs, D), task) -> actions (B, H, A)`` in env units."""
+class PolicyGenerator(SingleEnvPolicy, Pipeline):
+    """``predict(obs_history (B, n_obs, D), task) -> actions (B, H, A)`` in env units; one
+    environment: ``reset(task)`` then ``act(obs (D,)) -> action (A,)`` each step."""
 
     package = PACKAGE
+    shipped_root = PRETRAINED
     codec_type = ActionCodec
     codec: ActionCodec
 
@@ -39,6 +44,25 @@ class PolicyGenerator(Pipeline):
     def configure(self) -> None:
         self.use_expert_cache = True
         self._experts: tuple[DiT, ExpertCache] | None = None
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_dir: str | Path,
+        device: torch.device | str = "cpu",
+        shipped: Path | None = None,
+    ) -> PolicyGenerator:
+        """The policy DiT of a shipped model name (``"mt10-dit"``, from the installed package)
+        or of a pretrained directory. An unknown name is a ConfigError listing the shipped
+        models; an MLP-BC baseline's directory one naming :func:`polydit.policy.load_pretrained`,
+        which loads either kind."""
+        directory = resolve_pretrained(name_or_dir, shipped or PRETRAINED, "name_or_dir")
+        if _kind(directory) == "mlp_bc":
+            raise ConfigError(
+                f"name_or_dir {name_or_dir}: an MLP-BC baseline, not a policy DiT; load it with "
+                "polydit.policy.load_pretrained"
+            )
+        return super().from_pretrained(directory, device)
 
     @property
     def expert_cache(self) -> ExpertCache:
@@ -110,3 +134,13 @@ class PolicyGenerator(Pipeline):
         if not 1 <= k <= self.codec.horizon:
             raise ConfigError(f"action_steps={k}: expected 1..{self.codec.horizon} (the horizon)")
         return ChunkController(predict, n_obs=self.codec.n_obs, n_action_steps=k)
+
+
+def _kind(directory: Path) -> str | None:
+    """The "kind" of a pretrained directory's config (None: a DiT, or unreadable, which loading
+    then reports)."""
+    try:
+        config = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config.get("kind") if isinstance(config, dict) else None

@@ -81,7 +81,11 @@ def run_rollout(
     if image_size is not None:
         size = None  # the observation frames are the video
     if video is not None and image_size is None:
-        make_env(task, render_size=size).render()  # fail fast, before the rollout
+        probe = make_env(task, render_size=size)
+        try:
+            probe.render()  # fail fast, before the rollout
+        finally:
+            probe.close()
     controller: Controller = policy.controller(task, **overrides)
     result = rollout(
         lambda: make_env(task, render_size=size, image_size=image_size),

@@ -3,7 +3,9 @@
 A controller drives E environments in lockstep: ``reset(E)`` then ``act(obs (E, D), active
 (E,) bool) -> actions (E, A)`` each step (rows of inactive environments are ignored). The
 harness runs one environment per seed, stops each at success or at its step limit, and reports
-success rate, episode lengths and the time spent per predicted chunk.
+success rate, episode lengths and the time spent per predicted chunk. :class:`SingleEnvPolicy`
+gives a policy the one-environment face ``reset(task)`` / ``act(obs (D,)) -> action (A,)`` over
+the same controller.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from polydit.core.errors import ConfigError
 from polydit.policy.env import PolicyEnv
+
+if TYPE_CHECKING:
+    from polydit.policy.codec import ActionCodec
 
 
 class Controller(Protocol):
@@ -75,6 +81,47 @@ class ChunkController:
             if queue:
                 return len(queue[0])
         return 4
+
+
+class SingleEnvPolicy:
+    """``reset(task, **options)`` then ``act(obs (D,)) -> action (A,)`` once per step of one
+    environment: the receding-horizon controller of ``controller(task, **options)`` (what
+    :func:`rollout` runs), so an episode driven by ``act`` executes exactly the actions a
+    one-environment rollout with the same options executes. Mixed into a policy that has
+    ``codec`` (tasks, obs_dim) and ``controller``."""
+
+    codec: ActionCodec
+    controller: Callable[..., ChunkController]
+    _acting: ChunkController | None = None
+
+    def reset(self, task: str | None = None, **options: Any) -> None:
+        """Start an episode of `task` (None: the model's only task). options: those of
+        ``controller`` (a DiT's seed, instruction, action_steps, steps, sampler, cache...)."""
+        tasks = self.codec.tasks
+        if task is None:
+            if len(tasks) != 1:
+                raise ConfigError(
+                    f"task: this model knows {len(tasks)} tasks ({', '.join(tasks)}); "
+                    "give reset(task=...)"
+                )
+            task = tasks[0]
+        self._acting = self.controller(task, **options)
+        self._acting.reset(1)
+        self._rows = np.zeros((1, self.codec.obs_dim), np.float32)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The action (A,) float32 to execute after observing `obs` (D,)."""
+        if self._acting is None:
+            raise ConfigError("act: start an episode with reset(task=...) first")
+        obs = np.asarray(obs, np.float32)
+        width = self.codec.obs_dim
+        if obs.shape != (width,):
+            raise ConfigError(f"obs: expected shape ({width},), got {obs.shape}")
+        # Fed as the harness feeds it: one (1, D) array overwritten each step. The controller
+        # keeps views of these rows as its history, so the model sees the current observation
+        # n_obs times (in rollout() as here; the shipped results were measured so).
+        self._rows[0] = obs
+        return self._acting.act(self._rows, np.ones(1, bool))[0]
 
 
 class ReplayController:

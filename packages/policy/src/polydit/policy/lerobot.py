@@ -1,0 +1,295 @@
+"""LeRobot-format datasets (layout v2.1) beside our NPZ episodes: export and import.
+
+A dataset directory::
+
+    meta/info.json             codebase_version "v2.1", fps, features (dtype, shape, names),
+                               total_episodes, total_frames, total_tasks, splits, data_path, ...
+    meta/episodes.jsonl        one line per episode: episode_index, tasks, length (+ our seed,
+                               success, action_noise)
+    meta/episodes_stats.jsonl  one line per episode: min/max/mean/std/count of every feature
+    meta/tasks.jsonl           one line per task: task_index, task (the instruction where we
+                               have one, else the task name) + metaworld_task (the name)
+    data/chunk-000/episode_000000.parquet   one row per frame
+
+Columns of an episode's parquet file (T rows): ``observation.state`` list<float32> (D),
+``action`` list<float32> (A), ``timestamp`` float32 (frame / fps), ``frame_index``,
+``episode_index``, ``index`` (over the whole dataset), ``task_index`` int64, ``next.done`` bool
+(the last frame) and ``next.success`` bool (the last frame of a successful episode).
+
+Import reads any v2.x dataset with these two vector columns: the task of an episode is its
+``metaworld_task``, else a MetaWorld task whose instruction is the ``task`` text, else the text
+itself; success, seed and action noise come from ``episodes.jsonl`` where present, else the
+last ``next.success`` (or True: a demonstration), -1 (no environment seed) and 0.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polydit.core.atomic import atomic_write, atomic_write_text, staged_directory
+from polydit.core.errors import DataError
+from polydit.policy.env import CONTROL_HZ, INSTRUCTIONS
+from polydit.policy.io import Episode
+
+CODEBASE_VERSION = "v2.1"
+CHUNKS_SIZE = 1000
+DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
+INFO = Path("meta/info.json")
+
+_POSE = ("x", "y", "z", "qw", "qx", "qy", "qz")
+_FRAME = ("hand_x", "hand_y", "hand_z", "gripper_distance")
+_FRAME += tuple(f"obj1_{p}" for p in _POSE) + tuple(f"obj2_{p}" for p in _POSE)
+#: the 39 entries of a MetaWorld state: this frame, the previous frame, the goal position
+METAWORLD_STATE = (*_FRAME, *(f"prev_{n}" for n in _FRAME), "goal_x", "goal_y", "goal_z")
+METAWORLD_ACTION = ("delta_x", "delta_y", "delta_z", "gripper_effort")
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What :func:`export_lerobot` wrote."""
+
+    out: Path
+    episodes: int
+    frames: int
+    tasks: int
+
+    def __str__(self) -> str:
+        return (
+            f"wrote {self.episodes} episodes ({self.frames} frames, {self.tasks} tasks) as a "
+            f"LeRobot {CODEBASE_VERSION} dataset in {self.out}"
+        )
+
+
+def is_lerobot(directory: str | Path) -> bool:
+    """Whether `directory` is a LeRobot dataset (holds meta/info.json)."""
+    return (Path(directory) / INFO).is_file()
+
+
+def _features(obs_dim: int, action_dim: int) -> dict[str, dict[str, Any]]:
+    state = list(METAWORLD_STATE) if obs_dim == len(METAWORLD_STATE) else None
+    action = list(METAWORLD_ACTION) if action_dim == len(METAWORLD_ACTION) else None
+    scalar = {"shape": [1], "names": None}
+    return {
+        "observation.state": {"dtype": "float32", "shape": [obs_dim], "names": state},
+        "action": {"dtype": "float32", "shape": [action_dim], "names": action},
+        "timestamp": {"dtype": "float32", **scalar},
+        "frame_index": {"dtype": "int64", **scalar},
+        "episode_index": {"dtype": "int64", **scalar},
+        "index": {"dtype": "int64", **scalar},
+        "task_index": {"dtype": "int64", **scalar},
+        "next.done": {"dtype": "bool", **scalar},
+        "next.success": {"dtype": "bool", **scalar},
+    }
+
+
+def _frames(episode: Episode, index: int, first: int, task_index: int, fps: int) -> dict:
+    """The columns of one episode: vectors (T, D)/(T, A), the rest (T,)."""
+    t = len(episode)
+    last = np.arange(t) == t - 1
+    return {
+        "observation.state": np.asarray(episode.observations, np.float32),
+        "action": np.asarray(episode.actions, np.float32),
+        "timestamp": (np.arange(t) / fps).astype(np.float32),
+        "frame_index": np.arange(t, dtype=np.int64),
+        "episode_index": np.full(t, index, np.int64),
+        "index": np.arange(first, first + t, dtype=np.int64),
+        "task_index": np.full(t, task_index, np.int64),
+        "next.done": last,
+        "next.success": last & episode.success,
+    }
+
+
+def _parquet(columns: dict[str, np.ndarray]) -> bytes:
+    """One episode's columns as parquet bytes (vectors as list<float32> columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = {}
+    for name, values in columns.items():
+        if values.ndim == 2:
+            flat = pa.array(values.reshape(-1), pa.float32())
+            offsets = pa.array(np.arange(0, values.size + 1, values.shape[1]), pa.int32())
+            arrays[name] = pa.ListArray.from_arrays(offsets, flat)
+        else:
+            arrays[name] = pa.array(values)
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(arrays), buffer)
+    return buffer.getvalue()
+
+
+def _stats(columns: dict[str, np.ndarray]) -> dict[str, dict[str, list[float]]]:
+    """LeRobot's per-episode statistics of every column (per entry for vectors)."""
+    out = {}
+    for name, values in columns.items():
+        v = values.astype(np.float64).reshape(len(values), -1)
+        out[name] = {
+            "min": v.min(0).tolist(),
+            "max": v.max(0).tolist(),
+            "mean": v.mean(0).tolist(),
+            "std": v.std(0).tolist(),
+            "count": [len(v)],
+        }
+    return out
+
+
+def _lines(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def export_lerobot(
+    episodes: Sequence[Episode], out: str | Path, *, fps: int = CONTROL_HZ
+) -> ExportReport:
+    """Write `episodes` (in order: episode i is ``episodes[i]``) as a LeRobot v2.1 dataset in
+    `out`, all at once (a crash leaves the previous `out` untouched). `out` must be new, empty
+    or an earlier LeRobot dataset, which is replaced. fps: MetaWorld's control rate."""
+    out = Path(out)
+    if not episodes:
+        raise DataError("no episodes to export")
+    if out.exists() and any(out.iterdir()) and not is_lerobot(out):
+        raise DataError(f"--out {out}: exists and is not a LeRobot dataset; give a new directory")
+    dims = {(e.observations.shape[1], e.actions.shape[1]) for e in episodes}
+    if len(dims) != 1:
+        raise DataError(f"episodes of different widths (obs, action): {sorted(dims)}")
+    ((obs_dim, action_dim),) = dims
+    names = sorted({e.task for e in episodes})
+    task_index = {name: i for i, name in enumerate(names)}
+    tasks = [
+        {"task_index": i, "task": INSTRUCTIONS.get(n, n), "metaworld_task": n}
+        for i, n in enumerate(names)
+    ]
+    rows, stats, first = [], [], 0
+    with staged_directory(out) as tmp:
+        for i, ep in enumerate(episodes):
+            columns = _frames(ep, i, first, task_index[ep.task], fps)
+            path = tmp / DATA_PATH.format(episode_chunk=i // CHUNKS_SIZE, episode_index=i)
+            data = _parquet(columns)
+            atomic_write(path, lambda f, data=data: f.write(data))
+            rows.append(
+                {
+                    "episode_index": i,
+                    "tasks": [INSTRUCTIONS.get(ep.task, ep.task)],
+                    "length": len(ep),
+                    "seed": ep.seed,
+                    "success": ep.success,
+                    "action_noise": ep.action_noise,
+                }
+            )
+            stats.append({"episode_index": i, "stats": _stats(columns)})
+            first += len(ep)
+        info = {
+            "codebase_version": CODEBASE_VERSION,
+            "robot_type": "sawyer",
+            "total_episodes": len(episodes),
+            "total_frames": first,
+            "total_tasks": len(names),
+            "total_videos": 0,
+            "total_chunks": (len(episodes) - 1) // CHUNKS_SIZE + 1,
+            "chunks_size": CHUNKS_SIZE,
+            "fps": fps,
+            "splits": {"train": f"0:{len(episodes)}"},
+            "data_path": DATA_PATH,
+            "video_path": None,
+            "features": _features(obs_dim, action_dim),
+        }
+        atomic_write_text(tmp / INFO, json.dumps(info, indent=4) + "\n")
+        atomic_write_text(tmp / "meta/episodes.jsonl", _lines(rows))
+        atomic_write_text(tmp / "meta/episodes_stats.jsonl", _lines(stats))
+        atomic_write_text(tmp / "meta/tasks.jsonl", _lines(tasks))
+    return ExportReport(out, len(episodes), first, len(names))
+
+
+def _read_json(path: Path, lines: bool = False) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return (
+            [json.loads(s) for s in text.splitlines() if s.strip()] if lines else json.loads(text)
+        )
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing (a LeRobot dataset needs it)") from None
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
+
+
+def _task_name(row: dict[str, Any]) -> str:
+    """Our task name of a tasks.jsonl row (see the module docstring)."""
+    by_instruction = {text: name for name, text in INSTRUCTIONS.items()}
+    text = str(row.get("task", ""))
+    return str(row.get("metaworld_task") or by_instruction.get(text, text))
+
+
+def _vectors(table: Any, column: str, where: Path) -> np.ndarray:
+    """A list column of an episode's table as (T, D) float32."""
+    if column not in table.column_names:
+        raise DataError(f"{where}: no column {column!r} (has {', '.join(table.column_names)})")
+    try:
+        values = np.asarray(table.column(column).to_pylist(), np.float32)
+    except ValueError:
+        raise DataError(f"{where}: column {column!r} holds vectors of different widths") from None
+    return values.reshape(len(values), -1)
+
+
+def _column(table: Any, column: str, default: Any) -> list[Any]:
+    """A scalar column's values, or [default] where the table has no such column."""
+    return table.column(column).to_pylist() if column in table.column_names else [default]
+
+
+def load_lerobot(directory: str | Path) -> list[Episode]:
+    """The episodes of a LeRobot v2.x dataset, in episode order; a DataError names the file
+    and what is wrong with it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = Path(directory)
+    info = _read_json(root / INFO)
+    version = str(info.get("codebase_version", ""))
+    if not version.startswith("v2"):
+        raise DataError(
+            f"{root / INFO}: codebase_version {version or '?'}; this reads LeRobot v2.x layouts "
+            "(one parquet file per episode)"
+        )
+    tasks = {
+        int(r["task_index"]): _task_name(r) for r in _read_json(root / "meta/tasks.jsonl", True)
+    }
+    template = str(info.get("data_path", DATA_PATH))
+    chunk = int(info.get("chunks_size", CHUNKS_SIZE))
+    episodes = []
+    meta = _read_json(root / "meta/episodes.jsonl", True)
+    for row in sorted(meta, key=lambda r: int(r["episode_index"])):
+        index = int(row["episode_index"])
+        path = root / template.format(episode_chunk=index // chunk, episode_index=index)
+        try:
+            table = pq.read_table(path)
+        except FileNotFoundError:
+            raise DataError(f"{path}: missing (listed in meta/episodes.jsonl)") from None
+        except (OSError, pa.ArrowException) as e:
+            raise DataError(f"{path}: unreadable parquet ({type(e).__name__}: {e})") from None
+        obs = _vectors(table, "observation.state", path)
+        actions = _vectors(table, "action", path)
+        if len(obs) == 0 or len(obs) != len(actions):
+            raise DataError(f"{path}: {len(obs)} states and {len(actions)} actions (need T ≥ 1)")
+        if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
+            raise DataError(f"{path}: observation.state/action contain NaN or inf")
+        task = _column(table, "task_index", 0)[0]
+        if task not in tasks:
+            raise DataError(f"{path}: task_index {task} is not in meta/tasks.jsonl")
+        success = row.get("success", _column(table, "next.success", True)[-1])
+        episodes.append(
+            Episode(
+                task=tasks[task],
+                observations=obs,
+                actions=actions,
+                success=bool(success),
+                seed=int(row.get("seed", -1)),
+                action_noise=float(row.get("action_noise", 0.0)),
+            )
+        )
+    if not episodes:
+        raise DataError(f"{root}: meta/episodes.jsonl lists no episode")
+    return episodes

@@ -1,0 +1,176 @@
+"""LeRobot datasets: NPZ episodes -> LeRobot v2.1 -> episodes again, the layout LeRobot reads,
+training from one, foreign datasets and clear errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from polydit.core.errors import DataError
+from polydit.policy.cli import app
+from polydit.policy.env import CONTROL_HZ, INSTRUCTIONS
+from polydit.policy.io import Episode, load_episodes, save_episode
+from polydit.policy.lerobot import METAWORLD_STATE, export_lerobot, load_lerobot
+from polydit.policy.train import RECIPE, PolicyTrainSpec
+
+runner = CliRunner()
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _episode(task: str, seed: int, length: int, success: bool = True) -> Episode:
+    rng = np.random.default_rng(seed)
+    return Episode(
+        task=task,
+        observations=rng.normal(size=(length, 39)).astype(np.float32),
+        actions=rng.uniform(-1, 1, size=(length, 4)).astype(np.float32),
+        success=success,
+        seed=seed,
+        action_noise=0.1 * (seed % 2),
+    )
+
+
+@pytest.fixture
+def demos(tmp_path: Path) -> Path:
+    """A collection of NPZ episodes: two tasks, one failed episode."""
+    episodes = [
+        _episode("push-v3", 0, 7),
+        _episode("push-v3", 1, 5, success=False),
+        _episode("reach-v3", 2, 9),
+    ]
+    for ep in episodes:
+        save_episode(tmp_path / "demos" / ep.task / f"seed_{ep.seed:05d}.npz", ep)
+    return tmp_path / "demos"
+
+
+def test_npz_to_lerobot_and_back_gives_the_same_episodes(demos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lerobot"
+    result = invoke("data", "export", "--format", "lerobot", "--data", demos, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 episodes (21 frames, 2 tasks)" in result.output
+    before, after = load_episodes(demos), load_lerobot(out)
+    assert len(after) == len(before)
+    for a, b in zip(after, before, strict=True):
+        assert (a.task, a.success, a.seed, a.action_noise) == (
+            b.task,
+            b.success,
+            b.seed,
+            b.action_noise,
+        )
+        np.testing.assert_array_equal(a.observations, b.observations)
+        np.testing.assert_array_equal(a.actions, b.actions)
+        assert a.observations.dtype == np.float32 and a.actions.dtype == np.float32
+    shown = invoke("data", "show", "--data", out)
+    assert shown.exit_code == 0 and "push-v3: 2 episodes, 1 successful" in shown.output
+
+
+def test_the_layout_is_lerobot_v2(demos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lerobot"
+    export_lerobot(load_episodes(demos), out)
+    info = json.loads((out / "meta/info.json").read_text())
+    assert info["codebase_version"] == "v2.1" and info["fps"] == CONTROL_HZ == 80
+    assert (info["total_episodes"], info["total_frames"], info["total_tasks"]) == (3, 21, 2)
+    assert info["splits"] == {"train": "0:3"}
+    assert info["data_path"] == "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
+    state = info["features"]["observation.state"]
+    assert state == {"dtype": "float32", "shape": [39], "names": list(METAWORLD_STATE)}
+    assert info["features"]["action"]["shape"] == [4]
+    assert info["features"]["next.done"]["dtype"] == "bool"
+    tasks = [json.loads(s) for s in (out / "meta/tasks.jsonl").read_text().splitlines()]
+    assert tasks == [
+        {"task_index": 0, "task": INSTRUCTIONS["push-v3"], "metaworld_task": "push-v3"},
+        {"task_index": 1, "task": INSTRUCTIONS["reach-v3"], "metaworld_task": "reach-v3"},
+    ]
+    episodes = [json.loads(s) for s in (out / "meta/episodes.jsonl").read_text().splitlines()]
+    assert [(e["episode_index"], e["length"]) for e in episodes] == [(0, 7), (1, 5), (2, 9)]
+    assert episodes[2]["tasks"] == [INSTRUCTIONS["reach-v3"]]
+    stats = [json.loads(s) for s in (out / "meta/episodes_stats.jsonl").read_text().splitlines()]
+    assert stats[0]["stats"]["action"]["count"] == [7]
+    assert len(stats[0]["stats"]["observation.state"]["mean"]) == 39
+    table = pq.read_table(out / "data/chunk-000/episode_000001.parquet").to_pydict()
+    assert set(table) == set(info["features"])
+    assert table["index"] == list(range(7, 12)) and table["frame_index"] == list(range(5))
+    assert table["episode_index"] == [1] * 5 and table["task_index"] == [0] * 5
+    np.testing.assert_allclose(table["timestamp"], np.arange(5) / 80, rtol=1e-6)
+    assert table["next.done"] == [False] * 4 + [True]
+    assert table["next.success"] == [False] * 5  # episode 1 failed
+    last = pq.read_table(out / "data/chunk-000/episode_000002.parquet").to_pydict()
+    assert last["next.success"] == [False] * 8 + [True]
+
+
+def test_train_data_accepts_a_lerobot_dataset(demos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lerobot"
+    export_lerobot(load_episodes(demos), out)
+    spec = PolicyTrainSpec().merged({"horizon": 4, "n_obs": 2, "n_action_steps": 2})
+    from_npz, from_lerobot = RECIPE.data(spec, str(demos), {}), RECIPE.data(spec, str(out), {})
+    assert from_lerobot.dataset.codec == from_npz.dataset.codec
+    for name in ("obs", "actions", "task"):
+        assert getattr(from_lerobot.dataset, name).equal(getattr(from_npz.dataset, name))
+    config = tmp_path / "tiny.json"
+    tiny = {"horizon": 4, "n_obs": 2, "n_action_steps": 2, "hidden": 16, "depth": 1, "heads": 2}
+    config.write_text(json.dumps({**tiny, "train": {"batch_size": 4, "checkpoint_every": 2}}))
+    run = tmp_path / "run"
+    result = invoke("train", "--data", out, "--config", config, "--steps", 2, "--out", run)
+    assert result.exit_code == 0, result.output
+    assert (run / "model" / "model.safetensors").is_file()
+
+
+def _foreign(root: Path) -> None:
+    """A dataset as another tool writes it: fixed-size list columns, the instruction as the
+    task, no seed/success in episodes.jsonl."""
+    (root / "meta").mkdir(parents=True)
+    info = {
+        "codebase_version": "v2.0",
+        "chunks_size": 1000,
+        "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+    }
+    (root / "meta/info.json").write_text(json.dumps(info))
+    (root / "meta/tasks.jsonl").write_text(
+        json.dumps({"task_index": 0, "task": INSTRUCTIONS["push-v3"]}) + "\n"
+    )
+    (root / "meta/episodes.jsonl").write_text(json.dumps({"episode_index": 0, "length": 3}) + "\n")
+    rng = np.random.default_rng(0)
+    state = pa.FixedSizeListArray.from_arrays(pa.array(rng.normal(size=9), pa.float32()), 3)
+    action = pa.FixedSizeListArray.from_arrays(pa.array(rng.normal(size=6), pa.float32()), 2)
+    table = pa.table(
+        {
+            "observation.state": state,
+            "action": action,
+            "task_index": pa.array([0, 0, 0]),
+            "next.success": pa.array([False, False, True]),
+        }
+    )
+    (root / "data/chunk-000").mkdir(parents=True)
+    pq.write_table(table, root / "data/chunk-000/episode_000000.parquet")
+
+
+def test_a_foreign_v2_dataset_loads(tmp_path: Path) -> None:
+    _foreign(tmp_path / "ds")
+    (episode,) = load_lerobot(tmp_path / "ds")
+    assert episode.task == "push-v3" and episode.success and episode.seed == -1
+    assert episode.observations.shape == (3, 3) and episode.actions.shape == (3, 2)
+
+
+def test_clear_errors(demos: Path, tmp_path: Path) -> None:
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "notes.txt").write_text("mine")
+    result = invoke("data", "export", "--data", demos, "--out", occupied)
+    assert result.exit_code == 1 and "exists and is not a LeRobot dataset" in result.output
+    assert (occupied / "notes.txt").read_text() == "mine"
+    result = invoke("data", "export", "--format", "hdf5", "--data", demos, "--out", tmp_path / "x")
+    assert result.exit_code == 1 and "--format hdf5: expected lerobot" in result.output
+    _foreign(tmp_path / "ds")
+    (tmp_path / "ds/data/chunk-000/episode_000000.parquet").unlink()
+    with pytest.raises(DataError, match=r"episode_000000.parquet: missing"):
+        load_lerobot(tmp_path / "ds")
+    info = tmp_path / "ds/meta/info.json"
+    info.write_text(json.dumps({"codebase_version": "v3.0"}))
+    with pytest.raises(DataError, match=r"codebase_version v3\.0; this reads LeRobot v2\.x"):
+        load_lerobot(tmp_path / "ds")
