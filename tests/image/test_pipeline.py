@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from polydit.image.pipeline import ImageGenerator
@@ -50,3 +51,16 @@ def test_labelled_grid_has_one_headed_row_per_label(tmp_path):
     png = save_labelled_grid(tmp_path / "g.png", images, ["a", "bb"], scale=2)
     page = Image.open(png)
     assert page.size == (2 * 8 + 16 + (3 * 9 + 1) * 2, (2 * 9 + 1) * 2)
+
+
+def test_python_api_errors_name_the_argument(micro_model_dir):
+    from polydit.core.errors import ConfigError
+    from polydit.image.pipeline import ImageGenerator
+
+    g = ImageGenerator.from_pretrained(micro_model_dir)
+    with pytest.raises(ConfigError, match=r"^num: expected a whole number ≥ 1, got '4' \(str\)"):
+        g.sample("4")
+    with pytest.raises(ConfigError, match=r"^seed: "):
+        g.sample(1, seed=-1)
+    with pytest.raises(ConfigError, match=r"^model nope: not a pretrained directory or a shipped"):
+        ImageGenerator.from_pretrained("nope")

@@ -108,3 +108,10 @@ def test_given_guidance_composes_with_a_cache(generator: VideoGenerator) -> None
     generator.predict(video, 4, seed=0, cache="fora", cache_opts={"interval": "2"}, **guided)
     usage = generator.last_usage
     assert usage is not None and 2 * usage.computed == usage.total
+
+
+def test_python_api_errors_name_the_argument(generator) -> None:
+    from polydit.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^num: expected a whole number ≥ 1, got 2\.0"):
+        generator.sample(2.0)

@@ -117,11 +117,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_pretrained(
-    source: str | os.PathLike[str], shipped: Path, flag: str = "--model"
-) -> Path:
+def resolve_pretrained(source: str | os.PathLike[str], shipped: Path, flag: str = "model") -> Path:
     """A pretrained directory: `source` itself, or the shipped model of that name under
-    `shipped` (a package's ``pretrained/`` folder); `flag` names the option in the error."""
+    `shipped` (a package's ``pretrained/`` folder); `flag` names the argument (or the CLI
+    option) in the error."""
     path = Path(source).expanduser()
     if path.is_dir():
         return path

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Self
 import torch
 from torch import Tensor
 
-from polydit.core import progress
+from polydit.core import arguments, progress
 from polydit.core.accel import CachedDenoiser, Usage, build_cache
 from polydit.core.codec import Codec
 from polydit.core.config import JsonConfig, from_dict, to_dict
@@ -188,6 +188,7 @@ class Pipeline:
         sums the wall time of every call.
         """
         started = time.perf_counter()
+        seed = arguments.seed(seed)
         settings = self.sampling.override(**overrides)
         batch, rows = template.x.shape[0], self.sample_rows
         usage, parts = Usage(), []

@@ -15,6 +15,7 @@ import networkx as nx
 import torch
 from torch import Tensor
 
+from polydit.core import arguments
 from polydit.core.config import from_dict
 from polydit.core.edge_dit import EdgeDiT, EdgeDiTConfig
 from polydit.core.pipeline import Pipeline, precision
@@ -65,6 +66,8 @@ class GraphGenerator(Pipeline):
         """`num` graphs; overrides: steps (per block in PARD), sampler ("ancestral" | "dfm"),
         eta. Graphs are drawn `batch_size` at a time."""
         started = time.perf_counter()
+        num, seed = arguments.count(num), arguments.seed(seed)
+        batch_size = arguments.count(batch_size, "batch_size")
         settings = self.sampling.override(**overrides)
         draw = self._pard if self.process.mode == "pard" else self._oneshot
         graphs: list[nx.Graph] = []

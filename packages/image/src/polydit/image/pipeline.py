@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from polydit.core import arguments
 from polydit.core.errors import ConfigError
 from polydit.core.names import name_index
 from polydit.core.pipeline import Pipeline
@@ -95,6 +96,7 @@ class ImageGenerator(Pipeline):
         height/width: a grid larger than trained (FiTv2-style, see :class:`PatchCodec`).
         overrides: steps, sampler, cfg_scale, shift. Sample i depends only on seed + i.
         """
+        num = arguments.count(num)
         if isinstance(prompts, str):
             prompts = [prompts] * num
         if prompts is not None and len(prompts) != num:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from polydit.core import arguments
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond
@@ -74,7 +75,7 @@ class VideoGenerator(Pipeline):
 
     def sample(self, num: int, *, seed: int = 0, **overrides: Any) -> Tensor:
         """`num` unconditional clips (num, T, C, H, W)."""
-        c = self.codec
+        num, c = arguments.count(num), self.codec
         nothing = torch.zeros(num, c.frames, c.size, c.size, dtype=torch.bool)
         return self.fill(None, nothing, seed=seed, **overrides)
 

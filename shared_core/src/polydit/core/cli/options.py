@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from polydit.core.arguments import MAX_SEED
 from polydit.core.cli.params import (
     check_cache_opts,
     model_resolver,
@@ -26,8 +27,6 @@ from polydit.core.cli.params import (
 if TYPE_CHECKING:
     from polydit.core.cli.domain import Domain
 
-#: sample i uses seed + i: the largest seed leaves room for 2**32 samples below torch's limit
-MAX_SEED = 2**63 - 1 - 2**32
 Seed = Annotated[
     int,
     typer.Option(min=0, max=MAX_SEED, help="Random seed; the same seed gives the same output."),
