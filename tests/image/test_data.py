@@ -78,3 +78,17 @@ def test_flat_folder_is_unconditional_and_rgb_works(tmp_path: Path) -> None:
 def test_unknown_data_name_is_an_error() -> None:
     with pytest.raises(DataError, match="neither a built-in"):
         load_dataset("mnist-please")
+
+
+def test_a_16_bit_png_keeps_its_gray_levels(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from polydit.image.data import load_dataset
+
+    levels = np.array([[0, 16384], [32768, 65535]], dtype=np.uint16).repeat(16, 0).repeat(16, 1)
+    (tmp_path / "set" / "x").mkdir(parents=True)
+    Image.fromarray(levels).save(tmp_path / "set" / "x" / "a.png")  # a 16-bit grayscale PNG
+    data, _ = load_dataset(str(tmp_path / "set"), size=32)
+    got = data.images[0, 0, ::16, ::16].flatten().tolist()  # 0, 1/4, 1/2, 1 of full scale
+    assert got == pytest.approx([-1.0, -0.4980, 0.0039, 1.0], abs=2e-3)

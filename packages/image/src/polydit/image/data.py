@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -145,8 +146,8 @@ def load_folder(
             try:
                 with Image.open(path) as im:
                     im.load()
-                    array = _fit(im.convert("L" if channels == 1 else "RGB"), size)
-            except (UnidentifiedImageError, OSError, ValueError) as e:
+                    array = _fit(to_8bit(im).convert("L" if channels == 1 else "RGB"), size)
+            except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
                 if skip_bad:
                     skipped.append(str(path))
                     continue
@@ -164,6 +165,18 @@ def load_folder(
     tensor = tensor[:, None] if channels == 1 else tensor.permute(0, 3, 1, 2)
     names = tuple(name for name, _ in groups)
     return ImageSet(tensor.contiguous(), torch.tensor(labels), names, str(root)), skipped
+
+
+def to_8bit(image: Any) -> Any:
+    """`image` with 16- or 32-bit integer gray levels scaled to 8 bits (PIL's own convert("L")
+    clips them at 255, so a 16-bit PNG would turn white); other modes unchanged."""
+    from PIL import Image
+
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        return image
+    levels = np.asarray(image).astype(np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") or levels.max() <= 65535 else 2.0**32 - 1
+    return Image.fromarray(np.round(levels.clip(0, None) / top * 255).astype(np.uint8), "L")
 
 
 def _fit(image, size: int) -> np.ndarray:
