@@ -19,11 +19,13 @@ def test_sample_writes_one_sdf_record_per_molecule_and_manifest(
     run_cli(
         "sample", "--model", str(tiny_model_dir), "--num", "6", "--seed", "2", "--out", str(out)
     )
-    mols, skipped = read_sdf(out / "molecules.sdf")
     records = json.loads((out / "samples.json").read_text())
-    assert len(mols) == 6 and skipped == [] and len(records) == 6
+    files = {name: read_sdf(out / name) for name in {r["file"] for r in records}}
+    assert sum(len(mols) for mols, _ in files.values()) == 6 == len(records)
+    assert all(skipped == [] for _, skipped in files.values())
     assert [r["seed"] for r in records] == list(range(2, 8))
-    for mol, record in zip(mols, records, strict=True):
+    for record in records:
+        mol = files[record["file"]][0][record["record"]]
         assert mol.GetProp("polydit_valid") == str(int(record["valid"]))
         assert mol.GetNumAtoms() == record["num_atoms"]
 
@@ -89,3 +91,40 @@ def test_a_flag_the_molecule_model_cannot_honour_is_a_clear_error(
     args = ["sample", "--model", str(tiny_model_dir), *flag, "--num", "1", "--out", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code != 0 and needle in result.output
+
+
+def test_a_joint_model_without_kind_is_a_usage_error_naming_the_choices(tmp_path):
+    for verb in ("sample", "eval"):
+        args = [verb, "--model", "joint", "--num", "1"]
+        result = runner.invoke(
+            app, args + (["--out", str(tmp_path / "x")] if verb == "sample" else [])
+        )
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        assert "'--kind'" in lines[0] and "--kind molecule or --kind crystal" in lines[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_eval_report_draws_a_png_of_atom_counts_and_bond_lengths(tiny_model_dir, tmp_path, run_cli):
+    from PIL import Image
+
+    report = tmp_path / "report"
+    out = run_cli("eval", "--model", str(tiny_model_dir), "--num", "6", "--json",
+                  "--report", str(report))  # fmt: skip
+    metrics = json.loads(out.strip().splitlines()[-1])
+    png = report / "molecule_report.png"
+    with Image.open(png) as image:
+        image.verify()  # a complete, valid PNG
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.size[0] >= 800 and image.size[1] >= 300
+    assert json.loads((report / "metrics.json").read_text())["num_molecules"] == 6
+    assert metrics["num_molecules"] == 6
+    assert not list(report.glob(".tmp-*")) and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_eval_report_on_a_crystal_model_is_a_clear_error(crystal_model: Path, tmp_path):
+    args = ["eval", "--model", str(crystal_model), "--num", "2", "--report", str(tmp_path / "r")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "--report" in result.output and "crystals" in result.output
+    assert not (tmp_path / "r").exists()  # the staged report directory is discarded

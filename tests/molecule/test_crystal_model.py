@@ -72,7 +72,7 @@ def test_cache_reaches_generate_fora_runs_and_interval_1_matches_none(
         run_cli(*base, "--cache", "fora", "--cache-opts", "interval=1").splitlines()[-1]
     )
     fora = json.loads(run_cli(*base, "--cache", "fora").splitlines()[-1])
-    assert [c for c, _ in seen] == ["none", "fora", "fora"]
+    assert [c for c, _ in seen] == [None, "fora", "fora"]  # --cache none passes no cache
     assert seen[1][1] == {"interval": "1"} or seen[1][1] == {"interval": 1}
     assert every["cache_block_fraction"] == 1.0
     for key in plain:

@@ -4,13 +4,14 @@ The molecule kind lives at the package root; :mod:`polydit.molecule.crystal` and
 :mod:`polydit.molecule.joint` hold the crystal and the joint kinds, each with the same modules
 (codec, data, pipeline, train...).
 
-from polydit.molecule import load_pretrained
+from polydit.molecule import evaluate, load_pretrained
 gen = load_pretrained()              # the shipped QM9 model
 mols = gen.sample(10, seed=0)        # RDKit Mols with 3D conformers and perceived bonds
 cry = load_pretrained("crystals")    # the shipped crystal model
 structures = cry.sample(10, seed=0)  # pymatgen Structures (None: lattice not a real cell)
 joint = load_pretrained("joint")     # the joint molecule + crystal model (class label = kind)
 mols = joint.sample(10, seed=0, kind="molecule")  # or kind="crystal" → Structures
+evaluate(mols)                       # EDM metrics of RDKit Mols with 3D conformers
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from polydit.molecule.crystal.pipeline import CrystalGenerator
+    from polydit.molecule.evaluation import evaluate, training_smiles
     from polydit.molecule.joint.pipeline import JointGenerator
     from polydit.molecule.pipeline import MoleculeGenerator
 
@@ -31,8 +33,10 @@ __all__ = [
     "CrystalGenerator",
     "JointGenerator",
     "MoleculeGenerator",
+    "evaluate",
     "load_pretrained",
     "model_kind",
+    "training_smiles",
 ]
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
@@ -41,6 +45,12 @@ GENERATORS = {
     "molecule": "polydit.molecule.pipeline:MoleculeGenerator",
     "crystal": "polydit.molecule.crystal.pipeline:CrystalGenerator",
     "joint": "polydit.molecule.joint.pipeline:JointGenerator",
+}
+#: What the package face imports on first use (torch and RDKit stay unloaded until then).
+LAZY = {
+    **{target.rpartition(":")[2]: target for target in GENERATORS.values()},
+    "evaluate": "polydit.molecule.evaluation:evaluate",
+    "training_smiles": "polydit.molecule.evaluation:training_smiles",
 }
 
 
@@ -72,7 +82,6 @@ def _import(target: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    for target in GENERATORS.values():
-        if target.endswith(f":{name}"):
-            return _import(target)
+    if name in LAZY:
+        return _import(LAZY[name])
     raise AttributeError(name)

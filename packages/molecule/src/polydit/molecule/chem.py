@@ -1,5 +1,6 @@
-"""RDKit molecules from atoms: EDM-perceived bonds (:mod:`polydit.molecule.bonds`), sanitisation
-and the largest-fragment SMILES that EDM's validity uses (`qm9/rdkit_functions.py`)."""
+"""RDKit molecules from atoms: EDM-perceived bonds (:mod:`polydit.molecule.bonds`), sanitisation,
+the largest-fragment SMILES that EDM's validity uses (`qm9/rdkit_functions.py`) and the
+per-molecule facts `sample` records (connectivity, radicals, heavy-atom SMILES)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,28 @@ def largest_fragment_smiles(mol) -> str | None:
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     largest = max(fragments, default=mol, key=lambda m: m.GetNumAtoms())
     return _sanitised_smiles(Chem.RWMol(largest))
+
+
+def is_connected(mol) -> bool:
+    """`mol`'s bonds join all its atoms into one fragment."""
+    from rdkit import Chem
+
+    return len(Chem.GetMolFrags(mol)) == 1
+
+
+def radical_electrons(mol) -> int:
+    """Radical electrons of `mol` as RDKit assigns them (`AssignRadicals`, on a copy, so also for
+    a molecule that does not sanitise): the valence an atom lacks when it may add no implicit H."""
+    from rdkit import Chem
+
+    copy = Chem.Mol(mol)
+    copy.UpdatePropertyCache(strict=False)
+    Chem.AssignRadicals(copy)
+    return sum(atom.GetNumRadicalElectrons() for atom in copy.GetAtoms())
+
+
+def heavy_atom_smiles(mol) -> str:
+    """RDKit's canonical SMILES of a sanitised `mol` with its hydrogens removed (all fragments)."""
+    from rdkit import Chem
+
+    return Chem.MolToSmiles(Chem.RemoveHs(mol))

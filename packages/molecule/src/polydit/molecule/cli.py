@@ -1,10 +1,12 @@
 """`polydit-molecule`: the core CLI factory plus the molecule flags (--skip-bad for train and
 data show; --split for data show; --kind and --gap for sample and eval).
 
-``sample`` writes DIR/molecules.sdf (one record per generated molecule, invalid ones included
-with ``polydit_valid`` = 0) and samples.json; ``eval --json`` prints EDM's metrics. With
-``--kind crystal`` (or a crystal model) ``sample`` writes one CIF per structure and ``eval``
-prints the CDVAE/DiffCSP crystal metrics; a joint model needs ``--kind molecule|crystal``.
+``sample`` writes every generated molecule into DIR/molecules.sdf (the records RDKit reads back
+with sanitisation) or DIR/invalid.sdf (the others, with RDKit's error), and samples.json (one
+record per molecule: file, record index, flags, SMILES); ``eval --json`` prints EDM's metrics,
+``eval --report DIR`` also draws DIR/molecule_report.png. With ``--kind crystal`` (or a crystal
+model) ``sample`` writes one CIF per structure and ``eval`` prints the CDVAE/DiffCSP crystal
+metrics; a joint model needs ``--kind molecule|crystal`` (a usage error without it).
 ``train --data`` picks the recipe: crystals|FILE.cif|DIR a crystal model, MOLECULES+CRYSTALS
 (e.g. qm9+crystals) the joint model, anything else a molecule model. This module imports no
 torch at module level: `--help` stays fast.
@@ -49,6 +51,7 @@ class MoleculeDomain(Domain):
     train_options = (SKIP_BAD,)
     sample_options = GENERATION_FLAGS
     eval_options = GENERATION_FLAGS
+    reports = True  # eval --report DIR: DIR/molecule_report.png (molecule models)
     data_options = (
         Flag("split", str, "train", "Which QM9 split.", choices=("train", "val", "test", "all")),
         SKIP_BAD,
@@ -77,16 +80,18 @@ class MoleculeDomain(Domain):
 
     def _for_kind(self, generator: Any, opts: SampleOptions | EvalOptions) -> tuple[Any, Any]:
         """(`generator` after checking it generates what `--kind` asks for — a joint model gives
-        its generator of that kind and needs --kind molecule or crystal —, the --gap target)."""
+        its generator of that kind and needs --kind molecule or crystal (a usage error
+        without) —, the --gap target)."""
         from polydit.core.errors import ConfigError
 
         kind, gap = opts.extra.get("kind", "auto"), opts.extra.get("gap")
         have = generator.kind
         if have == "joint":
             if kind == "auto":
-                raise ConfigError(
-                    f"--kind: {opts.model} is a joint molecule + crystal model; "
-                    "pass --kind molecule or --kind crystal"
+                raise typer.BadParameter(
+                    f"{opts.model} is a joint molecule + crystal model; "
+                    "pass --kind molecule or --kind crystal",
+                    param_hint="'--kind'",
                 )
             generator = generator.for_kind(kind)
         elif kind not in ("auto", have):
@@ -109,6 +114,7 @@ class MoleculeDomain(Domain):
         return write_records(out, mols, opts.seed, {} if gap is None else {"gap": gap})
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
+        from polydit.core.errors import ConfigError
         from polydit.molecule.evaluation import EVAL_NUM, evaluate_generator
 
         generator, gap = self._for_kind(generator, opts)
@@ -116,8 +122,15 @@ class MoleculeDomain(Domain):
         if generator.kind == "crystal":
             from polydit.molecule.crystal.evaluation import evaluate_crystal_generator
 
+            if opts.report is not None:
+                raise ConfigError(
+                    f"--report: {opts.model} generates crystals; the report figure is drawn "
+                    "for molecule models"
+                )
             return evaluate_crystal_generator(generator, num, opts.seed, **opts.generation())
-        metrics = evaluate_generator(generator, num, opts.seed, gap=gap, **opts.generation())
+        metrics = evaluate_generator(
+            generator, num, opts.seed, gap=gap, report=opts.report, **opts.generation()
+        )
         return metrics if gap is None else {**metrics, "target_gap": gap}
 
     def data_show(self, opts: DataOptions) -> None:

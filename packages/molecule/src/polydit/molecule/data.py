@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,8 +140,12 @@ def pad_molecules(
 
 
 def qm9_csv_files() -> list[Path]:
-    """The three qm9pack CSV parts (read directly; qm9pack's own loader needs pkg_resources)."""
-    root = importlib.resources.files("qm9pack") / "data"
+    """The three qm9pack CSV parts (read directly; qm9pack's own loader needs pkg_resources).
+    Importing qm9pack imports pkg_resources, whose deprecation warning (a UserWarning) is
+    filtered here, the only place polydit imports qm9pack."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        root = importlib.resources.files("qm9pack") / "data"
     return [Path(str(root / f"qm9_part{i}.csv")) for i in (1, 2, 3)]
 
 

@@ -1,8 +1,13 @@
 """Molecule files: RDKit Mols with 3D conformers ↔ SDF / XYZ (every write is atomic), and the
 records `sample` writes for generated molecules.
 
-Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.chem`); a molecule
-that does not sanitise is still written, with its property ``polydit_valid`` = 0.
+Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.chem`) and per-molecule
+properties: ``polydit_valid`` (EDM validity), ``polydit_connected`` (one fragment),
+``polydit_closed_shell`` (no radical electrons), ``polydit_smiles`` (EDM's largest-fragment
+SMILES) and ``polydit_canonical_smiles`` (RDKit canonical SMILES without hydrogens), the SMILES
+empty where the molecule does not sanitise. `sample` writes every molecule: those RDKit reads
+back with sanitisation (``Chem.SDMolSupplier``'s default) into molecules.sdf, the others into
+invalid.sdf with RDKit's error as ``polydit_rdkit_error`` (a file is written when it has records).
 """
 
 from __future__ import annotations
@@ -16,17 +21,30 @@ import numpy as np
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.errors import DataError
-from polydit.molecule.chem import build_molecule, largest_fragment_smiles, quiet_rdkit
+from polydit.molecule.chem import (
+    build_molecule,
+    heavy_atom_smiles,
+    is_connected,
+    largest_fragment_smiles,
+    quiet_rdkit,
+    radical_electrons,
+)
 
 VALID_PROP = "polydit_valid"
 SMILES_PROP = "polydit_smiles"
+CONNECTED_PROP = "polydit_connected"
+CLOSED_SHELL_PROP = "polydit_closed_shell"
+CANONICAL_SMILES_PROP = "polydit_canonical_smiles"
+RDKIT_ERROR_PROP = "polydit_rdkit_error"
 SDF_NAME = "molecules.sdf"
+INVALID_SDF_NAME = "invalid.sdf"
 
 
 def to_rdkit(symbols: Sequence[str], coords: np.ndarray):
     """An RDKit Mol: atoms, EDM bond orders, one 3D conformer (Å), explicit H (no implicit H
-    added), sanitised if possible; int property ``polydit_valid`` and ``polydit_smiles``
-    (largest fragment, "" if invalid)."""
+    added), sanitised if possible; int properties ``polydit_valid``, ``polydit_connected``,
+    ``polydit_closed_shell`` and the SMILES ``polydit_smiles`` (largest fragment) and
+    ``polydit_canonical_smiles`` (heavy atoms), both "" if invalid."""
     from rdkit import Chem
     from rdkit.Geometry import Point3D
 
@@ -39,6 +57,8 @@ def to_rdkit(symbols: Sequence[str], coords: np.ndarray):
             Chem.SanitizeMol(mol)
         else:
             mol.UpdatePropertyCache(strict=False)
+        canonical = heavy_atom_smiles(mol) if smiles is not None else ""
+        closed_shell = radical_electrons(mol) == 0
     conf = Chem.Conformer(len(symbols))
     conf.Set3D(True)
     for i, (x, y, z) in enumerate(np.asarray(coords, dtype=np.float64)):
@@ -46,7 +66,10 @@ def to_rdkit(symbols: Sequence[str], coords: np.ndarray):
     mol = mol.GetMol()
     mol.AddConformer(conf, assignId=True)
     mol.SetIntProp(VALID_PROP, int(smiles is not None))
+    mol.SetIntProp(CONNECTED_PROP, int(is_connected(mol)))
+    mol.SetIntProp(CLOSED_SHELL_PROP, int(closed_shell))
     mol.SetProp(SMILES_PROP, smiles or "")
+    mol.SetProp(CANONICAL_SMILES_PROP, canonical)
     return mol
 
 
@@ -58,40 +81,87 @@ def from_rdkit(mol) -> tuple[list[str], np.ndarray]:
     return symbols, np.asarray(mol.GetConformer().GetPositions(), dtype=np.float64)
 
 
-def write_sdf(path: str | Path, mols: Sequence) -> Path:
-    """All `mols` (with their properties) into one SDF file, atomically."""
+def sdf_record(mol, name: str) -> str:
+    """One SDF record (molfile + properties + ``$$$$``) of `mol`, titled `name` unless it has a
+    ``_Name``; aromatic bonds are written as such (not kekulised)."""
     from rdkit import Chem
 
+    mol.SetProp("_Name", mol.GetProp("_Name") if mol.HasProp("_Name") else name)
     buffer = io.StringIO()
     with quiet_rdkit():
         writer = Chem.SDWriter(buffer)
         writer.SetKekulize(False)
-        for i, mol in enumerate(mols):
-            mol.SetProp("_Name", mol.GetProp("_Name") if mol.HasProp("_Name") else f"mol_{i}")
-            writer.write(mol)
+        writer.write(mol)
         writer.close()
-    atomic_write_text(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_sdf(path: str | Path, mols: Sequence) -> Path:
+    """All `mols` (with their properties) into one SDF file, atomically."""
+    atomic_write_text(path, "".join(sdf_record(mol, f"mol_{i}") for i, mol in enumerate(mols)))
     return Path(path)
+
+
+def read_back_error(record: str) -> str | None:
+    """None if RDKit reads the SDF `record` back as ``Chem.SDMolSupplier`` does by default
+    (sanitised, hydrogens removed), else RDKit's reason (e.g. "Explicit valence for atom # 3 C,
+    5, is greater than permitted")."""
+    from rdkit import Chem
+
+    supplier = Chem.SDMolSupplier()
+    with quiet_rdkit():
+        supplier.SetData(record)
+        if supplier[0] is not None:
+            return None
+        supplier.SetData(record, sanitize=False, removeHs=False)
+        mol = supplier[0]
+        if mol is None:
+            return "RDKit cannot parse the record"
+        try:
+            Chem.SanitizeMol(mol)
+            Chem.RemoveHs(mol)
+        except (ValueError, RuntimeError) as e:
+            return " ".join(str(e).split())
+    return "RDKit cannot read the record back"
 
 
 def write_records(
     directory: str | Path, mols: Sequence, seed: int, conditioning: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """All `mols` into DIR/molecules.sdf and one record per molecule: its SDF record index,
-    seed, atom count, validity, SMILES and the conditioning it was generated for."""
-    write_sdf(Path(directory) / SDF_NAME, mols)
-    return [
-        {
-            "file": SDF_NAME,
-            "record": i,
-            "seed": seed + i,
-            "num_atoms": mol.GetNumAtoms(),
-            "valid": bool(mol.GetIntProp(VALID_PROP)),
-            "smiles": mol.GetProp(SMILES_PROP),
-            "conditioning": conditioning,
-        }
-        for i, mol in enumerate(mols)
-    ]
+    """`mols` into DIR/molecules.sdf (those RDKit reads back with sanitisation) and
+    DIR/invalid.sdf (the others, with ``polydit_rdkit_error``); a file without records is not
+    written (RDKit refuses empty SDF files). One record per molecule: its file and record index
+    there, seed, atom count, the flags and SMILES of :func:`to_rdkit`, RDKit's error (None in
+    molecules.sdf) and the conditioning."""
+    files: dict[str, list[str]] = {SDF_NAME: [], INVALID_SDF_NAME: []}
+    records = []
+    for i, mol in enumerate(mols):
+        record = sdf_record(mol, f"mol_{i}")
+        error = read_back_error(record)
+        if error is not None:
+            mol.SetProp(RDKIT_ERROR_PROP, error)
+            record = sdf_record(mol, f"mol_{i}")
+        name = SDF_NAME if error is None else INVALID_SDF_NAME
+        records.append(
+            {
+                "file": name,
+                "record": len(files[name]),
+                "seed": seed + i,
+                "num_atoms": mol.GetNumAtoms(),
+                "valid": bool(mol.GetIntProp(VALID_PROP)),
+                "connected": bool(mol.GetIntProp(CONNECTED_PROP)),
+                "closed_shell": bool(mol.GetIntProp(CLOSED_SHELL_PROP)),
+                "smiles": mol.GetProp(SMILES_PROP),
+                "canonical_smiles": mol.GetProp(CANONICAL_SMILES_PROP),
+                "rdkit_error": error,
+                "conditioning": conditioning,
+            }
+        )
+        files[name].append(record)
+    for name, texts in files.items():
+        if texts:
+            atomic_write_text(Path(directory) / name, "".join(texts))
+    return records
 
 
 def read_sdf(path: str | Path, skip_bad: bool = False) -> tuple[list, list[str]]:
