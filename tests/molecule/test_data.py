@@ -77,3 +77,15 @@ def test_data_show_on_a_fresh_cache_prints_no_pkg_resources_warning(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "100000 molecules" in done.stdout
     assert "pkg_resources" not in done.stderr + done.stdout
+
+
+def test_non_finite_coordinates_are_an_error_naming_the_record(tmp_path):
+    from polydit.core.errors import DataError
+    from polydit.molecule.data import read_molecules
+
+    path = tmp_path / "m.xyz"
+    path.write_text("1\nok\nH 0 0 0\n1\nbad\nH nan 0 0\n")
+    with pytest.raises(DataError, match=r"m\.xyz: record 1: coordinates are not finite"):
+        read_molecules(path)
+    good, bad = read_molecules(path, skip_bad=True)
+    assert len(good) == 1 and "record 1" in bad[0]

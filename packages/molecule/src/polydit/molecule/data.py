@@ -262,6 +262,12 @@ def read_molecules(
         records = read_xyz_records(path)
     else:
         raise DataError(f"{path}: unsupported molecule file type {suffix!r} (use .sdf or .xyz)")
+    records = [
+        DataError(f"{path}: record {i}: coordinates are not finite (NaN or inf)")
+        if not isinstance(r, DataError) and not np.isfinite(r[1]).all()
+        else r
+        for i, r in enumerate(records)
+    ]
     good, bad = split_records(records, skip_bad)
     if not good:
         raise DataError(f"{path}: no readable molecule")
