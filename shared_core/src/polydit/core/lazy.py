@@ -1,5 +1,6 @@
-"""Lazy package attributes: a domain's ``import polydit.<domain>`` stays light (no torch) and
-its heavy classes load on first use."""
+"""Lazy imports: a domain's ``import polydit.<domain>`` stays light (no torch) and its heavy
+classes load on first use, named by ``"module:attribute"`` strings written in code (never read
+from a config file)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def lazy_attributes(package: str, homes: Mapping[str, str]) -> Callable[[str], A
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def import_object(target: str) -> Any:
+    """The object a ``"package.module:attribute"`` string names."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)

@@ -135,6 +135,8 @@ class Pipeline:
     #: what :meth:`generate` counts on the CLI's progress display (None: nothing; a domain whose
     #: samples are steps of a longer task, e.g. policy chunks, reports that task instead)
     progress_unit: ClassVar[str | None] = "samples"
+    #: the sections of config.json that :meth:`to_config` writes; any other is refused on load
+    config_sections: ClassVar[tuple[str, ...]] = ("model", "process", "sampling", "codec")
 
     def __init__(
         self,
@@ -323,6 +325,12 @@ class Pipeline:
     ) -> Self:
         """Rebuild from :meth:`to_config` output; `state` (else fresh weights) loaded into the
         network. `where` / `weights` name the config and the weights in errors."""
+        unknown = sorted(set(config) - set(cls.config_sections))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown section {', '.join(map(repr, unknown))} (this package writes "
+                f"{', '.join(cls.config_sections)})"
+            )
         try:
             model = cls.build_model(
                 from_dict(cls.model_config_type, config["model"], where=f"{where}: model"),

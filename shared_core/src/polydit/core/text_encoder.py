@@ -24,7 +24,8 @@ def _load() -> tuple[object, object]:
     from transformers import AutoModel, AutoTokenizer
 
     path = str(get_model_path())
-    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+    model = AutoModel.from_pretrained(path, use_safetensors=True)  # never a pickled .bin
+    return AutoTokenizer.from_pretrained(path), model.eval()
 
 
 def minilm(purpose: str) -> tuple[object, object]:

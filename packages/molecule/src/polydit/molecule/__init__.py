@@ -16,10 +16,11 @@ evaluate(mols)                       # EDM metrics of RDKit Mols with 3D conform
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from polydit.core.lazy import import_object
 
 if TYPE_CHECKING:
     from polydit.molecule.crystal.pipeline import CrystalGenerator
@@ -73,15 +74,10 @@ def load_pretrained(
     from polydit.core.hub import resolve_pretrained
 
     path = resolve_pretrained(name, PRETRAINED)
-    return _import(GENERATORS[model_kind(path)]).from_pretrained(path, device=device)
-
-
-def _import(target: str) -> Any:
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    return import_object(GENERATORS[model_kind(path)]).from_pretrained(path, device=device)
 
 
 def __getattr__(name: str) -> Any:
     if name in LAZY:
-        return _import(LAZY[name])
+        return import_object(LAZY[name])
     raise AttributeError(name)

@@ -26,6 +26,7 @@ class KindPipeline(Pipeline):
 
     package: ClassVar[str] = "polydit-molecule"
     kind: ClassVar[str]
+    config_sections = ("kind", *Pipeline.config_sections)
 
     def to_config(self) -> dict[str, Any]:
         return {"kind": self.kind, **super().to_config()}

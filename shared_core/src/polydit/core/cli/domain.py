@@ -7,7 +7,6 @@ imported on use, so the module defining the Domain imports no torch and ``--help
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import re
 from abc import ABC, abstractmethod
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from polydit.core.hub import shipped_models
+from polydit.core.lazy import import_object
 
 if TYPE_CHECKING:
     from polydit.core.train import Recipe, RunOptions, TrainSpec
@@ -154,12 +154,6 @@ class DataOptions:
     seed: int
     out: Path | None
     extra: dict[str, Any]
-
-
-def import_object(target: str) -> Any:
-    """The object a ``"package.module:attribute"`` string names."""
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 class Domain(ABC):
