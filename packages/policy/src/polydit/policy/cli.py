@@ -13,27 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
+from polydit.core import progress
 from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, parse_cache_opts, run_cli
 from polydit.core.cli.domain import DataOptions, EvalOptions, SampleOptions
 from polydit.core.cli.options import Cache, CacheOpts, Json, Out, model_option
-from polydit.policy import DEFAULT_MODEL
-
-
-def _tasks(spec: str | None, generator: Any) -> tuple[str, ...]:
-    """The tasks `spec` names (MT10, a comma list), each one the model knows; None: all of them."""
-    from polydit.policy.env import resolve_tasks
-
-    tasks = generator.codec.tasks if spec is None else resolve_tasks(spec)
-    for task in tasks:
-        generator.codec.task_id(task)
-    return tasks
-
-
-def _overrides(generator: Any, generation: dict[str, Any]) -> dict[str, Any]:
-    """The sampling options of a DiT policy; an MLP-BC baseline takes none."""
-    from polydit.policy.pipeline import PolicyGenerator
-
-    return generation if isinstance(generator, PolicyGenerator) else {}
+from polydit.policy import DEFAULT_MODEL, commands
 
 
 class PolicyDomain(Domain):
@@ -62,8 +46,8 @@ class PolicyDomain(Domain):
         from polydit.policy.io import save_episode
         from polydit.policy.recording import record_episode
 
-        task = _tasks(opts.extra["task"], generator)[0]
-        overrides = _overrides(generator, opts.generation())
+        task = commands.tasks(opts.extra["task"], generator)[0]
+        overrides = commands.overrides(generator, opts.generation())
         records = []
         for seed in range(opts.seed, opts.seed + opts.num):
             episode, result = record_episode(
@@ -85,7 +69,7 @@ class PolicyDomain(Domain):
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.policy.metrics import eval_seeds, evaluate_policy
 
-        tasks = _tasks(opts.extra["task"], generator)
+        tasks = commands.tasks(opts.extra["task"], generator)
         episodes = opts.num or opts.extra["episodes"]
         seeds = eval_seeds(opts.seed, episodes, generator.codec.demo_seed_max)
         metrics, _ = evaluate_policy(
@@ -94,7 +78,7 @@ class PolicyDomain(Domain):
             seeds,
             num_envs=opts.extra["num_envs"],
             action_steps=opts.extra["action_steps"],
-            **_overrides(generator, opts.generation()),
+            **commands.overrides(generator, opts.generation()),
         )
         return metrics
 
@@ -136,15 +120,7 @@ def data_export(
     ] = "lerobot",
 ) -> None:
     """Write the episodes under --data as a LeRobot dataset (meta/*.json[l] + parquet)."""
-    from polydit.core.errors import ConfigError
-    from polydit.policy.io import load_episodes
-    from polydit.policy.lerobot import export_lerobot
-
-    if fmt != "lerobot":
-        raise ConfigError(f"--format {fmt}: expected lerobot")
-    if out.resolve() == data.resolve():
-        raise ConfigError("--out: give another directory than --data")
-    typer.echo(str(export_lerobot(load_episodes(data), out)))
+    typer.echo(str(commands.export_episodes(data, out, fmt)))
 
 
 @app.command()
@@ -161,23 +137,8 @@ def collect(
     ] = None,
 ) -> None:
     """Collect scripted-expert demonstrations; keep the successful ones as NPZ episodes."""
-    import warnings
-
-    from polydit.policy.data import collect as run
-    from polydit.policy.env import resolve_tasks
-
-    tasks = resolve_tasks(task)
-    warnings.filterwarnings("ignore", category=UserWarning)
-
-    reports = run(
-        tasks,
-        episodes,
-        out,
-        seed=seed,
-        action_noise=action_noise,
-        image_size=image_size,
-        progress=lambda report: typer.echo(str(report)),
-    )
+    with progress.shown():
+        reports = commands.collect_demos(task, episodes, out, seed, action_noise, image_size)
     kept = sum(r.kept for r in reports)
     typer.echo(f"kept {kept} of {sum(r.attempted for r in reports)} episodes in {out}")
 
@@ -199,17 +160,9 @@ def rollout_command(
     ] = None,
 ) -> None:
     """Run one closed-loop episode (optionally rendered to a video)."""
-    from polydit.policy.env import check_task
-    from polydit.policy.recording import run_rollout
-
-    check_task(task)
     generator = DOMAIN.load(Path(model), device="cpu", dtype="fp32")
     generation: dict[str, Any] = {"cache": cache, "cache_opts": parse_cache_opts(cache_opts)}
-    if instruction is None:
-        generator.codec.task_id(task)
-    else:
-        generation["instruction"] = instruction
-    summary = run_rollout(generator, task, seed, video, **_overrides(generator, generation))
+    summary = commands.rollout_episode(generator, task, seed, video, instruction, generation)
     if json_out:
         typer.echo(json.dumps(summary))
     else:

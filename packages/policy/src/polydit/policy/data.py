@@ -19,6 +19,7 @@ from torch import Tensor
 
 from polydit.core.atomic import atomic_write_text
 from polydit.core.errors import ConfigError, DataError
+from polydit.core.progress import advance, expect
 from polydit.core.train import TrainData
 from polydit.policy.codec import ActionCodec, fit_codec
 from polydit.policy.env import INSTRUCTIONS, ScriptedExpert, make_env
@@ -101,11 +102,13 @@ def collect(
         )
     out = Path(out)
     reports = []
+    expect("episodes", len(tasks) * episodes)  # the CLI's progress bar, if one is shown
     for task in tasks:
         env = make_env(task, image_size=image_size)
         kept, lengths = [], []
         for s in range(seed, seed + episodes):
             episode = run_expert_episode(task, s, action_noise, env)
+            advance("episodes")
             if episode.success:
                 save_episode(out / task / f"seed_{s:05d}.npz", episode)
                 kept.append(s)

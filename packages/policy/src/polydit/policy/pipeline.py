@@ -40,6 +40,7 @@ class PolicyGenerator(SingleEnvPolicy, Pipeline):
     #: 25 environments, where micro-batches of 16 cost 1.4× and 1.7× (a prediction is
     #: reproducible for a fixed batch; the CLI records one episode at a time)
     sample_rows = None
+    progress_unit = None  # rollouts count episodes, not action chunks
 
     def configure(self) -> None:
         self.use_expert_cache = True

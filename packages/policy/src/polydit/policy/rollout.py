@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from polydit.core import progress
 from polydit.core.errors import ConfigError
 from polydit.policy.env import PolicyEnv
 
@@ -57,9 +58,9 @@ class ChunkController:
     def act(self, obs: np.ndarray, active: np.ndarray) -> np.ndarray:
         for i in np.flatnonzero(active):
             hist = self._history[i]
-            hist.append(obs[i])
+            hist.append(obs[i].copy())  # a copy: the caller reuses its observation buffer
             if len(hist) == 1:  # edge padding at the episode start, as in training
-                hist.extend([obs[i]] * (self.n_obs - 1))
+                hist.extend([hist[0]] * (self.n_obs - 1))
             del hist[: len(hist) - self.n_obs]
         need = [i for i in np.flatnonzero(active) if not self._queue[i]]
         if need:
@@ -117,10 +118,7 @@ class SingleEnvPolicy:
         width = self.codec.obs_dim
         if obs.shape != (width,):
             raise ConfigError(f"obs: expected shape ({width},), got {obs.shape}")
-        # Fed as the harness feeds it: one (1, D) array overwritten each step. The controller
-        # keeps views of these rows as its history, so the model sees the current observation
-        # n_obs times (in rollout() as here; the shipped results were measured so).
-        self._rows[0] = obs
+        self._rows[0] = obs  # one (1, D) buffer reused each step, as rollout() does
         return self._acting.act(self._rows, np.ones(1, bool))[0]
 
 
@@ -220,6 +218,7 @@ def rollout(
     success: list[bool] = []
     length: list[int] = []
     frames: list[np.ndarray] = []
+    progress.expect("episodes", len(seeds))
     for start in range(0, len(seeds), len(envs)):
         wave = [int(s) for s in seeds[start : start + len(envs)]]
         ok, steps = _run_wave(
@@ -227,6 +226,7 @@ def rollout(
         )
         success += ok
         length += steps
+        progress.advance("episodes", len(wave))
     for env in envs:
         close = getattr(env, "close", None)
         if close is not None:
