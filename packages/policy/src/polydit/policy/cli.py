@@ -100,7 +100,7 @@ class PolicyDomain(Domain):
     def demo(self, generator: Any, out: Path, *, seed: int) -> list[GalleryItem]:
         from polydit.policy.recording import demo_rollout
 
-        return [GalleryItem(*demo_rollout(generator, out, seed))]
+        return [GalleryItem(*item) for item in demo_rollout(generator, out, seed)]
 
 
 DOMAIN = PolicyDomain()

@@ -7,12 +7,14 @@ baseline); overrides are a DiT's sampling options (steps, sampler, cache, cache_
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from polydit.core.atomic import atomic_write
 from polydit.policy.env import make_env
 from polydit.policy.io import Episode, write_video
 from polydit.policy.rollout import Controller, RolloutResult, rollout
@@ -105,13 +107,33 @@ def run_rollout(
     if video is not None:
         write_video(video, result.frames, fps=30)
         summary["video"] = str(video)
+        strip = video.with_name(f"{video.stem}_filmstrip.png")
+        summary["filmstrip"] = str(write_filmstrip(strip, result.frames))
     return summary
 
 
-def demo_rollout(policy: Any, out: Path, seed: int) -> tuple[Path, str, str]:
-    """`polydit demo`'s file of a policy: a rendered rollout of push-v3 (else its first task)
-    on a held-out seed as ``out/rollout.mp4``, or its JSON summary where rendering is
-    unavailable. Returns (file relative to `out`, caption, the command that reproduces it)."""
+def write_filmstrip(path: Path, frames: list[np.ndarray], count: int = 8) -> Path:
+    """`count` evenly spaced frames (H, W, 3) uint8 of an episode side by side, first and last
+    included, each headed by its step number: a PNG to look at without a video player."""
+    from PIL import Image, ImageDraw
+
+    picks = np.linspace(0, len(frames) - 1, min(count, len(frames))).round().astype(int)
+    h, w = frames[0].shape[:2]
+    page = Image.new("RGB", (len(picks) * (w + 4), h + 18), "white")
+    pen = ImageDraw.Draw(page)
+    for i, step in enumerate(picks):
+        page.paste(Image.fromarray(frames[step]), (i * (w + 4), 18))
+        pen.text((i * (w + 4) + 4, 3), f"step {step}", fill="black")
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    return atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
+def demo_rollout(policy: Any, out: Path, seed: int) -> list[tuple[Path, str, str]]:
+    """`polydit demo`'s files of a policy: a rendered rollout of push-v3 (else its first task)
+    on a held-out seed as ``out/rollout.mp4`` and its filmstrip PNG, or its JSON summary where
+    rendering is unavailable. Returns (file relative to `out`, caption, the command that
+    reproduces it) per file."""
     from polydit.core.atomic import atomic_write_text
     from polydit.policy.env import RenderingUnavailable
 
@@ -129,4 +151,7 @@ def demo_rollout(policy: Any, out: Path, seed: int) -> tuple[Path, str, str]:
         command += " --json"
     outcome = "success" if summary["success"] else "failure"
     caption = f"{task}, seed {seed}: {outcome} after {summary['length']} steps ({shown})"
-    return file, caption, command
+    items = [(file, caption, command)]
+    if "filmstrip" in summary:
+        items.append((Path("rollout_filmstrip.png"), f"{caption}: 8 frames", command))
+    return items
