@@ -82,7 +82,7 @@ def test_demo_writes_a_gallery_of_every_domain(installed: list, tmp_path: Path) 
     assert (out / "alpha" / "tone.wav").is_file() and (out / "beta" / "raw.npy").is_file()
     page = (out / "index.html").read_text()
     assert '<img src="alpha/digit%203.png"' in page
-    assert "<audio controls preload=\"metadata\" src=\"beta/tone.wav\">" in page
+    assert '<audio controls preload="metadata" src="beta/tone.wav">' in page
     assert '<a href="alpha/raw.npy">raw.npy</a>' in page
     assert "&lt;tone.wav&gt; seed 5" in page and "<tone.wav>" not in page
     assert "polydit-alpha sample --seed 5" in page
@@ -222,3 +222,25 @@ def test_the_installed_script(tmp_path: Path) -> None:
         "error: Invalid value for '--device': 'tpu' is not a device; expected cpu, cuda or cuda:N "
         "(see 'polydit demo --help')"
     ]
+
+
+def test_wide_pictures_span_the_row(tmp_path: Path) -> None:
+    import struct
+    import zlib
+
+    from polydit.umbrella.gallery import image_width
+
+    def png(width: int) -> bytes:
+        header = struct.pack(">IIBBBBB", width, 1, 8, 0, 0, 0, 0)
+        body = b"IHDR" + header
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + struct.pack(">I", 13)
+            + body
+            + struct.pack(">I", zlib.crc32(body))
+        )
+
+    (tmp_path / "wide.png").write_bytes(png(1200))
+    (tmp_path / "gif.gif").write_bytes(b"GIF89a" + (300).to_bytes(2, "little") + b"\x01\x00")
+    assert image_width(tmp_path / "wide.png") == 1200 and image_width(tmp_path / "gif.gif") == 300
+    assert image_width(tmp_path / "missing.png") == 0

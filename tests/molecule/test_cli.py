@@ -74,11 +74,13 @@ def test_demo_writes_depictions_and_sdf(tiny_model_dir: Path, tmp_path: Path):
 
     generator = DOMAIN.load(tiny_model_dir, device="cpu", dtype="fp32")
     items = DOMAIN.demo(generator, tmp_path, seed=0)
-    assert [i.file.name for i in items] == ["molecules.png", "molecules.sdf"]
+    singles = [f"molecule_{i}.sdf" for i in range(4)]  # one molecule each: the 3D viewer
+    assert [i.file.name for i in items] == ["molecules.png", *singles, "molecules.sdf"]
     image = Image.open(tmp_path / "molecules.png")
     assert image.size[0] >= 4 * 200 and image.size[1] >= 2 * 200
     mols, _ = read_sdf(tmp_path / "molecules.sdf")
     assert len(mols) == 8
+    assert all(len(read_sdf(tmp_path / name)[0]) == 1 for name in singles)
     assert all("polydit-molecule sample" in i.command for i in items)
 
 

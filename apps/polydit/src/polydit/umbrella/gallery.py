@@ -21,6 +21,7 @@ VIDEO = {".mp4", ".webm"}
 STRUCTURES = {".sdf": "sdf", ".mol": "sdf", ".xyz": "xyz", ".cif": "cif", ".pdb": "pdb"}
 VIEWER_JS = "3Dmol-min.js"  # 3Dmol.js 2.5.5 (BSD-3-Clause, vendor/3Dmol-LICENSE.txt)
 VENDOR = Path(__file__).resolve().parent / "vendor"
+WIDE_PX = 480  # a picture wider than this (a grid, a filmstrip) spans the whole row
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
@@ -32,6 +33,7 @@ audio { width: 100%; }
 code { display: block; margin-top: .4rem; font-size: .8rem; color: #555; word-break: break-all; }
 .error { color: #a00; }
 .viewer { position: relative; width: 100%; height: 16rem; }
+figure.wide { grid-column: 1 / -1; }
 """
 
 #: marks every image, audio and video element data-loaded="yes" or "no" (a missing file is
@@ -128,8 +130,10 @@ def _figure(item: GalleryItem, directory: Path, root: Path) -> str:
     href = escape(quote(Path(os.path.relpath(directory / item.file, root)).as_posix()))
     suffix = Path(item.file).suffix.lower()
     caption = escape(item.caption)
+    wide = ""
     if suffix in IMAGES:
         media = f'<img src="{href}" alt="{caption}">'
+        wide = ' class="wide"' if image_width(directory / item.file) > WIDE_PX else ""
     elif suffix in AUDIO:
         media = f'<audio controls preload="metadata" src="{href}"></audio>'
     elif suffix in VIDEO:
@@ -144,6 +148,20 @@ def _figure(item: GalleryItem, directory: Path, root: Path) -> str:
     else:
         media = f'<a href="{href}">{escape(Path(item.file).name)}</a>'
     return (
-        f"<figure>{media}<figcaption>{caption}"
+        f"<figure{wide}>{media}<figcaption>{caption}"
         f"<code>{escape(item.command)}</code></figcaption></figure>"
     )
+
+
+def image_width(path: Path) -> int:
+    """The pixel width a PNG or GIF header states (0 for other files or unreadable ones)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(24)
+    except OSError:
+        return 0
+    if head.startswith(b"\x89PNG") and len(head) >= 24:
+        return int.from_bytes(head[16:20], "big")
+    if head[:4] == b"GIF8" and len(head) >= 8:
+        return int.from_bytes(head[6:8], "little")
+    return 0

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from polydit.core.cli import DataOptions, EvalOptions, SampleOptions, TrainOptions
 
 CRYSTAL_MODEL = "crystals"
+VIEWED = 4  # molecules the gallery shows in 3D
 DEMO_NUM = 8
 KINDS = ("auto", "molecule", "crystal")
 GAP_HELP = "Target HOMO–LUMO gap in eV (a gap-conditioned model; --cfg guides it)."
@@ -170,10 +171,12 @@ class MoleculeDomain(Domain):
             f"shipped {generator.codec.data} model; {valid}/{DEMO_NUM} pass RDKit sanitisation "
             "(2D depictions of the perceived bonds; invalid ones marked)"
         )
-        return [
-            GalleryItem(Path("molecules.png"), caption, command),
-            GalleryItem(Path(SDF_NAME), "the same molecules with 3D coordinates (SDF)", command),
-        ]
+        items = [GalleryItem(Path("molecules.png"), caption, command)]
+        for i in range(VIEWED):  # one file each: the gallery's 3D viewer shows one molecule
+            write_sdf(out / f"molecule_{i}.sdf", mols[i : i + 1])
+            items.append(GalleryItem(Path(f"molecule_{i}.sdf"), f"molecule {i} in 3D", command))
+        items.append(GalleryItem(Path(SDF_NAME), f"all {DEMO_NUM} molecules (SDF)", command))
+        return items
 
 
 DOMAIN = MoleculeDomain()

@@ -7,19 +7,26 @@ from pathlib import Path
 
 from polydit.core.atomic import atomic_write
 from polydit.molecule.chem import quiet_rdkit
-from polydit.molecule.io import SMILES_PROP, VALID_PROP
+from polydit.molecule.io import CANONICAL_SMILES_PROP, SMILES_PROP, VALID_PROP
 
 PANEL = (260, 220)
 
 
 def legend(mol) -> str:
-    """The caption of one panel: its SMILES, or 'invalid' with its formula."""
+    """The caption of one panel: its canonical heavy-atom SMILES (else the SMILES written with
+    it), "· N fragments" when it falls apart, or 'invalid' with its formula."""
+    from rdkit import Chem
     from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
     if mol.HasProp(VALID_PROP) and not mol.GetIntProp(VALID_PROP):
         mol.UpdatePropertyCache(strict=False)
         return f"invalid ({CalcMolFormula(mol)})"
-    return mol.GetProp(SMILES_PROP) if mol.HasProp(SMILES_PROP) else ""
+    for prop in (CANONICAL_SMILES_PROP, SMILES_PROP):
+        if mol.HasProp(prop) and mol.GetProp(prop):
+            fragments = len(Chem.GetMolFrags(mol))
+            apart = f" · {fragments} fragments" if fragments > 1 else ""
+            return mol.GetProp(prop) + apart
+    return ""
 
 
 def draw_grid(path: str | Path, mols: Sequence, columns: int = 4) -> Path:
