@@ -8,6 +8,7 @@ complete file or the new one.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
@@ -15,6 +16,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+from polydit.core.errors import ConfigError
 
 TMP_PREFIX = ".tmp-"
 
@@ -75,11 +78,48 @@ def replace_directory(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
+def writer_lock(target: Path) -> Iterator[None]:
+    """Hold ``.<name>.lock`` beside `target` exclusively while the block runs: a second process
+    staging the same directory is refused (ConfigError) instead of mixing its files in. The
+    lock file is removed on the way out; a lock taken on a file another holder just removed is
+    retried."""
+    lock = target.parent / f".{target.name}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"{target}: another process is writing it now; wait for it to finish or choose "
+                "another directory"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # locked a file its holder had just removed: take the new one
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
+@contextlib.contextmanager
 def staged_directory(target: Path) -> Iterator[Path]:
     """A fresh temp directory beside `target` (mode per the umask) to write a whole directory
     into: on success it replaces `target`, on any failure (Ctrl-C included) it is deleted and
-    `target` is untouched. Temp directories of killed earlier writers are removed first."""
+    `target` is untouched. One writer at a time (:func:`writer_lock`); temp directories of
+    killed earlier writers are removed first."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(target):
+        yield from _staged(target)
+
+
+def _staged(target: Path) -> Iterator[Path]:
     for stale in target.parent.glob(f".{target.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
