@@ -354,6 +354,14 @@ def test_eval_report_writes_the_domains_figures_whole_or_refuses(
     assert not (tmp_path / "y").exists()  # no half-written report
 
 
+def test_dtype_auto_reaches_the_domain_resolved(app: Any, tmp_path: Path) -> None:
+    from polydit.core.precision_choice import resolve_dtype
+
+    result = invoke(app, "sample", "--dtype", "auto", "--num", "1", "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output  # the fake domain knows only fp32 and bf16
+    assert resolve_dtype("auto", "cpu") in ("fp32", "bf16")
+
+
 def test_a_domain_without_caches_offers_no_cache_flags(root: Path, tmp_path: Path) -> None:
     class Uncached(FakeDomain):
         caches = False

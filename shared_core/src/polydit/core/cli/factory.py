@@ -52,6 +52,7 @@ from polydit.core.cli.output import (
     to_json,
 )
 from polydit.core.cli.params import parse_cache_opts, with_flags
+from polydit.core.precision_choice import resolve_dtype
 
 
 def make_cli(domain: Domain) -> typer.Typer:
@@ -106,6 +107,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         common = fixed | {name: values.pop(name) for name in shared}
         common["model"] = domain.select_model(Path(common["model"]), values.get("extra", {}))
         common["cache_opts"] = parse_cache_opts(common["cache_opts"])
+        common["dtype"] = resolve_dtype(common["dtype"], common["device"])
         with progress.shown(not common["quiet"]):
             verb(common, **values)
 
@@ -210,8 +212,11 @@ def _train(domain: Domain) -> Callable[..., None]:
         ] = None,
         device: Device = "cpu",
         dtype: Annotated[
-            Literal["fp32", "bf16"] | None,
-            typer.Option(help="Compute precision; default: the config's (fp32)."),
+            Literal["fp32", "bf16", "auto"] | None,
+            typer.Option(
+                help="Autocast precision (fp32 master weights); auto: bf16 where native; "
+                "default: the config's (fp32)."
+            ),
         ] = None,
         init_from: InitFrom = None,
         *,
@@ -226,7 +231,7 @@ def _train(domain: Domain) -> Callable[..., None]:
             steps=steps,
             seed=seed,
             device=device,
-            dtype=dtype,
+            dtype=None if dtype is None else resolve_dtype(dtype, device),
             extra=extra,
             init_from=None if init_from is None else Path(init_from),
         )

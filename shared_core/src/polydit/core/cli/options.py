@@ -74,7 +74,10 @@ CacheOpts = Annotated[
     ),
 ]
 Device = Annotated[str, typer.Option(callback=parse_device, help="cpu, cuda or cuda:N.")]
-Dtype = Annotated[Literal["fp32", "bf16"], typer.Option(help="Compute precision.")]
+Dtype = Annotated[
+    Literal["fp32", "bf16", "auto"],
+    typer.Option(help="Compute precision; auto: bf16 where the CPU or GPU computes it natively."),
+]
 Quiet = Annotated[
     bool, typer.Option("--quiet", help="No progress bars (they are drawn only on a terminal).")
 ]
