@@ -307,3 +307,14 @@ def test_cfg_rescale_matches_the_conditional_std_and_zero_is_plain_guidance():
     assert not torch.equal(
         rescaled, pipe.generate(template(3), Cond(labels=torch.tensor([0, 1, 2])), seed=2)
     )
+
+
+@pytest.mark.slow  # inductor compiles for 1–2 minutes on a loaded CPU
+def test_a_compiled_pipeline_samples_what_the_eager_one_does(monkeypatch):
+    eager = pipeline().generate(template(), seed=3)
+    compiled = pipeline()
+    assert compiled.compile()
+    assert torch.allclose(compiled.generate(template(), seed=3), eager, atol=1e-4)
+    monkeypatch.setattr("shutil.which", lambda name: None)  # no C++ compiler on this CPU
+    fallback = pipeline()
+    assert not fallback.compile() and torch.equal(fallback.generate(template(), seed=3), eager)

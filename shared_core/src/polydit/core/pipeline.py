@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
@@ -166,6 +167,19 @@ class Pipeline:
     def to(self, device: torch.device | str) -> Self:
         self.model.to(device)
         return self
+
+    def compile(self) -> bool:
+        """Compile the network's forward with torch.compile (inductor) for the sampler's calls;
+        False (and nothing changed) on a CPU without a C++ compiler, which inductor needs there.
+        The caches call blocks one by one and stay uncompiled. Compiling costs tens of seconds
+        once per shape; a small model at batch 1 then runs several times faster (the policy:
+        BENCHMARKS.md)."""
+        if self.device.type == "cpu" and not any(
+            shutil.which(c) for c in ("c++", "g++", "clang++")
+        ):
+            return False
+        self.model.forward = torch.compile(self.model.forward)
+        return True
 
     # --- sampling -------------------------------------------------------------------------
     def generate(

@@ -84,6 +84,7 @@ class GenerationOptions:
     device: str  # "cpu", "cuda" or "cuda:N"
     dtype: str  # "fp32" or "bf16"
     quiet: bool  # --quiet: no progress display
+    compile: bool  # --compile: torch.compile the network (Pipeline.compile)
     extra: dict[str, Any]  # the domain's flags, by Flag.key
 
     def generation(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from polydit.core.cli.domain import (
     DataOptions,
     Domain,
     EvalOptions,
+    GenerationOptions,
     SampleOptions,
     TrainOptions,
 )
@@ -29,6 +30,7 @@ from polydit.core.cli.options import (
     CacheOpts,
     Cfg,
     CfgRescale,
+    Compile,
     Config,
     Data,
     Device,
@@ -92,6 +94,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "device": (Device, "cpu"),
         "dtype": (Dtype, "fp32"),
         "quiet": (Quiet, False),
+        "compile": (Compile, False),
     }
     fixed = {} if domain.caches else {"cache": "none", "cache_opts": None}
     shared = {name: option for name, option in shared.items() if name not in fixed}
@@ -116,6 +119,20 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
     return command
 
 
+def loaded(domain: Domain, opts: GenerationOptions) -> Any:
+    """The domain's generator for `opts`, compiled when ``--compile`` asks (a one-line warning
+    where it cannot be: the run goes on uncompiled)."""
+    generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
+    if opts.compile:
+        from polydit.core.pipeline import Pipeline
+
+        if not isinstance(generator, Pipeline):
+            typer.echo("warning: --compile: not a DiT pipeline; running uncompiled", err=True)
+        elif not generator.compile():
+            typer.echo("warning: --compile: no C++ compiler found; running uncompiled", err=True)
+    return generator
+
+
 def _sample(domain: Domain) -> Callable[..., None]:
     def sample(
         common: dict[str, Any],
@@ -129,7 +146,7 @@ def _sample(domain: Domain) -> Callable[..., None]:
         """Generate samples into --out, with samples.json describing each one."""
         opts = SampleOptions(num=num, extra=extra, **common)
         started = time.perf_counter()
-        generator = domain.load(opts.model, device=opts.device, dtype=opts.dtype)
+        generator = loaded(domain, opts)
         with output_directory(out) as staging:
             records = domain.sample(generator, opts, staging)
             atomic_write_text(staging / SAMPLES_FILE, to_json(records, indent=2) + "\n")
@@ -165,7 +182,7 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
         """
         if report is not None and not domain.reports:
             raise typer.BadParameter(f"{domain.name} eval draws no report", param_hint="--report")
-        generator = domain.load(common["model"], device=common["device"], dtype=common["dtype"])
+        generator = loaded(domain, GenerationOptions(extra=extra, **common))
         with contextlib.ExitStack() as stack:
             staging = None
             if report is not None:

@@ -81,6 +81,14 @@ Dtype = Annotated[
 Quiet = Annotated[
     bool, typer.Option("--quiet", help="No progress bars (they are drawn only on a terminal).")
 ]
+Compile = Annotated[
+    bool,
+    typer.Option(
+        "--compile/--no-compile",
+        help="torch.compile the network (needs a C++ compiler on the CPU; pays off for small "
+        "models at small batches).",
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 Out = Annotated[Path, typer.Option(file_okay=False, help="Output directory.")]
 Data = Annotated[
