@@ -58,3 +58,15 @@ def test_a_resumed_run_equals_an_uninterrupted_one(note_clips, micro_spec, tmp_p
     with pytest.raises(ConfigError, match="only --steps may change"):
         changed = spec.replace(label_dropout=0.2)
         fit(RECIPE, changed, data, RunOptions(tmp_path / "split", resume=True, progress=False))
+
+
+def test_a_linear_scale_model_fits_its_codec_and_samples_clips(note_clips, micro_spec):
+    mel = {"n_fft": 32, "hop": 16, "scale": "linear", "griffin_lim_iters": 2}
+    generator = RECIPE.build(micro_spec(mel=mel), AudioTrainSet.of(note_clips), 0)
+    assert generator.codec.token_dim == 17 and generator.codec.num_tokens == 1024
+    assert generator.model.config.in_dim == 17
+    out = generator.sample(2, [0, 1], seed=0, steps=2)
+    assert out.waveforms.shape == (2, 16384) and bool(torch.isfinite(out.waveforms).all())
+    saved = generator.codec.to_dict()
+    assert saved["mel"]["scale"] == "linear"
+    assert type(generator.codec).from_dict(saved) == generator.codec

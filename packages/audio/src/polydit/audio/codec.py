@@ -1,8 +1,9 @@
-"""Clips ↔ tokens through log-mel frames, with Griffin-Lim as the way back (the baseline codec).
+"""Clips ↔ tokens through log-mel or log linear-STFT frames, with Griffin-Lim as the way back.
 
-A clip (L,) becomes its log-mel frames (:mod:`polydit.audio.mel`), standardised by one mean and
-one standard deviation fitted to training clips, and grouped ``patch`` frames to a token:
-N = (L // hop) / patch tokens of ``n_mels · patch`` channels, token i at position i (in tokens,
+A clip (L,) becomes its log-mel frames (:mod:`polydit.audio.mel`; with ``mel.scale="linear"``
+the log magnitudes of the STFT bins themselves), standardised by one mean and one standard
+deviation fitted to training clips, and grouped ``patch`` frames to a token:
+N = (L // hop) / patch tokens of ``channels · patch`` values, token i at position i (in tokens,
 for 1-D RoPE). Decoding undoes the grouping and the standardisation and runs the Griffin-Lim
 vocoder, so it is lossy: the round-trip floor is measured, not assumed.
 """
@@ -61,7 +62,7 @@ class MelCodec(JsonConfig):
 
     @property
     def token_dim(self) -> int:
-        return self.mel.n_mels * self.patch
+        return self.mel.channels * self.patch
 
     def fitted(self, waves: Tensor) -> MelCodec:
         """This codec with mean and std of the log-mel values of `waves` (N, L)."""
@@ -69,15 +70,17 @@ class MelCodec(JsonConfig):
         return self.replace(mean=float(values.mean()), std=float(values.std()))
 
     def frames(self, waves: Tensor) -> Tensor:
-        """waves (B, L) → standardised log-mel frames (B, n_mels, F)."""
+        """waves (B, L) → standardised log-mel frames (B, channels, F)."""
         if waves.dim() != 2 or waves.shape[1] != self.num_samples:
             raise ConfigError(
                 f"codec: expected clips (B, {self.num_samples}), got {tuple(waves.shape)}"
             )
-        return (LogMel(self.mel).to(waves.device)(waves.float()) - self.mean) / self.std
+        with torch.autocast(waves.device.type, enabled=False):  # exact fp32 under bf16 training
+            values = LogMel(self.mel).to(waves.device)(waves.float())
+        return (values - self.mean) / self.std
 
     def encode(self, waves: Tensor) -> Tokens:
-        """waves (B, L) → Tokens(x (B, N, n_mels·patch), pos (B, N, 1))."""
+        """waves (B, L) → Tokens(x (B, N, channels·patch), pos (B, N, 1))."""
         x = rearrange(self.frames(waves), "b m (n p) -> b n (p m)", p=self.patch)
         return Tokens(x, self.positions(x.shape[0]).to(x.device))
 
@@ -86,12 +89,12 @@ class MelCodec(JsonConfig):
         return torch.arange(self.num_tokens, dtype=torch.float32)[None, :, None].expand(num, -1, -1)
 
     def to_log_mel(self, x: Tensor) -> Tensor:
-        """Token features (B, N, n_mels·patch) → log-mel frames (B, n_mels, F)."""
+        """Token features (B, N, channels·patch) → log-mel frames (B, channels, F)."""
         frames = rearrange(x, "b n (p m) -> b m (n p)", p=self.patch)
         return frames * self.std + self.mean
 
     def decode(self, x: Tensor, template: Tokens | None = None, seed: int = 0) -> Tensor:
-        """Token features (B, N, n_mels·patch) → waves (B, L) by Griffin-Lim from `seed`."""
+        """Token features (B, N, channels·patch) → waves (B, L) by Griffin-Lim from `seed`."""
         vocoder = GriffinLimVocoder(self.mel).to(x.device)
         return vocoder(self.to_log_mel(x.float()), self.num_samples, seed=seed)
 
@@ -109,5 +112,5 @@ class MelCodec(JsonConfig):
         return rearrange(frames, "b (n p) -> b n p", p=self.patch).any(dim=2)
 
     def template(self, num: int) -> Tokens:
-        """Zeros (num, N, n_mels·patch) at the token positions."""
+        """Zeros (num, N, channels·patch) at the token positions."""
         return Tokens(torch.zeros(num, self.num_tokens, self.token_dim), self.positions(num))

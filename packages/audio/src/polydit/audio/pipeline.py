@@ -1,9 +1,9 @@
-"""`AudioGenerator`: mel-frame codec + a 1-D DiT + process; label- (and voice-) conditional
-generation and inpainting.
+"""`AudioGenerator`: spectrogram-frame codec + a 1-D DiT + process; label- (and voice-)
+conditional generation and inpainting.
 
 Clips are (B, L) float in [-1, 1] at the codec's rate. The DiT runs over the codec's frame
-tokens (:class:`~polydit.audio.codec.MelCodec`: N = 64 log-mel frames of a 1.024 s clip at
-16 kHz); the class label goes through its label table, whose null class (label dropout in
+tokens (:class:`~polydit.audio.codec.MelCodec`: for a 1.024 s clip at 16 kHz, N = 64 log-mel
+frames, or 64 tokens of two 257-bin linear-STFT frames each); the class label goes through its label table, whose null class (label dropout in
 training) is the unconditional branch of classifier-free guidance; a voice-conditioned model also
 takes the one-hot voice as ``Cond.vector`` (all zeros: any voice). Guidance drops both together.
 

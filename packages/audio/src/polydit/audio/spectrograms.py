@@ -1,7 +1,8 @@
 """Pictures of clips: their log-mel spectrograms side by side in one grayscale PNG.
 
-Each tile is one clip's log-mel (:mod:`polydit.audio.mel`, the codec's settings by default),
-time left to right, low frequencies at the bottom, every cell drawn as a `zoom` × `zoom` block;
+Each tile is one clip's log-mel (:mod:`polydit.audio.mel`, the codec's settings by default; a
+linear-scale codec's clips are drawn on the mel scale of the same STFT, `n_mels` rows), time
+left to right, low frequencies at the bottom, every cell drawn as a `zoom` × `zoom` block;
 black is the grid's loudest value, white `RANGE` nats (≈ 70 dB) below it, so tiles compare.
 """
 
@@ -26,7 +27,8 @@ def spectrogram_grid(
 ) -> Image.Image:
     """Clips (B, L) → an "L"-mode image of B tiles, `columns` per row."""
     with torch.no_grad():
-        log_mel = LogMel(config or MelConfig())(waves.float().cpu())  # (B, n_mels, F)
+        mel = (config or MelConfig()).replace(scale="mel")
+        log_mel = LogMel(mel)(waves.float().cpu())  # (B, n_mels, F)
     top = float(log_mel.max())
     shade = ((top - log_mel) / RANGE).clamp(0, 1).flip(1)  # 0 = loudest, low bands at the bottom
     tiles = (shade * 255).round().to(torch.uint8).numpy()

@@ -1,0 +1,1 @@
+"""Experiment scripts of polydit-audio (outside the installed package)."""
