@@ -57,7 +57,7 @@ def test_an_unknown_label_is_one_line_naming_the_flag_and_the_classes(
     result = runner.invoke(
         app, ["sample", "--model", str(micro_model_dir), "--label", "seven", "--out", str(out)]
     )
-    line = _one_line_error(result, "--label 'seven'", "A3, A#3, B3, C4")
+    line = _one_line_error(result, "label 'seven'", "A3, A#3, B3, C4")
     assert "Traceback" not in result.output and "voice" not in line
     assert not (out / "samples.json").exists()
     result = runner.invoke(app, ["sample", "--model", str(micro_model_dir), "--voice", "x"])

@@ -71,14 +71,17 @@ def test_json_numbers_take_the_field_type():
     assert spec.train.steps == 20 and isinstance(spec.train.steps, int)
 
 
-def test_name_index_takes_a_name_or_an_id_and_names_the_flag():
+def test_name_index_takes_a_name_or_an_id_and_names_the_argument():
+    import numpy as np
+
     from polydit.core.names import name_index
 
     names = ("zero", "one", "two")
-    assert [name_index(v, names, flag="--label") for v in ("one", 2, "0")] == [1, 2, 0]
-    for bad in ("three", 3, -1, "x1"):
-        with pytest.raises(ConfigError, match=r"--voice .* is not one of this model's voices"):
-            name_index(bad, names, flag="--voice", what="voices")
+    picks = [name_index(v, names, argument="label") for v in ("one", 2, "0", np.int64(1))]
+    assert picks == [1, 2, 0, 1]
+    for bad in ("three", 3, -1, "x1", 1.7, True, None, [1]):
+        with pytest.raises(ConfigError, match=r"^voice .* is not one of this model's voices"):
+            name_index(bad, names, argument="voice", what="voices")
 
 
 def test_lazy_attributes_import_on_first_use_and_name_the_package():

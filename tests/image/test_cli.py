@@ -105,7 +105,7 @@ def test_bad_label_and_prompt_are_one_line_errors(micro_model_dir: Path, tmp_pat
     result = runner.invoke(
         app, ["sample", "--model", str(micro_model_dir), "--label", "11", "--out", str(tmp_path)]
     )
-    assert result.exit_code == 1 and "--label '11'" in result.output
+    assert result.exit_code == 1 and "error: label '11' is not" in result.output
     result = runner.invoke(
         app,
         ["sample", "--model", str(micro_model_dir), "--prompt", "a cat", "--out", str(tmp_path)],

@@ -74,7 +74,7 @@ def test_a_label_the_model_does_not_have_is_a_one_line_error(
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        "error: --label 'airplane' is not one of this model's classes (chair)"
+        "error: label 'airplane' is not one of this model's classes (chair)"
     ]
 
 

@@ -75,13 +75,13 @@ class AudioGenerator(Pipeline):
     # --- conditioning ---------------------------------------------------------------------
     def label_index(self, label: int | str) -> int:
         """A class id from a class name or an integer id (checked against the class names)."""
-        return name_index(label, self.codec.class_names, flag="--label")
+        return name_index(label, self.codec.class_names, argument="label")
 
     def voice_index(self, voice: int | str) -> int:
         """A voice id from a voice name or an integer id (voice-conditioned models only)."""
         if not self.codec.voice_names:
             raise ConfigError("--voice: this model is not voice-conditioned")
-        return name_index(voice, self.codec.voice_names, flag="--voice", what="voices")
+        return name_index(voice, self.codec.voice_names, argument="voice", what="voices")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
         """(num,) labels uniform over the classes from `seed` (what an omitted --label means);

@@ -57,7 +57,7 @@ class ImageGenerator(Pipeline):
 
     def label_index(self, label: str | int) -> int:
         """A class id from a class name or an integer id (checked against the class names)."""
-        return name_index(label, self.codec.class_names, flag="--label")
+        return name_index(label, self.codec.class_names, argument="label")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
         """(num,) labels uniform over the classes, from `seed` (what an omitted --label means)."""

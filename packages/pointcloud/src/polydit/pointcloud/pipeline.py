@@ -52,7 +52,7 @@ class PointCloudGenerator(Pipeline):
 
     def label_index(self, label: str | int) -> int:
         """A class id from a class name or an integer id."""
-        return name_index(label, self.codec.class_names, flag="--label")
+        return name_index(label, self.codec.class_names, argument="label")
 
     def labels_for(self, num: int, label: str | int | None, seed: int) -> Tensor:
         """(num,) class ids: `label` repeated, or uniform from `seed` when None."""
