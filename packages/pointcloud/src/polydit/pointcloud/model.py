@@ -8,6 +8,13 @@ with a null class for guidance), and the ``p³·3`` outputs per token are unpatc
 grid and read at every point by trilinear interpolation: one prediction (ε, velocity, ...) per
 point, as DiT-3D's ``trilinear_devoxelize``.
 
+With ``point_features`` F > 0 the output layer is point-voxel (PVD style,
+:class:`~polydit.pointcloud.point_branch.PointBranch`): the DiT outputs ``p³·F`` features per
+token, devoxelized to ``(B, N, F)`` at the points, and a small MLP shared by all points maps them,
+with Fourier features of each point's own noisy coordinates and FiLM from the DiT's conditioning
+vector (time + label), to the ``(B, N, 3)`` prediction. F = 0 (the default, and what a config
+without the field loads as) is the plain devoxelized ``p³·3`` output.
+
 The blocks listed in ``window_blocks`` restrict attention to non-overlapping windows of
 ``window³`` tokens (:class:`polydit.core.nn.window.WindowDiTBlock`), the others attend
 globally (DiT-3D: windows in alternate blocks). Unlike DiT-3D's released code, which reshapes
@@ -26,6 +33,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.nn.window import WindowDiTBlock, check_windows
 from polydit.core.tokens import Cond, Tokens
 from polydit.pointcloud.codec import VoxelCodec
+from polydit.pointcloud.point_branch import PointBranch
 
 PRESETS: dict[str, dict[str, int]] = {
     "micro": {"hidden": 48, "depth": 2, "heads": 2},  # tests
@@ -37,10 +45,17 @@ PRESETS: dict[str, dict[str, int]] = {
 @dataclass(frozen=True)
 class VoxelDiTConfig(DiTConfig):
     """A DiTConfig with 3D window attention: blocks ``window_blocks`` attend within windows of
-    ``window`` tokens per axis (0 or no blocks: global attention everywhere)."""
+    ``window`` tokens per axis (0 or no blocks: global attention everywhere).
+
+    point_features F > 0: the point branch (module docstring) on F devoxelized channels, an
+    MLP of ``point_width`` and ``point_frequencies`` K Fourier octaves of the coordinates;
+    F = 0: no branch (out_dim = p³·3)."""
 
     window: int = 0
     window_blocks: tuple[int, ...] = ()
+    point_features: int = 0
+    point_width: int = 128
+    point_frequencies: int = 6
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -57,6 +72,11 @@ class VoxelDiTConfig(DiTConfig):
             )
         if self.window_blocks and self.window < 1:
             raise ConfigError("VoxelDiTConfig: window_blocks need a window ≥ 1")
+        for name in ("point_features", "point_width", "point_frequencies"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"VoxelDiTConfig.{name} must be ≥ 0, got {getattr(self, name)}")
+        if self.point_features and self.point_width < 1:
+            raise ConfigError("VoxelDiTConfig: a point branch needs point_width ≥ 1")
 
 
 def alternate_blocks(depth: int) -> tuple[int, ...]:
@@ -71,11 +91,16 @@ def voxel_dit_config(
     *,
     window: int = 0,
     pos_embed: str = "sincos",
+    point_features: int = 0,
+    point_width: int = 128,
 ) -> VoxelDiTConfig:
     """The VoxelDiT over `codec`'s tokens at `size` (a :data:`PRESETS` entry); `window` > 0 puts
-    window attention in alternate blocks."""
+    window attention in alternate blocks; `point_features` > 0 adds the point branch."""
     return VoxelDiTConfig(
         in_dim=codec.token_dim(),
+        out_dim=codec.token_dim(point_features) if point_features else None,
+        point_features=point_features,
+        point_width=point_width,
         pos_embed=pos_embed,
         pos_axes=3,
         num_classes=num_classes,
@@ -91,16 +116,26 @@ class VoxelDiT(DiT):
     config: VoxelDiTConfig
 
     def __init__(self, config: VoxelDiTConfig, codec: VoxelCodec):
-        if config.in_dim != codec.token_dim() or (config.out_dim or config.in_dim) != config.in_dim:
+        out_dim = codec.token_dim(config.point_features or 3)
+        if config.in_dim != codec.token_dim() or (config.out_dim or config.in_dim) != out_dim:
             raise ConfigError(
-                f"VoxelDiT: in_dim/out_dim must be p³·3 = {codec.token_dim()} for the codec's "
-                f"patch {codec.patch}, got {config.in_dim}/{config.out_dim}"
+                f"VoxelDiT: in_dim/out_dim must be p³·3 = {codec.token_dim()} / p³·"
+                f"{config.point_features or 3} = {out_dim} for the codec's patch {codec.patch}, "
+                f"got {config.in_dim}/{config.out_dim}"
             )
         if config.window_blocks:
             check_windows(codec.grid, (config.window,) * 3)
         self.codec = codec  # a plain dataclass: make_block reads it during DiT.__init__
         self.blocks_made = 0
         super().__init__(config)
+
+    def add_heads(self) -> None:
+        cfg = self.config
+        self.point_branch = (
+            PointBranch(cfg.point_features, cfg.point_width, cfg.point_frequencies, cfg.hidden)
+            if cfg.point_features
+            else None
+        )
 
     def make_block(self) -> nn.Module:
         cfg, index = self.config, self.blocks_made
@@ -116,5 +151,10 @@ class VoxelDiT(DiT):
     def forward(self, tokens: Tokens, t: Tensor, cond: Cond | None = None) -> Tensor:  # type: ignore[override]
         """tokens.x (B, N, 3) points, t (B,) → (B, N, 3) per-point prediction."""
         voxels, coords = self.codec.patchify(tokens.x)  # (B, T, p³·3), (B, N, 3)
-        out = super().forward(voxels, t, cond)  # (B, T, p³·3)
-        return self.codec.unpatchify(out, coords)  # (B, N, 3)
+        h, inputs = self.prepare(voxels, t, cond)  # (B, T, D)
+        for block in self.blocks:
+            h = block(h, inputs)
+        out = self.codec.unpatchify(self.head(h, inputs), coords)  # (B, N, F or 3)
+        if self.point_branch is None:
+            return out
+        return self.point_branch(out, tokens.x, inputs.c[:, 0])  # (B, N, 3)

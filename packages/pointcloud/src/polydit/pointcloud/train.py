@@ -31,6 +31,9 @@ PROCESSES = {
     "flow": ProcessConfig(kind="flow_matching", prediction="velocity", t_sampling="logit_normal"),
 }
 POSITIONS = ("sincos", "rope")
+T_SAMPLING = ("logit_normal", "uniform")
+CHOICES = {"process": tuple(PROCESSES), "pos_embed": POSITIONS, "t_sampling": T_SAMPLING}
+MINIMUMS = {"window": 0, "num_points": 1, "point_features": 0, "point_width": 1}
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class PointCloudSpec(SizedTrainSpec):
     pos_embed: str = "sincos"  # sincos (DiT-3D) or rope
     label_dropout: float = 0.1  # null-class probability (CFG)
     process: str = "ddpm"  # "ddpm" or "flow" (PROCESSES)
+    t_sampling: str = "logit_normal"  # flow's training times: logit_normal (SD3) or uniform
+    point_features: int = 0  # F devoxelized channels into a point branch; 0: none (README A/B)
+    point_width: int = 128  # width of the point branch's MLP
     sampling: SamplingConfig = PointCloudGenerator.default_sampling  # stored with the model
     train: TrainConfig = TrainConfig(
         steps=20000, batch_size=16, lr=2e-4, checkpoint_every=250, log_every=25
@@ -57,18 +63,15 @@ class PointCloudSpec(SizedTrainSpec):
     def __post_init__(self) -> None:
         if not 0 <= self.label_dropout < 1:
             raise ConfigError(f"label_dropout must be in [0, 1), got {self.label_dropout}")
-        if self.process not in PROCESSES:
-            raise ConfigError(
-                f"process must be one of {', '.join(PROCESSES)}, got {self.process!r}"
-            )
-        if self.pos_embed not in POSITIONS:
-            raise ConfigError(
-                f"pos_embed must be one of {', '.join(POSITIONS)}, got {self.pos_embed!r}"
-            )
-        if self.window < 0:
-            raise ConfigError(f"window must be ≥ 0, got {self.window}")
-        if self.num_points < 1:
-            raise ConfigError(f"num_points must be ≥ 1, got {self.num_points}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                shown = ", ".join(allowed)
+                raise ConfigError(f"{name} must be one of {shown}, got {getattr(self, name)!r}")
+        for name, low in MINIMUMS.items():
+            if getattr(self, name) < low:
+                raise ConfigError(f"{name} must be ≥ {low}, got {getattr(self, name)}")
+        if self.t_sampling != "logit_normal" and self.process != "flow":
+            raise ConfigError(f"t_sampling applies to process 'flow', not {self.process!r}")
 
 
 def pointcloud_data(spec: PointCloudSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
@@ -89,15 +92,14 @@ def build(spec: PointCloudSpec, data: PointCloudSet, seed: int) -> PointCloudGen
         data.num_points, spec.resolution, spec.patch, data.class_names, means, stds, data.name
     )
     torch.manual_seed(seed)
-    config = voxel_dit_config(
-        codec,
-        spec.dit_size(),
-        len(data.class_names),
-        window=spec.window,
-        pos_embed=spec.pos_embed,
-    )
+    network = ("window", "pos_embed", "point_features", "point_width")
+    options = {name: getattr(spec, name) for name in network}
+    config = voxel_dit_config(codec, spec.dit_size(), len(data.class_names), **options)
     model = VoxelDiT(config, codec)
-    process = build_process(PROCESSES[spec.process])
+    process = PROCESSES[spec.process]
+    if spec.process == "flow":
+        process = process.replace(t_sampling=spec.t_sampling)
+    process = build_process(process)
     return PointCloudGenerator(model, process, spec.sampling, codec=codec)
 
 

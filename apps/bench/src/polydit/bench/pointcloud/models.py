@@ -2,7 +2,7 @@
 class against the test split, the issue's bar, and shapes/s.
 
     python -m polydit.bench.pointcloud.models --run runs/pointcloud/chair-small
-        [--model chair-small] [--num N] [--steps N] [--cfg S] [--split test|val]
+        [--model chair-small] [--label NAME] [--num N] [--steps N] [--cfg S] [--split test|val]
         [--emd-points 512] [--copy-points 512] [--no-emd] [--json OUT]
     python -m polydit.bench.pointcloud.models --scale
 
@@ -27,7 +27,7 @@ from polydit.bench.dit_speed import cpu_flags, cpu_model
 from polydit.core.atomic import atomic_write_text
 
 #: the evaluation protocol's flags, passed on to ``evaluate_generator`` as they are named
-PROTOCOL = ("num", "seed", "emd", "emd_points", "copy_points", "split")
+PROTOCOL = ("label", "num", "seed", "emd", "emd_points", "copy_points", "split")
 
 #: the issue's bar, per category on the test split
 BAR = {"1-NNA-CD": ("≤", 0.65), "COV-CD": ("≥", 0.40), "copy_ratio": ("≥", 0.8)}
@@ -75,7 +75,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "source": source,
         "split": args.split,
-        "classes": list(generator.codec.class_names),
+        "classes": [args.label] if args.label else list(generator.codec.class_names),
         "sampler": sampling.sampler,
         "steps": sampling.steps,
         "cfg_scale": sampling.cfg_scale,
@@ -127,8 +127,8 @@ def quality_table(record: dict[str, Any]) -> str:
 
 
 def one_config(resolution: int, patch: int, window: int, repeats: int = 5) -> dict[str, float]:
-    """Seconds per training step (batch 16, DDPM ε, the "small" DiT) and peak RSS of one config
-    on random clouds of 2048 points."""
+    """Seconds per training step (batch 16, DDPM ε, the "small" DiT without the point branch)
+    and peak RSS of one config on random clouds of 2048 points."""
     import torch
 
     from polydit.core.train import TrainData
@@ -146,7 +146,7 @@ def one_config(resolution: int, patch: int, window: int, repeats: int = 5) -> di
         "random",
         "train",
     )
-    spec = PointCloudSpec(resolution=resolution, patch=patch, window=window)
+    spec = PointCloudSpec(resolution=resolution, patch=patch, window=window, point_features=0)
     data = TrainData(clouds, clouds.name)
     pipeline = RECIPE.build(spec, data.dataset, 0)
     loss_fn = RECIPE.loss(spec, pipeline)
@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--run", help="a run folder (its newest checkpoint, EMA weights)")
     parser.add_argument("--step", type=int, help="with --run: this checkpoint step")
     parser.add_argument("--model", default="chair-small", help="shipped name or directory")
+    parser.add_argument("--label", help="evaluate this class only (default: every class)")
     parser.add_argument("--num", type=int, help="clouds per class (default: its test split)")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     parser.add_argument("--cfg", type=float, help="guidance scale (default: the model's)")
