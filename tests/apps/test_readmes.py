@@ -1,11 +1,13 @@
 """Every README's Python programs and runnable command blocks work from an empty directory.
 
-The wheel test runs each domain's programs again inside a venv that holds that wheel alone.
+Where uv is installed the wheel test (test_wheels.py) runs each member's programs inside a venv
+that holds that wheel alone, so they run here only without uv (once, not twice).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +36,9 @@ def test_every_readme_block_is_a_known_kind() -> None:
     assert not odd, f"README blocks of an unknown language: {odd}"
 
 
+@pytest.mark.skipif(
+    shutil.which("uv") is not None, reason="the wheel test runs these in wheel-only venvs"
+)
 @pytest.mark.parametrize("block", PROGRAMS, ids=[b.name for b in PROGRAMS])
 def test_python_program_runs_from_an_empty_directory(block: Block, tmp_path: Path) -> None:
     done = run_program(block, sys.executable, tmp_path)

@@ -68,7 +68,7 @@ def test_voice_conditioning_sets_a_one_hot_and_checks_names(voice_model: AudioGe
     cond = voice_model.cond(torch.tensor([0, 0]), torch.tensor([1, -1]))
     assert cond.vector.tolist()[0] == [float(k == 1) for k in range(len(names))]
     assert cond.vector[1].abs().sum() == 0  # any voice: the all-zero vector
-    with pytest.raises(ConfigError, match=r"--voice 'alto'.*" + names[0]):
+    with pytest.raises(ConfigError, match=r"^voice 'alto'.*" + names[0]):
         voice_model.voice_index("alto")
 
 
