@@ -242,25 +242,23 @@ DATA_CASES: dict[str, list[BadInput]] = {
 }
 
 
-def _episode_without_actions(root: Path) -> tuple[Path, str]:
-    path = root / "episodes" / "episode_000.npz"
-    path.parent.mkdir(parents=True)
-    np.savez(path, obs=np.zeros((5, 39), np.float32))
-    return path.parent, path.name
+def _episode(**arrays: np.ndarray) -> Builder:
+    """A folder holding one NPZ episode with `arrays`."""
+
+    def build(root: Path) -> tuple[Path, str]:
+        path = root / "episodes" / "episode_000.npz"
+        path.parent.mkdir(parents=True)
+        np.savez(path, **arrays)
+        return path.parent, path.name
+
+    return build
 
 
-def _episode_with_nan(root: Path) -> tuple[Path, str]:
-    path = root / "episodes" / "episode_000.npz"
-    path.parent.mkdir(parents=True)
-    obs = np.zeros((5, 39), np.float32)
-    obs[2, 3] = NAN
-    np.savez(path, obs=obs, actions=np.zeros((5, 4), np.float32))
-    return path.parent, path.name
-
-
+_NAN_OBS = np.zeros((5, 39), np.float32)
+_NAN_OBS[2, 3] = NAN
 DATA_CASES["policy"] += [
-    BadInput("npz-no-actions", _episode_without_actions),
-    BadInput("npz-nan-observation", _episode_with_nan),
+    BadInput("npz-no-actions", _episode(obs=np.zeros((5, 39), np.float32))),
+    BadInput("npz-nan-observation", _episode(obs=_NAN_OBS, actions=np.zeros((5, 4), np.float32))),
 ]
 
 
