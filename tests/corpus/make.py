@@ -177,6 +177,11 @@ GIF = (
 )
 NAN = float("nan")
 WATER_XYZ = "3\nwater\nO 0.0 0.0 0.0\nH 0.96 0.0 0.0\nH -0.24 0.93 0.0\n"
+NAN_PLY = (
+    "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+    "property float z\nend_header\n0 0 0\nnan 1 0\n0 0 1\n"
+)
+CUT_GRAPHML = '<?xml version="1.0"?><graphml><graph edgedefault="undirected"><node id="0"/>'
 
 DATA_CASES: dict[str, list[BadInput]] = {
     "image": [
@@ -203,14 +208,7 @@ DATA_CASES: dict[str, list[BadInput]] = {
     "pointcloud": [
         BadInput("ply-garbage", _file("shapes/chair/a.ply", GARBAGE)),
         BadInput("ply-empty", _file("shapes/chair/a.ply", b"")),
-        BadInput(
-            "ply-nan",
-            _file(
-                "shapes/chair/a.ply",
-                "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
-                "property float z\nend_header\n0 0 0\nnan 1 0\n0 0 1\n",
-            ),
-        ),
+        BadInput("ply-nan", _file("shapes/chair/a.ply", NAN_PLY)),
         BadInput("obj-no-geometry", _file("shapes/chair/a.obj", "# nothing here\n")),
         BadInput("off-garbage", _file("shapes/chair/a.off", GARBAGE)),
     ],
@@ -225,13 +223,7 @@ DATA_CASES: dict[str, list[BadInput]] = {
     "graph": [
         BadInput("graphml-garbage", _file("g.graphml", GARBAGE)),
         BadInput("graphml-empty", _file("g.graphml", b"")),
-        BadInput(
-            "graphml-truncated",
-            _file(
-                "g.graphml",
-                '<?xml version="1.0"?><graphml><graph edgedefault="undirected"><node id="0"/>',
-            ),
-        ),
+        BadInput("graphml-truncated", _file("g.graphml", CUT_GRAPHML)),
         BadInput("edgelist-self-loop", _file("g.edgelist", "0 1\n1 1\n")),
         BadInput("gml-garbage", _file("g.gml", GARBAGE)),
     ],
