@@ -120,6 +120,30 @@ def test_a_sample_does_not_depend_on_how_many_are_drawn(case: Case, tmp_path: Pa
         assert (tmp_path / "few" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
 
 
+def test_sample_streams_in_batches_that_do_not_change_a_sample(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sample` asks the domain for at most `sample_batch` samples at a time (memory stays flat
+    in --num), and a run drawn in batches of 3 writes what one batch writes."""
+    whole = sample(case, tmp_path / "whole", "--num", "7", "--seed", "3")
+    asked: list[tuple[int, int]] = []
+    original = type(case.domain).sample
+
+    def spy(self: Domain, generator: Any, opts: Any, out: Path) -> list[dict[str, Any]]:
+        asked.append((opts.first, opts.num))
+        return original(self, generator, opts, out)
+
+    monkeypatch.setattr(case.domain, "sample_batch", 3)
+    monkeypatch.setattr(type(case.domain), "sample", spy)
+    batched = sample(case, tmp_path / "batched", "--num", "7", "--seed", "3")
+    assert asked == [(0, 3), (3, 3), (6, 1)]
+    assert batched == whole
+    for name in per_sample_files(whole):
+        assert (tmp_path / "whole" / name).read_bytes() == (
+            tmp_path / "batched" / name
+        ).read_bytes()
+
+
 def test_save_and_load_pretrained_round_trip(case: Case, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 

@@ -318,3 +318,14 @@ def test_a_compiled_pipeline_samples_what_the_eager_one_does(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)  # no C++ compiler on this CPU
     fallback = pipeline()
     assert not fallback.compile() and torch.equal(fallback.generate(template(), seed=3), eager)
+
+
+def test_seeded_labels_depend_on_the_sample_seed_alone() -> None:
+    from polydit.core.pipeline import seeded_labels
+
+    run = seeded_labels(8, 5, seed=3)
+    assert run.dtype == torch.long and run.shape == (8,)
+    assert torch.equal(run[2:], seeded_labels(6, 5, seed=5))  # sample 2 of seed 3 = sample 0 of 5
+    counts = torch.bincount(seeded_labels(2000, 5, seed=0), minlength=5)
+    assert counts.min() > 330 and counts.max() < 470  # uniform: 400 ± 3.5 σ
+    assert seeded_labels(0, 5, seed=0).shape == (0,)

@@ -28,11 +28,12 @@ class RingDomain(Domain):
         import numpy as np
 
         points = generator.sample(opts.num, opts.seed, **opts.generation())
-        for i, p in enumerate(points):
-            np.save(out / f"points_{i:03d}.npy", opts.extra["scale"] * p)
+        names = [f"points_{opts.first + i:03d}.npy" for i in range(opts.num)]
+        for name, p in zip(names, points, strict=True):
+            np.save(out / name, opts.extra["scale"] * p)
         return [
-            {"file": f"points_{i:03d}.npy", "seed": opts.seed + i, "conditioning": {}}
-            for i in range(opts.num)
+            {"file": name, "seed": opts.seed + i, "conditioning": {}}
+            for i, name in enumerate(names)
         ]
 
     def evaluate(self, generator: Any, opts: Any) -> dict[str, float]:

@@ -110,6 +110,23 @@ def seeded_noise(shape: tuple[int, ...], seed: int, device: torch.device | str =
     return torch.stack(rows).to(device)
 
 
+#: seeds of per-sample class draws: apart from the noise (seed + i) and StepNoise (2**32 + seed + i)
+LABEL_SEED_OFFSET = 2**33
+
+
+def seeded_labels(num: int, classes: int, seed: int) -> Tensor:
+    """(num,) class ids uniform in [0, classes) where id i is drawn from its own generator
+    (``LABEL_SEED_OFFSET + seed + i``), so a sample's class depends on its seed alone, not on
+    how many samples are drawn or in which batch (what an omitted label means)."""
+    draws = [
+        torch.randint(
+            classes, (1,), generator=torch.Generator().manual_seed(LABEL_SEED_OFFSET + seed + i)
+        )
+        for i in range(num)
+    ]
+    return torch.cat(draws) if draws else torch.zeros(0, dtype=torch.long)
+
+
 class Pipeline:
     """DiT + process + sampling defaults + the domain's :class:`~polydit.core.codec.Codec`.
 

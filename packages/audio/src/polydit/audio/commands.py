@@ -36,13 +36,20 @@ def conditioning(generator: AudioGenerator, samples: AudioSamples, i: int) -> di
 
 
 def write_samples(
-    generator: AudioGenerator, samples: AudioSamples, out: Path, seed: int, prefix: str = "sample"
+    generator: AudioGenerator,
+    samples: AudioSamples,
+    out: Path,
+    seed: int,
+    prefix: str = "sample",
+    first: int = 0,
 ) -> list[dict[str, Any]]:
-    """One WAV per clip and their spectrograms.png into `out`; the samples.json records."""
-    save_spectrograms(out / "spectrograms.png", samples.waveforms, generator.codec.mel)
+    """One WAV per clip (numbered from `first`) into `out`, and spectrograms.png of the first
+    batch (`first` 0); the samples.json records."""
+    if first == 0:
+        save_spectrograms(out / "spectrograms.png", samples.waveforms, generator.codec.mel)
     records = []
     for i, wave in enumerate(samples.waveforms):
-        name = f"{prefix}_{i:04d}.wav"
+        name = f"{prefix}_{first + i:04d}.wav"
         write_wav(out / name, wave, samples.sample_rate)
         records.append(
             {"file": name, "seed": seed + i, "conditioning": conditioning(generator, samples, i)}
@@ -57,7 +64,7 @@ def sample(generator: AudioGenerator, opts: SampleOptions, out: Path) -> list[di
     labels = None if extra.get("label") is None else generator.label_index(extra["label"])
     voices = None if extra.get("voice") is None else generator.voice_index(extra["voice"])
     samples = generator.sample(opts.num, labels, voices=voices, seed=opts.seed, **opts.generation())
-    return write_samples(generator, samples, out, opts.seed)
+    return write_samples(generator, samples, out, opts.seed, first=opts.first)
 
 
 def read_clip(path: Path, generator: AudioGenerator) -> torch.Tensor:

@@ -29,7 +29,7 @@ from polydit.audio import PRETRAINED
 from polydit.audio.codec import MelCodec
 from polydit.core.errors import ConfigError
 from polydit.core.names import name_index
-from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_labels
 from polydit.core.tokens import Cond
 
 Labels = Tensor | Sequence[int | str] | int | str | None
@@ -84,10 +84,9 @@ class AudioGenerator(Pipeline):
         return name_index(voice, self.codec.voice_names, argument="voice", what="voices")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
-        """(num,) labels uniform over the classes from `seed` (what an omitted --label means);
-        label i is the i-th draw, so it does not depend on `num`."""
-        g = torch.Generator().manual_seed(seed)
-        return torch.randint(len(self.codec.class_names), (num,), generator=g)
+        """(num,) labels uniform over the classes, label i from seed + i (what an omitted
+        --label means; :func:`~polydit.core.pipeline.seeded_labels`)."""
+        return seeded_labels(num, len(self.codec.class_names), seed)
 
     def _ids(self, values: Labels, num: int, index: Any) -> Tensor:
         """(num,) ids from one name/id for all, or `num` names/ids."""

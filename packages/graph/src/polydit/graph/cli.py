@@ -75,11 +75,12 @@ class GraphDomain(Domain):
         graphs = self._generate(generator, opts, opts.num)
         records = []
         for i, graph in enumerate(graphs):
-            name = f"graph_{i:03d}.graphml"
+            name = f"graph_{opts.first + i:03d}.graphml"
             write_graphml(out / name, graph)
             facts = {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
             records.append({"file": name, "seed": opts.seed + i, "conditioning": {}, **facts})
-        draw_grid(out / "grid.png", graphs)
+        if opts.first == 0:
+            draw_grid(out / "grid.png", graphs)
         return records
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:

@@ -51,24 +51,28 @@ class ImageDomain(Domain):
         Flag("skip-bad", bool, False, "Skip unreadable files of a folder and report them."),
     )
 
+    def sample_count(self, generator: Any, opts: SampleOptions) -> int:
+        per_class = opts.extra.get("per_class")
+        return opts.num if per_class is None else len(generator.codec.class_names) * per_class
+
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
         import torch
 
         from polydit.core.errors import ConfigError
 
         extra = opts.extra
-        num, labels = opts.num, None
+        labels = None
         per_class = extra.get("per_class")
         if per_class is not None:
             if extra.get("label") is not None or extra.get("prompt") is not None:
                 raise ConfigError("--per-class cannot be combined with --label or --prompt")
-            k = len(generator.codec.class_names)
-            num, labels = k * per_class, torch.arange(k).repeat_interleave(per_class)
+            run = torch.arange(opts.first, opts.first + opts.num)
+            labels = torch.div(run, per_class, rounding_mode="floor")
         elif extra.get("label") is not None:
             labels = generator.label_index(extra["label"])
         size = extra.get("size")
         samples = generator.sample(
-            num,
+            opts.num,
             labels,
             prompts=extra.get("prompt"),
             seed=opts.seed,
@@ -77,8 +81,8 @@ class ImageDomain(Domain):
             positions=extra.get("positions") or "extrapolate",
             **opts.generation(),
         )
-        columns = per_class if per_class is not None else min(GRID_COLUMNS, num)
-        return write_samples(samples, out, opts.seed, columns)
+        columns = per_class if per_class is not None else min(GRID_COLUMNS, opts.num)
+        return write_samples(samples, out, opts.seed, columns, opts.first)
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.image.metrics import EVAL_NUM, evaluate_digits
@@ -148,16 +152,20 @@ class ImageDomain(Domain):
         return [GalleryItem(Path("classes.png"), caption, command)]
 
 
-def write_samples(samples: Any, out: Path, seed: int, columns: int) -> list[dict[str, Any]]:
-    """One PNG per sample and grid.png into `out`; the samples.json records."""
+def write_samples(
+    samples: Any, out: Path, seed: int, columns: int, first: int = 0
+) -> list[dict[str, Any]]:
+    """One PNG per sample (numbered from `first`) into `out`, and grid.png of the first batch
+    (`first` 0); the samples.json records."""
     from polydit.image.io import save_grid, save_png
 
     records = []
     for i, image in enumerate(samples.images):
-        name = f"sample_{i:04d}.png"
+        name = f"sample_{first + i:04d}.png"
         save_png(out / name, image)
         records.append({"file": name, "seed": seed + i, "conditioning": _cond(samples, i)})
-    save_grid(out / "grid.png", samples.images, columns)
+    if first == 0:
+        save_grid(out / "grid.png", samples.images, columns)
     return records
 
 

@@ -18,7 +18,7 @@ from torch import Tensor
 from polydit.core import arguments
 from polydit.core.errors import ConfigError
 from polydit.core.names import name_index
-from polydit.core.pipeline import Pipeline
+from polydit.core.pipeline import Pipeline, seeded_labels
 from polydit.core.tokens import Cond
 from polydit.image.codec import PatchCodec
 
@@ -60,9 +60,9 @@ class ImageGenerator(Pipeline):
         return name_index(label, self.codec.class_names, argument="label")
 
     def draw_labels(self, num: int, seed: int) -> Tensor:
-        """(num,) labels uniform over the classes, from `seed` (what an omitted --label means)."""
-        g = torch.Generator().manual_seed(seed)
-        return torch.randint(len(self.codec.class_names), (num,), generator=g)
+        """(num,) labels uniform over the classes, label i from seed + i (what an omitted
+        --label means)."""
+        return seeded_labels(num, len(self.codec.class_names), seed)
 
     def _cond(self, labels: Tensor | None, prompts: Sequence[str] | None) -> Cond:
         if self.is_text:

@@ -108,11 +108,14 @@ class MoleculeDomain(Domain):
 
             structures = generator.sample(opts.num, opts.seed, **opts.generation())
             counts = generator.atom_counts(opts.num, opts.seed).tolist()
-            return write_records(out, structures, counts, opts.seed)
+            return write_records(out, structures, counts, opts.seed, opts.first)
         from polydit.molecule.io import write_records
 
+        if opts.first == 0:
+            self.written = {}  # records per SDF of this run so far (a run's batches append)
         mols = generator.sample(opts.num, opts.seed, gap=gap, **opts.generation())
-        return write_records(out, mols, opts.seed, {} if gap is None else {"gap": gap})
+        conditioning = {} if gap is None else {"gap": gap}
+        return write_records(out, mols, opts.seed, conditioning, self.written, opts.first)
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:
         from polydit.core.errors import ConfigError

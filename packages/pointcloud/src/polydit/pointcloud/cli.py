@@ -83,13 +83,14 @@ class PointCloudDomain(Domain):
         names = generator.codec.class_names
         records = []
         for i, cloud in enumerate(clouds):
-            name = f"shape_{i:04d}.ply"
+            name = f"shape_{opts.first + i:04d}.ply"
             write_ply(out / name, cloud)
             k = int(labels[i])
             records.append(
                 {"file": name, "seed": opts.seed + i, "conditioning": {"label": names[k]}}
             )
-        draw_grid(out / "grid.png", list(clouds), min(GRID_COLUMNS, len(clouds)))
+        if opts.first == 0:
+            draw_grid(out / "grid.png", list(clouds), min(GRID_COLUMNS, len(clouds)))
         return records
 
     def evaluate(self, generator: Any, opts: EvalOptions) -> dict[str, float]:

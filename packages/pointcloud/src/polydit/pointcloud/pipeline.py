@@ -17,7 +17,7 @@ from torch import Tensor
 
 from polydit.core.errors import ConfigError
 from polydit.core.names import name_index
-from polydit.core.pipeline import Pipeline, SamplingConfig
+from polydit.core.pipeline import Pipeline, SamplingConfig, seeded_labels
 from polydit.core.tokens import Cond
 from polydit.pointcloud.codec import VoxelCodec
 from polydit.pointcloud.model import VoxelDiT, VoxelDiTConfig
@@ -55,11 +55,10 @@ class PointCloudGenerator(Pipeline):
         return name_index(label, self.codec.class_names, argument="label")
 
     def labels_for(self, num: int, label: str | int | None, seed: int) -> Tensor:
-        """(num,) class ids: `label` repeated, or uniform from `seed` when None."""
+        """(num,) class ids: `label` repeated, or uniform when None (id i from seed + i)."""
         if label is not None:
             return torch.full((num,), self.label_index(label), dtype=torch.long)
-        generator = torch.Generator().manual_seed(seed)
-        return torch.randint(len(self.codec.class_names), (num,), generator=generator)
+        return seeded_labels(num, len(self.codec.class_names), seed)
 
     @torch.no_grad()
     def sample(

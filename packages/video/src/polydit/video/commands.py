@@ -38,11 +38,12 @@ def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, An
     conditioning = {} if labels is None else {"digit": digit}
     records = []
     for i, clip in enumerate(clips):
-        files = write_clip(out, f"clip_{i:03d}", clip, mp4=opts.extra["mp4"])
+        files = write_clip(out, f"clip_{opts.first + i:03d}", clip, mp4=opts.extra["mp4"])
         records.append(
             {"file": files[0], "files": files, "seed": opts.seed + i, "conditioning": conditioning}
         )
-    write_strip(out / "strip.png", list(clips))
+    if opts.first == 0:
+        write_strip(out / "strip.png", list(clips))
     return records
 
 

@@ -107,9 +107,13 @@ class GenerationOptions:
 
 @dataclass(frozen=True)
 class SampleOptions(GenerationOptions):
-    """What `<domain> sample` asks for: `num` samples, sample i seeded deterministically."""
+    """What one call of :meth:`Domain.sample` asks for: `num` samples, sample i seeded
+    ``seed + i``; `first` is the index of this batch's first sample in the whole run (``sample``
+    streams a run of any size in batches of :attr:`Domain.sample_batch`: batch b gets
+    ``first = b · sample_batch`` and ``seed = run seed + first``), so file names count from it."""
 
     num: int
+    first: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,8 @@ class Domain(ABC):
     A domain whose models cannot use the training-free caches sets ``caches = False``: its
     `sample` and `eval` then offer no --cache / --cache-opts. A domain whose `evaluate` draws
     report figures into ``opts.report`` (when set) sets ``reports = True``: `eval --report DIR`.
+    `sample` streams: the core asks :meth:`sample` for at most ``sample_batch`` samples at a time
+    (memory stays flat in --num) and a sample must not depend on the batch it is drawn in.
     The module defining it must stay light: import torch and the domain's models inside the
     methods, so that ``--help`` and ``polydit list`` stay fast.
     """
@@ -180,6 +186,7 @@ class Domain(ABC):
     data_options: Sequence[Flag] = ()
     caches: bool = True
     reports: bool = False
+    sample_batch: int = 256
 
     @functools.cached_property
     def pretrained_root(self) -> Path:
@@ -258,9 +265,16 @@ class Domain(ABC):
         }
 
     # --- what every domain writes ---------------------------------------------------------
+    def sample_count(self, generator: Any, opts: SampleOptions) -> int:
+        """How many samples a `sample` run writes: ``--num`` unless a domain flag sets it (e.g.
+        image's ``--per-class``)."""
+        return opts.num
+
     @abstractmethod
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
-        """Write `opts.num` samples into `out`; one record per sample:
+        """Write one batch, samples ``opts.first … opts.first + opts.num − 1`` of the run, into
+        `out` (named from ``opts.first``; a summary picture such as grid.png from the batch with
+        ``first == 0``); one record per sample:
         ``{"file": name relative to out, "seed": int, "conditioning": {...}}``."""
 
     @abstractmethod

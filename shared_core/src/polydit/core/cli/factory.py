@@ -5,6 +5,7 @@ Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``, ``export``. Dom
 """
 
 import contextlib
+import dataclasses
 import inspect
 import time
 from collections.abc import Callable
@@ -147,8 +148,17 @@ def _sample(domain: Domain) -> Callable[..., None]:
         opts = SampleOptions(num=num, extra=extra, **common)
         started = time.perf_counter()
         generator = loaded(domain, opts)
+        total = domain.sample_count(generator, opts)
         with output_directory(out) as staging:
-            records = domain.sample(generator, opts, staging)
+            records = []
+            for first in range(0, total, domain.sample_batch):
+                part = dataclasses.replace(
+                    opts,
+                    num=min(domain.sample_batch, total - first),
+                    seed=opts.seed + first,
+                    first=first,
+                )
+                records += domain.sample(generator, part, staging)
             atomic_write_text(staging / SAMPLES_FILE, to_json(records, indent=2) + "\n")
         seconds = time.perf_counter() - started
         typer.echo(f"{len(records)} samples from {opts.model} in {out} ({seconds:.1f}s)")

@@ -27,15 +27,20 @@ def write_cifs(directory: str | Path, structures: Sequence, prefix: str = "cryst
 
 
 def write_records(
-    directory: str | Path, structures: Sequence, num_atoms: Sequence[int], seed: int
+    directory: str | Path,
+    structures: Sequence,
+    num_atoms: Sequence[int],
+    seed: int,
+    first: int = 0,
 ) -> list[dict[str, Any]]:
-    """One CIF per buildable structure (DIR/crystal_0000.cif, ...) and one record per sample:
-    its file (None for an unbuildable lattice), seed, atom count, formula and validity flags."""
+    """One CIF per buildable structure (DIR/crystal_0000.cif, ..., numbered from `first`) and one
+    record per sample: its file (None for an unbuildable lattice), seed, atom count, formula and
+    validity flags."""
     from polydit.molecule.crystal.metrics import composition_valid, structure_valid
 
     records = []
     for i, (s, n) in enumerate(zip(structures, num_atoms, strict=True)):
-        name = f"crystal_{i:04d}.cif"
+        name = f"crystal_{first + i:04d}.cif"
         if s is not None:
             write_cif(Path(directory) / name, s)
         records.append(
