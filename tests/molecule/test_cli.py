@@ -33,7 +33,11 @@ def test_sample_writes_one_sdf_record_per_molecule_and_manifest(
 @pytest.mark.parametrize(
     ("model", "rates", "count"),
     [
-        ("tiny_model_dir", ("atom_stability", "molecule_stability"), "num_molecules"),
+        (
+            "tiny_model_dir",
+            ("atom_stability", "molecule_stability", "valid_and_connected"),
+            "num_molecules",
+        ),
         ("crystal_model", ("structural_validity", "compositional_validity"), "num_structures"),
     ],
 )

@@ -66,3 +66,17 @@ def test_overvalent_carbon_is_invalid():
     xyz = np.vstack([[0, 0, 0], 1.09 * dirs])
     report = analyse(["C"] + ["H"] * 5, xyz)
     assert report.smiles is None and not report.stable
+
+
+def test_valid_and_connected_counts_whole_single_fragment_molecules_only():
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles("CCO"))
+    AllChem.EmbedMolecule(mol, randomSeed=0)
+    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
+    coords = mol.GetConformer().GetPositions()
+    apart = np.concatenate([coords, coords + 10.0])  # two ethanols 17 Å apart: valid, 2 fragments
+    scores = edm_metrics([(symbols, coords), (symbols + symbols, apart)])
+    assert scores["validity"] == 1.0  # EDM keeps the largest fragment
+    assert scores["valid_and_connected"] == 0.5 and scores["num_valid_and_connected"] == 1

@@ -24,15 +24,16 @@ def quiet_rdkit() -> Iterator[None]:
         RDLogger.EnableLog("rdApp.*")
 
 
-def build_molecule(symbols: Sequence[str], coords: np.ndarray):
-    """An unsanitised RDKit RWMol of the atoms with EDM bond orders (no conformer)."""
+def build_molecule(symbols: Sequence[str], coords: np.ndarray, orders: np.ndarray | None = None):
+    """An unsanitised RDKit RWMol of the atoms with bond orders `orders` (n, n) in {0, 1, 2, 3}
+    (e.g. generated bonds), else EDM's perceived from the coordinates (no conformer)."""
     from rdkit import Chem
 
     kinds = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
     mol = Chem.RWMol()
     for s in symbols:
         mol.AddAtom(Chem.Atom(s))
-    orders = bond_orders(symbols, coords)
+    orders = bond_orders(symbols, coords) if orders is None else np.asarray(orders)
     for i, j in zip(*np.nonzero(np.triu(orders)), strict=True):
         mol.AddBond(int(i), int(j), kinds[int(orders[i, j])])
     return mol

@@ -33,7 +33,9 @@ class MoleculeCodec(JsonConfig):
     the training set's name; centre_noise: noise with zero centre of mass over each molecule's
     atoms (EDM/ADiT); gap: (mean, std) in eV of the HOMO–LUMO gap a gap-conditioned model
     standardises its target with; pair_bias: the network adds the distance pair head
-    (:mod:`polydit.molecule.pair_bias`) over the coordinate channels.
+    (:mod:`polydit.molecule.pair_bias`) over the coordinate channels; bonds: the bond mode
+    (:mod:`polydit.molecule.bond_model`): bond types are generated with the atoms, and a batch's
+    ``bonds`` (B, N, N) ride beside the tokens (:meth:`encode_bonds`).
     """
 
     atom_types: tuple[str, ...] = QM9_ATOMS
@@ -44,6 +46,7 @@ class MoleculeCodec(JsonConfig):
     centre_noise: bool = False
     gap: tuple[float, float] | None = None
     pair_bias: bool = False
+    bonds: bool = False
 
     def __post_init__(self) -> None:
         if not self.atom_types:
@@ -77,6 +80,18 @@ class MoleculeCodec(JsonConfig):
         coords = x[..., :COORD_DIMS] * self.coord_scale * mask[..., None]
         return GeneratedAtoms(types, coords, mask.sum(1), self.atom_types)
 
+    def encode_bonds(self, batch: dict[str, Tensor]) -> tuple[Tokens, Tensor]:
+        """The bond mode's state: (:meth:`encode` tokens, bond orders (B, N, N) long, zero at
+        padding and on the diagonal)."""
+        tokens = self.encode(batch)
+        return tokens, torch.where(real_pairs(tokens.mask), batch["bonds"].long(), 0)
+
+    def decode_bonds(self, x: Tensor, bonds: Tensor, template: Tokens) -> GeneratedAtoms:
+        """:meth:`decode` plus the bond orders (B, N, N) long (zero wherever an atom is padding)."""
+        atoms = self.decode(x, template)
+        atoms.bonds = torch.where(real_pairs(template.mask), bonds.long(), 0)
+        return atoms
+
     def template(self, num: int, seed: int = 0, num_atoms: Tensor | None = None) -> Tokens:
         """Zeros (num, max_atoms, 3 + K) masked to each sample's atom count: `num_atoms`, else
         drawn from the histogram (count i from seed + i)."""
@@ -99,12 +114,21 @@ class MoleculeCodec(JsonConfig):
 
 @dataclass
 class GeneratedAtoms:
-    """Decoded molecules: types (B, N) long (−1 pad), coords (B, N, 3) Å, num_atoms (B,)."""
+    """Decoded molecules: types (B, N) long (−1 pad), coords (B, N, 3) Å, num_atoms (B,); a
+    bond-mode model's bond orders (B, N, N) long (0 none, 1–3), else None."""
 
     types: Tensor
     coords: Tensor
     num_atoms: Tensor
     atom_types: tuple[str, ...]
+    bonds: Tensor | None = None
+
+    def bond_orders(self, i: int) -> np.ndarray | None:
+        """(n, n) bond orders of molecule `i`, or None without generated bonds."""
+        if self.bonds is None:
+            return None
+        n = int(self.num_atoms[i])
+        return self.bonds[i, :n, :n].numpy()
 
     def molecule(self, i: int) -> tuple[list[str], np.ndarray]:
         n = int(self.num_atoms[i])
@@ -113,6 +137,12 @@ class GeneratedAtoms:
 
     def __len__(self) -> int:
         return len(self.num_atoms)
+
+
+def real_pairs(mask: Tensor) -> Tensor:
+    """(B, N, N) bool: the pairs i ≠ j of real atoms of `mask` (B, N)."""
+    eye = torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
+    return mask[:, :, None] & mask[:, None, :] & ~eye
 
 
 def draw_atom_counts(size_histogram: tuple[int, ...], num: int, seed: int) -> Tensor:

@@ -2,9 +2,11 @@
 
 A :class:`MoleculeSet` holds padded arrays: ``types`` (M, N) int64 indices into its ``atom_types``
 alphabet (−1 = padding), ``coords`` (M, N, 3) float32 Cartesian coordinates in Å, centred on the
-mean of each molecule's atoms (padding rows are 0), ``num_atoms`` (M,) and one SMILES per
-molecule. QM9 follows EDM: the 130,831 molecules of qm9pack, permuted with a fixed seed and split
-100,000 train / 17,748 validation / 13,083 test (test = int(0.1 · 130,831)).
+mean of each molecule's atoms (padding rows are 0), ``num_atoms`` (M,), one SMILES per molecule
+and optionally ``bonds`` (M, N, N) int8 bond orders (0 none, 1–3; QM9's from
+:mod:`polydit.molecule.bond_data`, for the bond mode). QM9 follows EDM: the 130,831 molecules
+of qm9pack, permuted with a fixed seed and split 100,000 train / 17,748 validation / 13,083 test
+(test = int(0.1 · 130,831)).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ import torch
 
 from polydit.core.atomic import atomic_write
 from polydit.core.errors import ConfigError, DataError
+from polydit.molecule.bond_data import (
+    BONDS_VERSION,
+    cached_sparse_bonds,
+    dense_bonds,
+    sparse_bonds,
+)
 from polydit.molecule.codec import QM9_ATOMS, MoleculeCodec
 
 QM9_SIZE = 130_831
@@ -40,7 +48,8 @@ _BARE_DOT = re.compile(r"\.(?=[,\]])")  # qm9pack writes 0. and 1. (not JSON)
 
 @dataclass
 class MoleculeSet:
-    """Padded molecules (see module docstring); ``gap`` (M,) HOMO–LUMO gap in eV or None."""
+    """Padded molecules (see module docstring); ``gap`` (M,) HOMO–LUMO gap in eV or None;
+    ``bonds`` (M, N, N) int8 bond orders or None."""
 
     name: str
     atom_types: tuple[str, ...]
@@ -50,6 +59,7 @@ class MoleculeSet:
     smiles: list[str]
     gap: np.ndarray | None = None
     sources: list[str] = field(default_factory=list)
+    bonds: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.num_atoms)
@@ -70,6 +80,7 @@ class MoleculeSet:
             [self.smiles[i] for i in index],
             None if self.gap is None else self.gap[index],
             [self.sources[i] for i in index] if self.sources else [],
+            None if self.bonds is None else self.bonds[index, :n, :n],
         )
 
     def molecule(self, i: int) -> tuple[list[str], np.ndarray]:
@@ -83,7 +94,8 @@ class MoleculeSet:
 
     def batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """The Trainer's batch: types (K, n) long (−1 pad), coords (K, n, 3), mask (K, n) bool,
-        trimmed to the largest molecule among `indices`; + gap (K,) eV when the set has gaps."""
+        trimmed to the largest molecule among `indices`; + gap (K,) eV when the set has gaps;
+        + bonds (K, n, n) long when it has bonds."""
         idx = indices.numpy()
         n = int(self.num_atoms[idx].max())
         types = torch.from_numpy(self.types[idx, :n])
@@ -94,6 +106,8 @@ class MoleculeSet:
         }
         if self.gap is not None:
             batch["gap"] = torch.from_numpy(np.asarray(self.gap[idx], dtype=np.float32))
+        if self.bonds is not None:
+            batch["bonds"] = torch.from_numpy(self.bonds[idx, :n, :n].astype(np.int64))
         return batch
 
 
@@ -209,20 +223,48 @@ def qm9_split_indices(split: str, seed: int = 0) -> np.ndarray:
     return np.sort(perm[bounds[0] : bounds[1]])
 
 
-def load_qm9(split: str = "train", *, hydrogens: bool = True, seed: int = 0) -> MoleculeSet:
-    """QM9 (with or without hydrogens) restricted to an EDM-sized split (see module docstring)."""
+def qm9_bonds() -> dict[str, np.ndarray]:
+    """Sparse bonds of all QM9 molecules (:func:`polydit.molecule.bond_data.sparse_bonds`, in
+    qm9pack order), computed once and cached beside the QM9 cache."""
+
+    def compute() -> dict[str, np.ndarray]:
+        arrays = _qm9_arrays()
+        atoms = [
+            ([QM9_ATOMS[t] for t in arrays["types"][m, :n]], arrays["coords"][m, :n])
+            for m, n in enumerate(arrays["num_atoms"])
+        ]
+        return sparse_bonds(atoms, arrays["smiles"].tolist())
+
+    path = cache_dir() / f"qm9_bonds_v{BONDS_VERSION}_qm9v{CACHE_VERSION}.npz"
+    return cached_sparse_bonds(path, compute)
+
+
+def load_qm9(
+    split: str = "train", *, hydrogens: bool = True, seed: int = 0, bonds: bool = False
+) -> MoleculeSet:
+    """QM9 (with or without hydrogens) restricted to an EDM-sized split (see module docstring);
+    with `bonds` (hydrogens only), the molecules whose RDKit bonds match their SMILES, with
+    their bond matrices (:mod:`polydit.molecule.bond_data`)."""
+    if bonds and not hydrogens:
+        raise ConfigError(
+            "bonds: the QM9 bond matrices are defined with hydrogens (qm9, not qm9-noh)"
+        )
     arrays = _qm9_arrays()
     idx = qm9_split_indices(split, seed)
+    matrices = None
+    if bonds:
+        sparse = qm9_bonds()
+        idx = idx[sparse["keep"][idx]]
+        matrices = dense_bonds(sparse, idx, arrays["types"].shape[1])
     types = arrays["types"][idx].astype(np.int64)
     coords = arrays["coords"][idx]
     num = arrays["num_atoms"][idx]
     if not hydrogens:
         types, coords, num = _drop_hydrogens(types, coords)
     name = "qm9" if hydrogens else "qm9-noh"
-    data = MoleculeSet(
-        name, QM9_ATOMS, types, coords, num, arrays["smiles"][idx].tolist(), arrays["gap"][idx]
-    )
-    return data.subset(np.arange(len(data))) if not hydrogens else data
+    smiles, gap = arrays["smiles"][idx].tolist(), arrays["gap"][idx]
+    data = MoleculeSet(name, QM9_ATOMS, types, coords, num, smiles, gap, bonds=matrices)
+    return data.subset(np.arange(len(data))) if not hydrogens or bonds else data
 
 
 def _drop_hydrogens(

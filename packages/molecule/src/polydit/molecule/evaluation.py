@@ -18,7 +18,7 @@ from polydit.core.errors import ConfigError, DataError
 from polydit.molecule.bonds import ALLOWED_VALENCE
 from polydit.molecule.chem import quiet_rdkit
 from polydit.molecule.data import BUILTINS, CACHE_VERSION, MoleculeSet, cache_dir, load_qm9
-from polydit.molecule.metrics import analyse, edm_metrics
+from polydit.molecule.metrics import analyse, edm_metrics, generated_bond_metrics
 
 EVAL_NUM = 1000
 Molecule = tuple[list[str], np.ndarray]
@@ -119,7 +119,8 @@ def evaluate_generator(
     report: Path | None = None,
     **sampling: Any,
 ) -> dict[str, float]:
-    """EDM metrics of `num` samples (see :mod:`polydit.molecule.metrics` for denominators), with
+    """EDM metrics of `num` samples (see :mod:`polydit.molecule.metrics` for denominators; a
+    bond-mode model's samples are also scored with their generated bonds), with
     novelty against the training SMILES when asked and the model was trained on a built-in set,
     and the sampling time; with `report` (a directory), also the figure
     report/molecule_report.png of the same samples against the data."""
@@ -132,6 +133,9 @@ def evaluate_generator(
     reference = training_smiles(data) if novelty and data in BUILTINS else None
     molecules = [atoms.molecule(i) for i in range(num)]
     metrics = edm_metrics(molecules, reference)
+    if getattr(atoms, "bonds", None) is not None:  # a bond-mode model: also score its bonds
+        orders = [atoms.bond_orders(i) for i in range(num)]
+        metrics |= generated_bond_metrics(molecules, orders, reference)
     metrics["sampling_seconds"] = seconds
     if report is not None:
         bonds = " and the QM9 test split's bonds" if data in BUILTINS else ""

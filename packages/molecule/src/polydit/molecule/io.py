@@ -1,7 +1,8 @@
 """Molecule files: RDKit Mols with 3D conformers ↔ SDF / XYZ (every write is atomic), and the
 records `sample` writes for generated molecules.
 
-Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.chem`) and per-molecule
+Generated molecules get EDM-perceived bonds (:mod:`polydit.molecule.chem`), or the bonds a
+bond-mode model generated with them, and per-molecule
 properties: ``polydit_valid`` (EDM validity), ``polydit_connected`` (one fragment),
 ``polydit_closed_shell`` (no radical electrons), ``polydit_smiles`` (EDM's largest-fragment
 SMILES) and ``polydit_canonical_smiles`` (RDKit canonical SMILES without hydrogens), the SMILES
@@ -40,17 +41,18 @@ SDF_NAME = "molecules.sdf"
 INVALID_SDF_NAME = "invalid.sdf"
 
 
-def to_rdkit(symbols: Sequence[str], coords: np.ndarray):
-    """An RDKit Mol: atoms, EDM bond orders, one 3D conformer (Å), explicit H (no implicit H
-    added), sanitised if possible; int properties ``polydit_valid``, ``polydit_connected``,
+def to_rdkit(symbols: Sequence[str], coords: np.ndarray, orders: np.ndarray | None = None):
+    """An RDKit Mol: atoms, bond orders `orders` (n, n) (e.g. generated bonds; default EDM's
+    perceived from the coordinates), one 3D conformer (Å), explicit H (no implicit H added),
+    sanitised if possible; int properties ``polydit_valid``, ``polydit_connected``,
     ``polydit_closed_shell`` and the SMILES ``polydit_smiles`` (largest fragment) and
     ``polydit_canonical_smiles`` (heavy atoms), both "" if invalid."""
     from rdkit import Chem
     from rdkit.Geometry import Point3D
 
     with quiet_rdkit():
-        smiles = largest_fragment_smiles(build_molecule(symbols, coords))
-        mol = build_molecule(symbols, coords)
+        smiles = largest_fragment_smiles(build_molecule(symbols, coords, orders))
+        mol = build_molecule(symbols, coords, orders)
         for atom in mol.GetAtoms():
             atom.SetNoImplicit(True)
         if smiles is not None:
@@ -126,26 +128,36 @@ def read_back_error(record: str) -> str | None:
 
 
 def write_records(
-    directory: str | Path, mols: Sequence, seed: int, conditioning: dict[str, Any]
+    directory: str | Path,
+    mols: Sequence,
+    seed: int,
+    conditioning: dict[str, Any],
+    written: dict[str, int] | None = None,
+    first: int = 0,
 ) -> list[dict[str, Any]]:
     """`mols` into DIR/molecules.sdf (those RDKit reads back with sanitisation) and
     DIR/invalid.sdf (the others, with ``polydit_rdkit_error``); a file without records is not
     written (RDKit refuses empty SDF files). One record per molecule: its file and record index
     there, seed, atom count, the flags and SMILES of :func:`to_rdkit`, RDKit's error (None in
-    molecules.sdf) and the conditioning."""
+    molecules.sdf) and the conditioning.
+
+    Streaming: `written` maps a file name to the records earlier batches put there (those files
+    are appended to, and the counts updated); `first` numbers the titles (``mol_{first + i}``)."""
+    written = {} if written is None else written
     files: dict[str, list[str]] = {SDF_NAME: [], INVALID_SDF_NAME: []}
     records = []
     for i, mol in enumerate(mols):
-        record = sdf_record(mol, f"mol_{i}")
+        title = f"mol_{first + i}"
+        record = sdf_record(mol, title)
         error = read_back_error(record)
         if error is not None:
             mol.SetProp(RDKIT_ERROR_PROP, error)
-            record = sdf_record(mol, f"mol_{i}")
+            record = sdf_record(mol, title)
         name = SDF_NAME if error is None else INVALID_SDF_NAME
         records.append(
             {
                 "file": name,
-                "record": len(files[name]),
+                "record": written.get(name, 0) + len(files[name]),
                 "seed": seed + i,
                 "num_atoms": mol.GetNumAtoms(),
                 "valid": bool(mol.GetIntProp(VALID_PROP)),
@@ -159,8 +171,14 @@ def write_records(
         )
         files[name].append(record)
     for name, texts in files.items():
-        if texts:
+        if not texts:
+            continue
+        if written.get(name, 0):
+            with open(Path(directory) / name, "a", encoding="utf-8") as f:
+                f.write("".join(texts))
+        else:
             atomic_write_text(Path(directory) / name, "".join(texts))
+        written[name] = written.get(name, 0) + len(texts)
     return records
 
 

@@ -45,6 +45,18 @@ class MoleculeGenerator(KindPipeline):
             raise ConfigError("codec.gap (mean, std) must be given exactly for a vector_dim model")
 
     @classmethod
+    def from_config(  # type: ignore[override]
+        cls, config: dict[str, Any], state: dict[str, torch.Tensor] | None = None, **kwargs: Any
+    ) -> MoleculeGenerator:
+        """A bond-mode config (``codec.bonds``) rebuilds a
+        :class:`~polydit.molecule.bond_pipeline.BondGenerator`; any other this class."""
+        if cls is MoleculeGenerator and config.get("codec", {}).get("bonds", False):
+            from polydit.molecule.bond_pipeline import BondGenerator
+
+            return BondGenerator.from_config(config, state, **kwargs)
+        return super().from_config(config, state, **kwargs)
+
+    @classmethod
     def build_model(cls, config: DiTConfig, codec: dict[str, Any]) -> DiT:
         """The core DiT, or a PairBiasDiT for models with the distance pair head."""
         return PairBiasDiT(config) if codec.get("pair_bias", False) else DiT(config)

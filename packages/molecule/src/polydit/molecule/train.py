@@ -19,7 +19,7 @@ from polydit.core.process import build_process
 from polydit.core.tokens import Cond
 from polydit.core.train import LossFn, Recipe, TrainConfig, TrainData, warm_start
 from polydit.molecule.codec import centred_noise, rotated
-from polydit.molecule.data import MoleculeSet, fit_codec, load_dataset
+from polydit.molecule.data import MoleculeSet, fit_codec, load_dataset, load_qm9
 from polydit.molecule.model import AtomTrainSpec, molecule_dit_config
 from polydit.molecule.pipeline import MoleculeGenerator
 
@@ -31,7 +31,10 @@ class MoleculeTrainSpec(AtomTrainSpec):
     the codec's; rotate: the augmentation; loss_weight: "none" or "adit" (x0 prediction only);
     self_condition: the DiT sees its previous clean estimate (zero-initialised: a plain model
     warm-starts it exactly); condition_gap: on the standardised HOMO–LUMO gap, dropped with
-    probability cfg_dropout for CFG."""
+    probability cfg_dropout for CFG. bonds: the bond mode (:mod:`polydit.molecule.bond_model`;
+    QM9 with its RDKit bonds; an EdgeDiT of the same size with edge stream width edge_hidden;
+    coord_weight / type_weight / bond_weight its loss weights, MiDi's; sampling.steps its grid,
+    the categorical sampler "ancestral")."""
 
     type_scale: float = 0.25
     coord_scale: float = 1.0
@@ -42,6 +45,11 @@ class MoleculeTrainSpec(AtomTrainSpec):
     self_condition: bool = False
     condition_gap: bool = False
     cfg_dropout: float = 0.1
+    bonds: bool = False
+    edge_hidden: int = 64
+    coord_weight: float = 3.0
+    type_weight: float = 0.4
+    bond_weight: float = 2.0
     sampling: SamplingConfig = SamplingConfig(steps=100)
     train: TrainConfig = TrainConfig(
         steps=20000, lr=6e-4, warmup_steps=300, schedule="constant", checkpoint_every=250
@@ -52,16 +60,38 @@ class MoleculeTrainSpec(AtomTrainSpec):
             raise ConfigError(f"loss_weight={self.loss_weight!r}; expected one of none, adit")
         if self.loss_weight == "adit" and self.process.prediction != "x0":
             raise ConfigError('loss_weight="adit" needs process.prediction="x0"')
+        if self.bonds:
+            unsupported = {
+                "condition_gap": self.condition_gap, "self_condition": self.self_condition,
+                "pair_bias": self.pair_bias, "loss_weight": self.loss_weight != "none",
+                "centre_noise": not self.centre_noise, "coord_scale": self.coord_scale != 1.0,
+            }  # fmt: skip
+            for name, used in unsupported.items():
+                if used:
+                    raise ConfigError(
+                        f"bonds: the bond mode does not take {name}={getattr(self, name)!r}"
+                    )
 
 
 def molecule_data(spec: MoleculeTrainSpec, source: str | None, flags: dict[str, Any]) -> TrainData:
-    """The train split of a built-in set, or a user's SDF/XYZ file (``--skip-bad``)."""
+    """The train split of a built-in set, or a user's SDF/XYZ file (``--skip-bad``); the bond mode
+    takes QM9 with its bonds."""
+    if spec.bonds:
+        if (source or "qm9") != "qm9":
+            raise ConfigError(f"--data {source}: the bond mode trains on qm9 (its RDKit bonds)")
+        data = load_qm9("train", bonds=True)
+        return TrainData(data, data.name, [])
     data, skipped = load_dataset(source, "train", flags.get("skip_bad", False))
     return TrainData(data, data.name, skipped)
 
 
 def build(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int) -> MoleculeGenerator:
-    """A fresh generator whose codec is fitted to `data` (alphabet, atom counts, gap statistics)."""
+    """A fresh generator whose codec is fitted to `data` (alphabet, atom counts, gap statistics);
+    a :class:`~polydit.molecule.bond_pipeline.BondGenerator` in the bond mode."""
+    if spec.bonds:
+        from polydit.molecule import bond_train
+
+        return bond_train.build(spec, data, seed)
     codec = fit_codec(
         data, spec.condition_gap, type_scale=spec.type_scale, coord_scale=spec.coord_scale,
         centre_noise=spec.centre_noise, pair_bias=spec.pair_bias,
@@ -83,7 +113,12 @@ def adit_time_weight(t: torch.Tensor) -> torch.Tensor:
 
 
 def loss(spec: MoleculeTrainSpec, pipeline: MoleculeGenerator) -> LossFn:
-    """loss(model, batch, generator): rotate, encode, masked flow-matching MSE (module docstring)."""
+    """loss(model, batch, generator): rotate, encode, masked flow-matching MSE (module docstring);
+    the bond mode's loss (:mod:`polydit.molecule.bond_train`) when ``spec.bonds``."""
+    if spec.bonds:
+        from polydit.molecule import bond_train
+
+        return bond_train.loss(spec, pipeline)
     codec, process = pipeline.codec, pipeline.process
     time_weight = adit_time_weight if spec.loss_weight == "adit" else None
     self_condition = 0.5 if spec.self_condition else 0.0  # Chen et al.: half the batches

@@ -7,6 +7,8 @@
     python -m polydit.bench.molecule.bench crystal-random [--num 1000]  # the random floor
     python -m polydit.bench.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
     python -m polydit.bench.molecule.bench denoise --run RUN   # x0 error (Å) / type accuracy
+    python -m polydit.bench.molecule.bench probe --model qm9|DIR [--run RUN] [--t 0.02,0.05,0.1]
+        [--num 1000] [--seed 0]              # the denoising probe (probe.py): one line per t
 
 `export` is ``polydit-molecule export`` plus an evaluation: it turns a run's EMA checkpoint
 (molecule, crystal or joint, from run.json) into a pretrained directory whose metrics.json holds
@@ -181,6 +183,22 @@ def denoise(run: Path, num: int = 512) -> None:
         print(json.dumps(row), flush=True)
 
 
+def run_probe(model: str, run: Path | None, times: str, num: int, seed: int) -> None:
+    """The denoising probe of `model` (a shipped name or directory) or of the newest checkpoint
+    of `run` on `num` QM9 test molecules: one JSON line per t."""
+    from polydit.bench.molecule.probe import bond_probe, probe, probe_molecules
+    from polydit.molecule import load_pretrained
+
+    generator = from_run(MoleculeGenerator, run) if run else load_pretrained(model)
+    bonds = generator.codec.bonds
+    test = load_qm9("test", hydrogens=generator.codec.data != "qm9-noh", bonds=bonds)
+    data = probe_molecules(test, num, seed)
+    grid = [float(t) for t in times.split(",")]
+    measure = bond_probe if bonds else probe
+    for row in measure(generator.model, generator.process, generator.codec, data, grid, seed):
+        print(json.dumps({"model": str(run or model), **row}), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser(prog="python -m polydit.bench.molecule.bench")
@@ -208,6 +226,12 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("denoise")
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--num", type=int, default=512)
+    p = sub.add_parser("probe")
+    p.add_argument("--model", default="qm9")
+    p.add_argument("--run", type=Path, default=None, help="a run folder (its newest checkpoint)")
+    p.add_argument("--t", dest="times", default="0.02,0.05,0.1")
+    p.add_argument("--num", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("plot")
     p.add_argument("--curve", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -223,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(metrics))
     elif args.command == "denoise":
         denoise(args.run, args.num)
+    elif args.command == "probe":
+        run_probe(args.model, args.run, args.times, args.num, args.seed)
     elif args.command == "plot":
         plot(args.curve, args.out, args.floor)
     elif args.command == "crystal-random":

@@ -1,0 +1,249 @@
+"""The bond mode: QM9 bonds as data, the bond codec, the bond-mode generator and its CLI."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from rdkit import Chem
+
+from polydit.core.pipeline import SamplingConfig
+from polydit.molecule.bond_data import bond_matrix, canonical_smiles, matching_bonds
+from polydit.molecule.data import MoleculeSet
+from polydit.molecule.io import CANONICAL_SMILES_PROP, VALID_PROP, read_sdf, to_rdkit, write_sdf
+
+
+@pytest.fixture(scope="module")
+def bonded(qm9_sample: MoleculeSet) -> MoleculeSet:
+    """80 QM9 test molecules with the bond matrices RDKit determines (those that match)."""
+    picks = qm9_sample.subset(np.arange(80))
+    found = [matching_bonds(*picks.molecule(i), picks.smiles[i]) for i in range(len(picks))]
+    keep = np.array([i for i, b in enumerate(found) if b is not None])
+    data = picks.subset(keep)
+    n = data.max_atoms
+    data.bonds = np.zeros((len(data), n, n), dtype=np.int8)
+    for row, i in enumerate(keep):
+        k = found[i].shape[0]
+        data.bonds[row, :k, :k] = found[i]
+    return data
+
+
+def test_determined_bonds_are_the_datasets_molecule_and_most_match(bonded):
+    assert len(bonded) >= 70  # measured: 123,457 of 130,831 QM9 molecules keep their bonds
+    for i in range(len(bonded)):
+        symbols, _ = bonded.molecule(i)
+        n = len(symbols)
+        orders = bonded.bonds[i, :n, :n]
+        assert (orders == orders.T).all() and set(np.unique(orders)) <= {0, 1, 2, 3}
+        ours = Chem.RWMol()
+        for s in symbols:
+            ours.AddAtom(Chem.Atom(s))
+        for a, b in zip(*np.nonzero(np.triu(orders)), strict=True):
+            ours.AddBond(int(a), int(b), Chem.BondType.values[int(orders[a, b])])
+        Chem.SanitizeMol(ours)
+        assert canonical_smiles(ours) == canonical_smiles(Chem.MolFromSmiles(bonded.smiles[i]))
+
+
+def test_a_charged_molecule_has_no_bond_matrix():
+    # a zwitterion: RDKit assigns formal charges, which a bond matrix cannot express
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles("[NH3+]CC([O-])=O"))
+    AllChem.EmbedMolecule(mol, randomSeed=0)
+    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
+    coords = mol.GetConformer().GetPositions()
+    assert matching_bonds(symbols, coords, "[NH3+]CC([O-])=O") is None
+
+
+def written_orders(mol) -> np.ndarray:
+    """(n, n) bond orders of a Mol read back from SDF without sanitisation: 1–3 as written,
+    1.5 for a bond written aromatic (our SDF keeps RDKit's aromatic flags)."""
+    out = np.zeros((mol.GetNumAtoms(),) * 2)
+    for bond in mol.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        out[i, j] = out[j, i] = bond.GetBondTypeAsDouble()
+    return out
+
+
+def same_bonds(written: np.ndarray, orders: np.ndarray) -> bool:
+    """The bonds as written equal `orders`, an aromatic bond (1.5) standing for 1 or 2."""
+    aromatic = written == 1.5
+    return bool(
+        ((written > 0) == (orders > 0)).all()
+        and (written[~aromatic] == orders[~aromatic]).all()
+        and np.isin(orders[aromatic], (1, 2)).all()
+    )
+
+
+def test_the_written_sdf_of_a_real_qm9_molecule_rereads_with_identical_bonds(bonded, tmp_path):
+    aromatic = 0
+    for i in range(len(bonded)):
+        symbols, coords = bonded.molecule(i)
+        orders = bonded.bonds[i, : len(symbols), : len(symbols)]
+        write_sdf(tmp_path / "m.sdf", [to_rdkit(symbols, coords, orders)])
+        (back,) = Chem.SDMolSupplier(str(tmp_path / "m.sdf"), removeHs=False)  # sanitised
+        assert back is not None and back.GetIntProp(VALID_PROP) == 1
+        reference = canonical_smiles(Chem.MolFromSmiles(bonded.smiles[i]))
+        assert canonical_smiles(back) == reference == back.GetProp(CANONICAL_SMILES_PROP)
+        (raw,) = Chem.SDMolSupplier(str(tmp_path / "m.sdf"), sanitize=False, removeHs=False)
+        assert same_bonds(written_orders(raw), orders), (i, bonded.smiles[i])
+        aromatic += bool((written_orders(raw) == 1.5).any())
+        Chem.Kekulize(back, clearAromaticFlags=True)
+        kekule = bond_matrix(back)  # a Kekulé form of the same molecule: the same valences
+        assert np.array_equal(kekule.sum(1), orders.sum(1)) and same_bonds(kekule, orders)
+    assert aromatic >= 1  # the aromatic case is among them
+
+
+def test_batches_carry_bonds_and_the_codec_round_trips_to_the_same_rdkit_molecule(bonded):
+    from polydit.molecule.data import fit_codec
+
+    codec = fit_codec(bonded, centre_noise=True, bonds=True)
+    batch = bonded.batch(torch.arange(6))
+    n = batch["types"].shape[1]
+    assert batch["bonds"].shape == (6, n, n) and batch["bonds"].dtype == torch.long
+    tokens, bonds = codec.encode_bonds(batch)
+    atoms = codec.decode_bonds(tokens.x, bonds, tokens)
+    for i in range(6):
+        symbols, coords = bonded.molecule(i)
+        got_symbols, got_coords = atoms.molecule(i)
+        assert got_symbols == symbols and np.array_equal(got_coords, coords)
+        orders = bonded.bonds[i, : len(symbols), : len(symbols)]
+        assert np.array_equal(atoms.bond_orders(i), orders)
+        want, got = to_rdkit(symbols, coords, orders), to_rdkit(got_symbols, got_coords, orders)
+        assert Chem.MolToSmiles(got) == Chem.MolToSmiles(want)
+        assert same_bonds(written_orders(got), orders)
+
+
+def test_generated_bond_metrics_score_the_datas_own_bonds(bonded):
+    from polydit.molecule.metrics import generated_bond_metrics
+
+    molecules = [bonded.molecule(i) for i in range(len(bonded))]
+    orders = [bonded.bonds[i, : len(s), : len(s)] for i, (s, _) in enumerate(molecules)]
+    scores = generated_bond_metrics(molecules, orders)
+    # the data's own bonds: every atom has its valence, every molecule is whole
+    assert scores["generated_bonds_atom_stability"] == 1.0
+    assert scores["generated_bonds_valid_and_connected"] == 1.0
+    assert scores["bond_pair_agreement"] > 0.98 and scores["bond_agreement"] > 0.9
+    empty = [np.zeros_like(o) for o in orders]
+    assert generated_bond_metrics(molecules, empty)["generated_bonds_atom_stability"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def tiny_bond_model(bonded, tmp_path_factory) -> Path:
+    """An untrained tiny bond-mode generator saved as a pretrained directory (4 steps)."""
+    from polydit.molecule.train import MoleculeTrainSpec, build
+
+    spec = MoleculeTrainSpec(preset="tiny", bonds=True, sampling=SamplingConfig(steps=4))
+    generator = build(spec, bonded, seed=0)
+    return generator.save_pretrained(tmp_path_factory.mktemp("bond") / "tiny")
+
+
+def test_sample_8_equals_the_first_8_of_16_and_the_sdf_holds_the_generated_bonds(
+    tiny_bond_model, tmp_path, run_cli
+):
+    from polydit.molecule import load_pretrained
+    from polydit.molecule.bond_pipeline import BondGenerator
+
+    generator = load_pretrained(tiny_bond_model)
+    assert isinstance(generator, BondGenerator)
+    a, b = generator.generate_atoms(8, seed=3), generator.generate_atoms(16, seed=3)
+    for field in ("types", "coords", "bonds", "num_atoms"):
+        assert torch.equal(getattr(a, field), getattr(b, field)[:8]), field
+    assert not torch.equal(a.bonds, generator.generate_atoms(8, seed=4).bonds)
+    run_cli("sample", "--model", str(tiny_bond_model), "--num", "8", "--seed", "3",
+            "--out", str(tmp_path / "s8"))  # fmt: skip
+    run_cli("sample", "--model", str(tiny_bond_model), "--num", "16", "--seed", "3",
+            "--out", str(tmp_path / "s16"))  # fmt: skip
+    r8 = json.loads((tmp_path / "s8" / "samples.json").read_text())
+    r16 = json.loads((tmp_path / "s16" / "samples.json").read_text())
+    assert [r["canonical_smiles"] for r in r8] == [r["canonical_smiles"] for r in r16[:8]]
+    mols = {}
+    for name in {r["file"] for r in r8}:
+        mols[name] = read_sdf(tmp_path / "s8" / name)[0]
+    for i, record in enumerate(r8):
+        mol = mols[record["file"]][record["record"]]
+        n = int(a.num_atoms[i])
+        assert same_bonds(written_orders(mol), a.bonds[i, :n, :n].numpy())
+
+
+def test_cli_trains_samples_and_evaluates_a_tiny_bond_model(tmp_path, run_cli):
+    config = tmp_path / "bonds.json"
+    config.write_text(
+        json.dumps(
+            {
+                "preset": "tiny",
+                "bonds": True,
+                "edge_hidden": 16,
+                "sampling": {"steps": 3},
+                "train": {"batch_size": 8, "log_every": 1, "checkpoint_every": 2},
+            }
+        )
+    )
+    run = tmp_path / "run"
+    run_cli("train", "--data", "qm9", "--config", str(config), "--steps", "3", "--out", str(run))
+    model = run / "model"
+    run_cli("sample", "--model", str(model), "--num", "2", "--out", str(tmp_path / "s"))
+    assert len(json.loads((tmp_path / "s" / "samples.json").read_text())) == 2
+    out = run_cli("eval", "--model", str(model), "--num", "2", "--json")
+    metrics = json.loads(out.strip().splitlines()[-1])
+    generated = ("generated_bonds_atom_stability", "generated_bonds_valid_and_connected")
+    for key in ("atom_stability", "valid_and_connected", "novelty", "bond_agreement", *generated):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["num_molecules"] == 2 == metrics["generated_bonds_num_molecules"]
+
+
+@pytest.mark.slow
+def test_a_tiny_bond_model_beats_the_no_bond_model_of_equal_size_on_valid_and_connected(
+    tmp_path,
+):
+    """Not run on the shared machine (it trains two models): same data, size, steps, seed."""
+    from polydit.core.train import RunOptions, TrainConfig, TrainData, fit
+    from polydit.molecule.data import load_qm9
+    from polydit.molecule.train import RECIPE, MoleculeTrainSpec
+
+    data = load_qm9("train", bonds=True).subset(np.arange(20_000))
+    train = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.99,
+                        schedule="constant", checkpoint_every=3000, log_every=100)  # fmt: skip
+    scores = {}
+    for bonds in (False, True):
+        spec = MoleculeTrainSpec(
+            preset="tiny", bonds=bonds, pair_bias=not bonds,
+            sampling=SamplingConfig(steps=50), train=train,
+        )  # fmt: skip
+        options = RunOptions(out=tmp_path / f"run_{bonds}", progress=False)
+        generator = fit(RECIPE, spec, TrainData(data, data.name), options).pipeline
+        from polydit.molecule.evaluation import evaluate_generator
+
+        scores[bonds] = evaluate_generator(generator, 200, seed=0, novelty=False)
+    with_bonds = scores[True]["generated_bonds_valid_and_connected"]
+    assert with_bonds > scores[False]["valid_and_connected"], scores
+
+
+def test_the_denoising_probe_scores_a_bond_models_atoms_and_bonds(tiny_bond_model, bonded):
+    from polydit.bench.molecule.probe import BOND_REPORTED, REPORTED, bond_probe
+    from polydit.molecule import load_pretrained
+
+    generator = load_pretrained(tiny_bond_model)
+    args = (generator.model, generator.process, generator.codec, bonded, (0.05, 0.5))
+    rows = bond_probe(*args, seed=0)
+    assert rows == bond_probe(*args, seed=0)  # seeded
+    assert [r["t"] for r in rows] == [0.05, 0.5]
+    for row in rows:
+        assert row["num_molecules"] == len(bonded)
+        for key in (*REPORTED[:4], *BOND_REPORTED):
+            assert 0.0 <= row[key] <= 1.0, key
+
+
+def test_the_bond_mode_refuses_what_it_does_not_implement(qm9_sample):
+    from polydit.core.errors import ConfigError
+    from polydit.molecule.train import MoleculeTrainSpec, build, molecule_data
+
+    for option in ({"pair_bias": True}, {"condition_gap": True}, {"self_condition": True}):
+        with pytest.raises(ConfigError, match=next(iter(option))):
+            MoleculeTrainSpec(bonds=True, **option)
+    spec = MoleculeTrainSpec(preset="tiny", bonds=True)
+    with pytest.raises(ConfigError, match="trains on qm9"):
+        molecule_data(spec, "mine.sdf", {})
+    with pytest.raises(ConfigError, match="no bond matrices"):
+        build(spec, qm9_sample.subset(np.arange(10)), seed=0)
