@@ -2,7 +2,10 @@
 
 A checkpoint is a `torch.save`d dict: `format`, `step`, `loss` (that step's loss), `micro_batches`
 (world_size * grad_accum of the run), `config` (TrainConfig as a dict), `model`, `ema` and
-`optimizer` state dicts. It is only ever loaded with `torch.load(..., weights_only=True)`.
+`optimizer` state dicts. The state dicts are full and in the one-process format (the optimizer's
+state keyed by parameter index) under every layout: an FSDP run gathers them on rank 0
+(`distributed.FullyShard`), so any run resumes any checkpoint of the same model. It is only
+ever loaded with `torch.load(..., weights_only=True)`.
 Shipped weights go through `polydit.core.hub` (safetensors), not through these files.
 """
 

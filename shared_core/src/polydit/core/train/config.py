@@ -9,6 +9,7 @@ from polydit.core.errors import ConfigError
 
 SCHEDULES = ("cosine", "constant")
 DTYPES = ("fp32", "bf16")
+PARALLEL = ("ddp", "fsdp")  # see polydit.core.train.distributed.sharding
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class TrainConfig(JsonConfig):
     after step `s`, so short runs still get a useful EMA. `seed` fixes the data order and every
     micro-batch's randomness (see `polydit.core.train.data`). The defaults of `warmup_steps`,
     `ema_decay` and `log_every` are what every domain's recipe of a few thousand steps uses.
+    `parallel` is the layout under `torchrun`: "ddp" (every rank holds the whole model) or
+    "fsdp" (FSDP2: parameters, gradients and optimizer state sharded over the ranks); a
+    one-process run ignores it.
     """
 
     steps: int = 1000
@@ -40,6 +44,7 @@ class TrainConfig(JsonConfig):
     keep_checkpoints: int = 2
     log_every: int = 50
     seed: int = 0
+    parallel: str = "ddp"
 
     def __post_init__(self) -> None:
         checks = [
@@ -63,6 +68,7 @@ class TrainConfig(JsonConfig):
             ("keep_checkpoints", self.keep_checkpoints >= 1, "an integer >= 1"),
             ("log_every", self.log_every >= 1, "an integer >= 1"),
             ("seed", self.seed >= 0, "an integer >= 0"),
+            ("parallel", self.parallel in PARALLEL, f"one of {', '.join(PARALLEL)}"),
         ]
         for name, ok, expected in checks:
             if not ok:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -14,7 +13,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.nn.utils import clip_grads_with_norm_, get_total_norm
+from torch.nn.utils import clip_grads_with_norm_
 
 from polydit.core.atomic import remove_temp_files
 from polydit.core.config import to_dict
@@ -45,11 +44,11 @@ from polydit.core.train.data import (
     to_device,
 )
 from polydit.core.train.distributed import (
-    DDP,
+    Sharding,
     dist_env,
     init_process_group,
     resolve_device,
-    wrap_ddp,
+    sharding,
 )
 from polydit.core.train.ema import EMA, ema_decay_at
 from polydit.core.train.report import Reporter
@@ -63,8 +62,9 @@ LossFn = Callable[[nn.Module, Batch, torch.Generator], Tensor | dict[str, Tensor
 
 `batch` is one micro-batch on the trainer's device; `generator` (on that device) is the only
 source of the loss's randomness (t, noise, label dropout). The loss must be a mean over the
-micro-batch. Under `torchrun`, `model` is a DDP wrapper: run the forward as `model(...)`;
-attributes such as `model.num_classes` are forwarded to the wrapped module.
+micro-batch. Under `torchrun`, `model` is a DDP wrapper or an FSDP-sharded module: run the
+forward as `model(...)`; attributes such as `model.num_classes` are forwarded to the wrapped
+module.
 """
 
 RESUME_FIXED = ("batch_size", "seed")  # fields a resumed run must share with its checkpoint
@@ -95,8 +95,11 @@ class Trainer:
     Torch's global RNG is also reseeded per micro-batch, so dropout inside the model is covered.
 
     Under `torchrun` (WORLD_SIZE > 1) `fit` joins the process group (gloo on CPU, nccl on CUDA;
-    `device="cuda"` becomes `cuda:LOCAL_RANK`), wraps the model in DDP, runs this rank's
+    `device="cuda"` becomes `cuda:LOCAL_RANK`), wraps the model in DDP (or, with
+    `parallel="fsdp"`, shards it with FSDP2: see `distributed.FullyShard`), runs this rank's
     micro-batches and leaves the group it created at the end; only rank 0 writes files.
+    Checkpoints hold full state dicts either way, so a run resumes under any layout. Under
+    FSDP `ema_model` is a full copy on every rank, updated from the gathered weights.
 
     Args:
         model: the network; moved to `device`. Its weights are trained in place.
@@ -136,13 +139,8 @@ class Trainer:
         self.progress = progress
         self.device = resolve_device(device, env)
         self.model = model.to(self.device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "decay": True},
-            {"params": [p for p in params if p.ndim < 2], "decay": False},
-        ]
-        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
-        self._apply_hyperparameters()
+        self._build_optimizer()
+        self._sharding: Sharding = sharding(config.parallel, env)
         self._ema = EMA(self.model)
         self._stream = IndexStream(len(dataset), config.seed)
         self.step = 0
@@ -169,9 +167,11 @@ class Trainer:
         owns_group = init_process_group(self.device)
         try:
             env = dist_env()
+            if self._sharding.shard(self.model):  # new (sharded) parameters, a new optimizer
+                self._build_optimizer()
             start = self._restore() if resume else self._start_fresh()
             self.model.train()
-            net: nn.Module = wrap_ddp(self.model, self.device) if env.world_size > 1 else self.model
+            net = self._sharding.wrap(self.model, self.device)
             if env.is_main:
                 remove_temp_files(self.checkpoint_dir)
             reporter = Reporter(
@@ -208,7 +208,8 @@ class Trainer:
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 raise self._divergence(step, loss, grad_norm)
             self.optimizer.step()
-            self._ema.update(self.model, ema_decay_at(step, cfg.ema_decay, cfg.ema_warmup))
+            with self._sharding.gathered(self.model) as full:
+                self._ema.update(full, ema_decay_at(step, cfg.ema_decay, cfg.ema_warmup))
             self.step, self._loss = step, loss
             reporter.step(step, loss, lr, grad_norm, dict(zip(keys, extra, strict=True)))
             if step % cfg.checkpoint_every == 0 or step == cfg.steps or stop_votes > 0:
@@ -242,12 +243,11 @@ class Trainer:
             generator = micro_batch_generator(cfg.seed, step, j, self.device)
             torch.manual_seed(global_rng_seed(cfg.seed, step, j))
             last = a == cfg.grad_accum - 1
-            sync = contextlib.nullcontext() if last or not isinstance(net, DDP) else net.no_sync()
-            with sync:
+            with self._sharding.accumulating(net, last):
                 with autocast:
                     out = self.loss_fn(net, batch, generator)
                 loss, extras = self._split(out)
-                (loss / cfg.grad_accum).backward()  # DDP then averages over ranks
+                (loss / cfg.grad_accum).backward()  # DDP/FSDP then average over ranks
             if a == 0:
                 keys = sorted(extras)
             elif sorted(extras) != keys:
@@ -279,7 +279,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.grad is not None]
         if not params:
             return 0.0
-        norm = get_total_norm([p.grad for p in params])
+        norm = self._sharding.total_norm([p.grad for p in params])
         if self.config.grad_clip is not None:
             clip_grads_with_norm_(params, self.config.grad_clip, norm)
         return norm.item()
@@ -298,6 +298,16 @@ class Trainer:
 
     # ------------------------------------------------------------------------ checkpoints
 
+    def _build_optimizer(self) -> None:
+        """AdamW over the trainable parameters, weight decay on those with >= 2 dims only."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for p in params if p.ndim >= 2], "decay": True},
+            {"params": [p for p in params if p.ndim < 2], "decay": False},
+        ]
+        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=self.config.lr)
+        self._apply_hyperparameters()
+
     def _apply_hyperparameters(self) -> None:
         """Set betas and weight decay from the config (also after loading optimizer state)."""
         for group in self.optimizer.param_groups:
@@ -309,6 +319,7 @@ class Trainer:
         path = checkpoint_path(self.checkpoint_dir, step)
         if env.world_size > 1:
             dist.barrier()
+        model_state, optimizer_state = self._sharding.state_dicts(self.model, self.optimizer)
         if env.is_main:
             state = {
                 "format": FORMAT,
@@ -316,9 +327,9 @@ class Trainer:
                 "loss": self._loss,
                 "micro_batches": env.world_size * self.config.grad_accum,
                 "config": to_dict(self.config),
-                "model": self.model.state_dict(),
+                "model": model_state,
                 "ema": self.ema_model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
+                "optimizer": optimizer_state,
             }
             save_checkpoint(path, state)
             prune_checkpoints(self.checkpoint_dir, self.config.keep_checkpoints)
@@ -369,9 +380,10 @@ class Trainer:
                     "(use another out_dir to change it)"
                 )
         try:
-            self.model.load_state_dict(state["model"])
+            self._sharding.load_state_dicts(
+                self.model, self.optimizer, state["model"], state["optimizer"]
+            )
             self.ema_model.load_state_dict(state["ema"])
-            self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{path}: does not fit this model/optimizer ({e})") from e
         self._apply_hyperparameters()
