@@ -63,6 +63,8 @@ def _bad_files(tmp_path):
     nan = _tone().numpy().copy()
     nan[100] = np.nan
     sf.write(tmp_path / "nan.wav", nan, 16000, subtype="FLOAT")
+    # found by tests/test_fuzz.py: float samples beyond [-1, 1] were returned as they were
+    sf.write(tmp_path / "overs.wav", _tone(amplitude=1.5).numpy(), 16000, subtype="FLOAT")
     return {
         "junk.wav": "unreadable",
         "cut.wav": "truncated",
@@ -71,6 +73,7 @@ def _bad_files(tmp_path):
         "silent.wav": "silent",
         "stereo.wav": "2 channels",
         "nan.wav": "NaN",
+        "overs.wav": r"samples reach 1\.5, beyond \[-1, 1\]",
         "missing.wav": "no such",
     }
 

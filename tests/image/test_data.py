@@ -92,3 +92,25 @@ def test_a_16_bit_png_keeps_its_gray_levels(tmp_path):
     data, _ = load_dataset(str(tmp_path / "set"), size=32)
     got = data.images[0, 0, ::16, ::16].flatten().tolist()  # 0, 1/4, 1/2, 1 of full scale
     assert got == pytest.approx([-1.0, -0.4980, 0.0039, 1.0], abs=2e-3)
+
+
+def test_a_png_with_a_broken_chunk_is_named(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: Pillow raises SyntaxError ("broken PNG file") when an IDAT
+    chunk is followed by a chunk header that is not one."""
+    import struct
+    import zlib
+
+    from polydit.image.io import png_bytes
+
+    data = png_bytes(np.arange(36, dtype=np.uint8).reshape(6, 6))
+    at = data.index(b"IDAT") - 4
+    (length,) = struct.unpack(">I", data[at : at + 4])
+    body = data[at + 8 : at + 8 + length]
+    head = b"IDAT" + body[:2]
+    broken = struct.pack(">I", 2) + head + struct.pack(">I", zlib.crc32(head))
+    broken += b"\x00\x00\x00\x04@g\x02\xd5" + body[2:]
+    folder = tmp_path / "set" / "digits"
+    folder.mkdir(parents=True)
+    (folder / "broken.png").write_bytes(data[:at] + broken + data[at + 12 + length :])
+    with pytest.raises(DataError, match=r"broken\.png: unreadable image"):
+        load_folder(tmp_path / "set", 8)

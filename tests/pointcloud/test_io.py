@@ -14,12 +14,21 @@ from polydit.pointcloud.data import load_dataset
 from polydit.pointcloud.folder import load_folder
 from polydit.pointcloud.io import BadShapeFile, read_ply, read_shape, write_ply
 
+TRIANGLE_PLY = (
+    b"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+    b"property float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n"
+    b"0 0 0\n1 0 0\n0 1 0\n"
+)
 BAD_FILES = {
     "corrupt.ply": (b"ply\nformat binary_little_endian 1.0\nelement vertex 9\n\x00\x01", "corrupt"),
     "empty.off": (b"OFF\n0 0 0\n", "empty"),
     "nan.off": (b"OFF\n3 1 0\n0 0 0\n1 0 0\nnan 1 0\n3 0 1 2\n", "nan"),
     "flat.off": (b"OFF\n3 1 0\n0 0 0\n1 0 0\n2 0 0\n3 0 1 2\n", "empty"),
     "few.obj": (b"v 0 0 0\nv 1 0 0\nv 0 1 0\n", "too few points"),
+    # found by tests/test_fuzz.py: a vertex line with two coordinates, a face past the vertices
+    "flat-vertices.obj": (b"v 0 0\nv 1 0\nv 0 1\nf 1 2 3\n", "corrupt"),
+    "face-out-of-range.ply": (TRIANGLE_PLY + b"3 0 1 7\n", "corrupt"),
+    "face-negative.ply": (TRIANGLE_PLY + b"3 0 1 -2\n", "corrupt"),
 }
 
 

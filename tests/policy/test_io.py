@@ -48,6 +48,33 @@ def _mismatched_lengths(path: Path) -> None:
     save_episode(path, episode)
 
 
+def _bad_deflate(path: Path) -> None:
+    """Found by tests/test_fuzz.py: a member whose deflate stream is broken (zlib.error)."""
+    import struct
+    import zipfile
+
+    save_episode(path, _episode())
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("observations.npy")
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, member.header_offset + 26)
+    start = member.header_offset + 30 + name_length + extra_length  # the deflate stream
+    data[start : start + 8] = b"\xff" * 8  # an invalid deflate block type
+    path.write_bytes(bytes(data))
+
+
+def _arrays(**changed: object) -> Callable[[Path], None]:
+    """An episode file whose arrays `changed` replace those save_episode writes."""
+
+    def write(path: Path) -> None:
+        save_episode(path, _episode())
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        np.savez(path, **{**arrays, **changed})
+
+    return write
+
+
 @pytest.mark.parametrize(
     ("write", "message"),
     [
@@ -55,8 +82,49 @@ def _mismatched_lengths(path: Path) -> None:
         (lambda path: path.write_text("hello"), "corrupt or truncated"),
         (_missing_keys, "missing format, task, actions"),
         (_mismatched_lengths, "same T"),
+        (_bad_deflate, r"corrupt or truncated episode file \(error: Error -3"),
+        (
+            _arrays(format=np.array([1, 1])),
+            "field 'format' is an array of dtype int64 and shape \\(2,\\)",
+        ),
+        (_arrays(task=np.array(["a", "b"])), "field 'task' is an array of dtype <U1 and shape"),
+        (
+            _arrays(task=np.int64(3)),
+            "field 'task' is an array of dtype int64 and shape \\(\\), expected a task",
+        ),
+        (
+            _arrays(observations=np.full((7, 39), "x")),
+            "field 'observations' is an array of dtype <U1",
+        ),
+        (
+            _arrays(actions=np.full((7, 4), 1e39)),
+            "field 'actions' holds NaN, inf or values beyond float32",
+        ),
+        (
+            _arrays(success=np.int64(2)),
+            "field 'success' is an array of dtype int64 and shape \\(\\), expected a bool",
+        ),
+        (_arrays(seed=np.float64(1.5)), "field 'seed' is an array of dtype float64"),
+        (
+            _arrays(action_noise=np.float64(-1)),
+            "field 'action_noise' is -1.0, expected a number ≥ 0",
+        ),
     ],
-    ids=["truncated", "not-an-npz", "missing-keys", "mismatched-lengths"],
+    ids=[
+        "truncated",
+        "not-an-npz",
+        "missing-keys",
+        "mismatched-lengths",
+        "broken-deflate",
+        "format-not-a-scalar",
+        "task-not-a-scalar",
+        "task-not-a-string",
+        "observations-not-numbers",
+        "actions-overflow-float32",
+        "success-not-a-bool",
+        "seed-not-an-integer",
+        "action-noise-negative",
+    ],
 )
 def test_a_bad_episode_file_is_a_clear_error_naming_it(
     tmp_path: Path, write: Callable[[Path], None], message: str

@@ -174,3 +174,91 @@ def test_clear_errors(demos: Path, tmp_path: Path) -> None:
     info.write_text(json.dumps({"codebase_version": "v3.0"}))
     with pytest.raises(DataError, match=r"codebase_version v3\.0; this reads LeRobot v2\.x"):
         load_lerobot(tmp_path / "ds")
+
+
+def _edit(file: str, change) -> object:
+    """Rewrite meta/`file` of a dataset: `change(records)` gets the parsed JSON (the list of
+    rows for .jsonl) and returns the new content."""
+
+    def edit(root: Path) -> None:
+        path = root / "meta" / file
+        text = path.read_text()
+        if file.endswith(".jsonl"):
+            rows = change([json.loads(line) for line in text.splitlines()])
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        else:
+            path.write_text(json.dumps(change(json.loads(text))))
+
+    return edit
+
+
+def _set(file: str, **fields: object) -> object:
+    def change(content):
+        if isinstance(content, list):
+            return [{**row, **fields} for row in content]
+        return {**content, **fields}
+
+    return _edit(file, change)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_edit("info.json", lambda info: [info]), r"info\.json: expected a JSON object, got list"),
+        (
+            _set("info.json", chunks_size=0),
+            r"info\.json: chunks_size is 0, expected an integer ≥ 1",
+        ),
+        (_set("info.json", data_path="{nope}"), r"info\.json: data_path '\{nope\}' is not a path"),
+        (
+            _set("info.json", data_path="d/{episode_index:99999999999999999999d}"),
+            r"info\.json: data_path .* is not a path template",
+        ),
+        (
+            _set("info.json", data_path="d/{episode_index:2147483649d}"),  # a 2 GB file name
+            r"info\.json: data_path .* is not a path template .*field \{episode_index:2147",
+        ),
+        (
+            _set("info.json", data_path="../elsewhere/{episode_index}.parquet"),
+            r"info\.json: data_path .* leads outside the dataset",
+        ),
+        (
+            _edit("episodes.jsonl", lambda rows: [{"length": 7}, *rows[1:]]),
+            r"episodes\.jsonl line 1: episode_index is None, expected an integer ≥ 0",
+        ),
+        (
+            _set("episodes.jsonl", episode_index=float("inf")),
+            r"episodes\.jsonl line 1: episode_index is inf",
+        ),
+        (_set("episodes.jsonl", episode_index=0), r"line 2: episode_index 0 is listed twice"),
+        (_set("episodes.jsonl", seed="x"), r"episode 0: meta/episodes\.jsonl seed is 'x'"),
+        (_set("episodes.jsonl", success="yes"), r"episode 0: success is 'yes', expected true"),
+        (_set("episodes.jsonl", action_noise=float("nan")), r"episode 0: action_noise is nan"),
+        (_set("tasks.jsonl", task_index=[0]), r"tasks\.jsonl line 1: task_index is \[0\]"),
+    ],
+    ids=[
+        "info-not-an-object",
+        "chunks-size-zero",
+        "data-path-unknown-field",
+        "data-path-bad-format",
+        "data-path-huge-width",
+        "data-path-outside",
+        "episode-index-missing",
+        "episode-index-infinite",
+        "episode-index-repeated",
+        "seed-not-an-integer",
+        "success-not-a-bool",
+        "action-noise-nan",
+        "task-index-not-an-integer",
+    ],
+)
+def test_a_malformed_meta_file_is_named_with_its_field(
+    demos: Path, tmp_path: Path, edit, message: str
+) -> None:
+    """Found by tests/test_fuzz.py: each of these raised KeyError, TypeError, ValueError,
+    OverflowError or ZeroDivisionError, or was accepted."""
+    out = tmp_path / "lerobot"
+    export_lerobot(load_episodes(demos), out)
+    edit(out)
+    with pytest.raises(DataError, match=message):
+        load_lerobot(out)

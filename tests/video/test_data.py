@@ -91,3 +91,16 @@ def test_bad_clip_files_raise_errors_naming_them(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(DataError, match="no clips found"):
         ClipFolder(empty, 8, 24)
+
+
+def test_a_gif_frame_too_large_to_decode_is_refused_before_decoding(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: a flipped byte made a 4×4 GIF's frame 5463×32665 pixels,
+    which took many seconds and half a gigabyte to decode."""
+    clip = np.random.default_rng(0).uniform(0, 1, (3, 1, 4, 4))
+    data = bytearray(write_gif(tmp_path / "ok.gif", clip).read_bytes())
+    # the last frame's image descriptor: ',' left top width height (little-endian u16)
+    at = data.rindex(b",\x00\x00\x00\x00\x04\x00\x04\x00")
+    data[at + 5 : at + 9] = (5000).to_bytes(2, "little") * 2
+    (tmp_path / "huge.gif").write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"huge\.gif: frame 2 is 5000×5000 pixels, more than"):
+        read_clip(tmp_path / "huge.gif")

@@ -8,7 +8,7 @@ and the problem, a file that is
 * truncated — a WAV whose ``data`` chunk declares more bytes than the file holds, or a file
   that decodes to fewer frames than its header announces (a cut-off FLAC stops decoding);
 * empty — no frames; silent — peak below :data:`SILENCE_PEAK` (−60 dBFS); not finite — NaN or
-  infinite samples (float WAVs);
+  infinite samples (float WAVs); out of range — float samples beyond [-1, 1];
 * of the wrong channel count — more than one channel, unless ``downmix`` averages them.
 """
 
@@ -34,8 +34,8 @@ STREAMING_SIZE = 0xFFFFFFFF  # a data size streaming writers leave when the leng
 
 class BadAudioFile(DataError):
     """An audio file that cannot be used; `reason` names why in a word or two ("missing",
-    "unreadable", "truncated", "empty", "channels", "not finite", "silent"; the folder
-    reader adds "not audio"), so skipped files can be counted by reason."""
+    "unreadable", "truncated", "empty", "channels", "not finite", "out of range", "silent"; the
+    folder reader adds "not audio"), so skipped files can be counted by reason."""
 
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
@@ -72,6 +72,13 @@ def read_audio(path: str | Path, *, downmix: bool = False) -> tuple[Tensor, int]
         )
     if not np.isfinite(wave).all():
         raise BadAudioFile(f"{path}: holds NaN or infinite samples", "not finite")
+    top = float(np.abs(wave).max())
+    if top > 1.0:
+        raise BadAudioFile(
+            f"{path}: samples reach {top:.3g}, beyond [-1, 1] (a float file with overs); "
+            "normalise it first",
+            "out of range",
+        )
     mono = torch.from_numpy(np.ascontiguousarray(wave.mean(axis=1)))
     peak = float(mono.abs().max())
     if peak < SILENCE_PEAK:

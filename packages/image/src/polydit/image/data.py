@@ -17,6 +17,7 @@ Every dataset is an :class:`ImageSet`: images (N, C, H, W) float32 in [-1, 1] pl
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,15 @@ def load_folder(
                 with Image.open(path) as im:
                     im.load()
                     array = _fit(to_8bit(im).convert("L" if channels == 1 else "RGB"), size)
-            except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
+            except (
+                UnidentifiedImageError,
+                Image.DecompressionBombError,
+                OSError,
+                ValueError,
+                SyntaxError,  # Pillow's PNG reader: "broken PNG file"
+                EOFError,
+                struct.error,
+            ) as e:
                 if skip_bad:
                     skipped.append(str(path))
                     continue

@@ -56,7 +56,7 @@ def read_ply(path: str | Path) -> np.ndarray:
     geometry = _load(path)
     vertices = _vertices(geometry)
     _check_vertices(path, vertices)
-    return vertices.astype(np.float32)
+    return _as_float32(path, vertices)
 
 
 def read_shape(path: str | Path, num_points: int, seed: int = 0) -> np.ndarray:
@@ -72,10 +72,11 @@ def read_shape(path: str | Path, num_points: int, seed: int = 0) -> np.ndarray:
     mesh = _as_mesh(geometry)
     if mesh is not None:
         _check_vertices(path, np.asarray(mesh.vertices))
+        _check_faces(path, np.asarray(mesh.faces), len(mesh.vertices))
         if not mesh.area > 0:
             raise BadShapeFile(f"{path}: the mesh has zero surface area", "empty")
         points, _ = trimesh.sample.sample_surface(mesh, num_points, seed=rng)
-        return points.astype(np.float32)
+        return _as_float32(path, points)
     vertices = _vertices(geometry)
     _check_vertices(path, vertices)
     if len(vertices) < num_points:
@@ -85,7 +86,7 @@ def read_shape(path: str | Path, num_points: int, seed: int = 0) -> np.ndarray:
             "too few points",
         )
     chosen = rng.choice(len(vertices), num_points, replace=False)
-    return vertices[np.sort(chosen)].astype(np.float32)
+    return _as_float32(path, vertices[np.sort(chosen)])
 
 
 def _load(path: Path) -> trimesh.parent.Geometry:
@@ -116,8 +117,36 @@ def _vertices(geometry: trimesh.parent.Geometry) -> np.ndarray:
 def _check_vertices(path: Path, vertices: np.ndarray) -> None:
     if vertices.size == 0:
         raise BadShapeFile(f"{path}: no vertices (an empty shape)", "empty")
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise BadShapeFile(
+            f"{path}: vertices of shape {vertices.shape}, expected 3 coordinates (x y z) each",
+            "corrupt",
+        )
     if not np.isfinite(vertices).all():
         bad = int((~np.isfinite(vertices)).any(axis=1).sum())
         raise BadShapeFile(
             f"{path}: {bad} of {len(vertices)} vertices have NaN or infinite coordinates", "nan"
         )
+
+
+def _check_faces(path: Path, faces: np.ndarray, num_vertices: int) -> None:
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise BadShapeFile(
+            f"{path}: faces of shape {faces.shape}, expected triangles (3 vertex indices)",
+            "corrupt",
+        )
+    bad = faces[(faces < 0) | (faces >= num_vertices)]
+    if bad.size:
+        raise BadShapeFile(
+            f"{path}: a face refers to vertex {int(bad[0])} of {num_vertices} vertices",
+            "corrupt",
+        )
+
+
+def _as_float32(path: Path, points: np.ndarray) -> np.ndarray:
+    """`points` as float32, or BadShapeFile if a coordinate overflows it (|x| > 3.4e38)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = points.astype(np.float32)
+    if not np.isfinite(out).all():
+        raise BadShapeFile(f"{path}: coordinates too large for float32 (|x| > 3.4e38)", "nan")
+    return out

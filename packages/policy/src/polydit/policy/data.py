@@ -23,7 +23,7 @@ from polydit.core.progress import advance, expect
 from polydit.core.train import TrainData
 from polydit.policy.codec import ActionCodec, fit_codec
 from polydit.policy.env import INSTRUCTIONS, ScriptedExpert, make_env
-from polydit.policy.io import Episode, load_episodes, save_episode
+from polydit.policy.io import Episode, named_episodes, save_episode
 
 if TYPE_CHECKING:
     from polydit.policy.train import PolicyTrainSpec
@@ -210,13 +210,48 @@ def make_windows(
     return Windows(np.concatenate(obs), np.concatenate(act), np.concatenate(task), tuple(tasks))
 
 
-def training_episodes(source: str | Path, action_clip: float | None) -> list[Episode]:
-    """The successful episodes under `source`, labels clipped to ±`action_clip` (see
-    :func:`clip_labels`)."""
-    episodes = [ep for ep in load_episodes(source) if ep.success]
-    if not episodes:
+def check_episodes(named: Sequence[tuple[str, Episode]], image_size: int = 0) -> None:
+    """A DataError naming the first episode (its file, or "<dir> episode <i>"), the field and
+    what was expected, unless every episode is of a MetaWorld task with a scripted expert and
+    its observations / actions are as wide as the model's: the 39-d MetaWorld state (plus
+    3·S² pixel values with image observations of side S = `image_size`) and the 4-d action."""
+    from polydit.policy.env import metaworld_tasks
+    from polydit.policy.lerobot import METAWORLD_ACTION, METAWORLD_STATE
+
+    known = metaworld_tasks()
+    state = f"the {len(METAWORLD_STATE)}-d MetaWorld state"
+    widths = (
+        (
+            "observations",
+            len(METAWORLD_STATE) + 3 * image_size**2,
+            f"{state} + 3·{image_size}² pixel values (image_size {image_size})"
+            if image_size
+            else state,
+        ),
+        ("actions", len(METAWORLD_ACTION), "the 4-d MetaWorld action"),
+    )
+    for where, ep in named:
+        if ep.task not in known:
+            raise DataError(
+                f"{where}: task {ep.task!r} is not a MetaWorld task with a scripted expert "
+                f"(expected one of {', '.join(known)})"
+            )
+        for field, width, what in widths:
+            found = getattr(ep, field).shape[1]
+            if found != width:
+                raise DataError(f"{where}: {field} are {found} wide, expected {width} ({what})")
+
+
+def training_episodes(
+    source: str | Path, action_clip: float | None, image_size: int = 0
+) -> list[Episode]:
+    """The successful episodes under `source` (checked by :func:`check_episodes`), labels
+    clipped to ±`action_clip` (see :func:`clip_labels`)."""
+    named = [(where, ep) for where, ep in named_episodes(source) if ep.success]
+    if not named:
         raise DataError(f"{source}: holds no successful episode to train on")
-    return clip_labels(episodes, action_clip)
+    check_episodes(named, image_size)
+    return clip_labels([ep for _, ep in named], action_clip)
 
 
 def fit_episode_codec(episodes: Sequence[Episode], *, goal: str, **settings: Any) -> ActionCodec:
@@ -268,7 +303,7 @@ def demonstrations(spec: PolicyTrainSpec, source: str | None, flags: dict[str, A
     """The successful episodes under ``--data`` as raw windows, with the codec fitted on them."""
     if source is None:
         raise ConfigError("--data: give a directory of episodes (create one with `collect`)")
-    episodes = training_episodes(source, spec.action_clip)
+    episodes = training_episodes(source, spec.action_clip, spec.image_size)
     codec = fit_episode_codec(
         episodes,
         goal=spec.goal,

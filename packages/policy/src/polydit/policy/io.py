@@ -23,9 +23,9 @@ directory works too (:mod:`polydit.policy.lerobot`).
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def save_episode(path: str | Path, episode: Episode) -> Path:
 
 
 def load_episode(path: str | Path) -> Episode:
-    """Read an episode file; a DataError names the file and what is wrong with it."""
+    """Read an episode file; a DataError names the file, the field and what was expected."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -81,28 +81,74 @@ def load_episode(path: str | Path) -> Episode:
             arrays = {k: data[k] for k in KEYS}
     except FileNotFoundError:
         raise DataError(f"{path}: no such episode file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except DataError:
+        raise
+    except Exception as e:  # numpy/zipfile/zlib raise many types on a corrupt archive
         raise DataError(
             f"{path}: corrupt or truncated episode file ({type(e).__name__}: {e})"
         ) from None
-    if int(arrays["format"]) != FORMAT:
-        raise DataError(f"{path}: episode format {int(arrays['format'])}, expected {FORMAT}")
-    obs, act = arrays["observations"], arrays["actions"]
-    if obs.ndim != 2 or act.ndim != 2 or obs.shape[0] != act.shape[0] or obs.shape[0] == 0:
+    field = _FieldReader(path, arrays)
+    version = field.scalar("format", "iu", "an integer")
+    if version != FORMAT:
+        raise DataError(f"{path}: episode format {version}, expected {FORMAT}")
+    obs, act = field.matrix("observations"), field.matrix("actions")
+    if obs.shape[0] != act.shape[0] or obs.shape[0] == 0:
         raise DataError(
             f"{path}: observations {obs.shape} and actions {act.shape} must be (T, D) and "
             "(T, A) with the same T ≥ 1"
         )
-    if not (np.isfinite(obs).all() and np.isfinite(act).all()):
-        raise DataError(f"{path}: observations/actions contain NaN or inf")
+    action_noise = field.scalar("action_noise", "fiu", "a number")
+    if not np.isfinite(action_noise) or action_noise < 0:
+        raise DataError(f"{path}: field 'action_noise' is {action_noise}, expected a number ≥ 0")
     return Episode(
-        task=str(arrays["task"]),
-        observations=obs.astype(np.float32),
-        actions=act.astype(np.float32),
-        success=bool(arrays["success"]),
-        seed=int(arrays["seed"]),
-        action_noise=float(arrays["action_noise"]),
+        task=field.scalar("task", "U", "a task name"),
+        observations=obs,
+        actions=act,
+        success=field.scalar("success", "biu", "a bool"),
+        seed=field.scalar("seed", "iu", "an integer"),
+        action_noise=action_noise,
     )
+
+
+class _FieldReader:
+    """Typed reads of an episode file's arrays; a DataError names the file and the field."""
+
+    def __init__(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
+        self.path, self.arrays = path, arrays
+
+    def _wrong(self, key: str, expected: str) -> DataError:
+        array = self.arrays[key]
+        return DataError(
+            f"{self.path}: field {key!r} is an array of dtype {array.dtype} and shape "
+            f"{array.shape}, expected {expected}"
+        )
+
+    def scalar(self, key: str, kinds: str, expected: str) -> Any:
+        """The 0-d array `key` of a dtype kind in `kinds` as a Python value (bool for "b",
+        str for "U", int for "iu", float for "f")."""
+        array = self.arrays[key]
+        if array.ndim != 0 or array.dtype.kind not in kinds:
+            raise self._wrong(key, expected)
+        if kinds.startswith("b"):
+            if array.dtype.kind != "b" and int(array) not in (0, 1):
+                raise self._wrong(key, expected)
+            return bool(array)
+        if "f" in kinds:
+            return float(array)
+        return str(array) if array.dtype.kind == "U" else int(array)
+
+    def matrix(self, key: str) -> np.ndarray:
+        """The (T, D) real array `key`, finite, as float32."""
+        array = self.arrays[key]
+        if array.ndim != 2 or array.dtype.kind not in "fiu":
+            raise self._wrong(key, "a (T, D) array of numbers")
+        with np.errstate(over="ignore"):
+            values = array.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise DataError(
+                f"{self.path}: field {key!r} holds NaN, inf or values beyond float32's range"
+            )
+        return values
 
 
 def episode_files(directory: str | Path) -> list[Path]:

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+import re
+import string
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ CODEBASE_VERSION = "v2.1"
 CHUNKS_SIZE = 1000
 DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
 INFO = Path("meta/info.json")
+_INDEX_SPEC = re.compile(r"0?\d{0,2}d?")  # a data_path field's format: none, "d", "06d", ...
 
 _POSE = ("x", "y", "z", "qw", "qx", "qy", "qz")
 _FRAME = ("hand_x", "hand_y", "hand_z", "gripper_distance")
@@ -213,8 +216,22 @@ def _read_json(path: Path, lines: bool = False) -> Any:
         )
     except FileNotFoundError:
         raise DataError(f"{path}: missing (a LeRobot dataset needs it)") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise DataError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    """`value` if it is a JSON object, else a DataError naming `where`."""
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _integer(value: Any, where: str, minimum: int) -> int:
+    """`value` if it is a JSON integer ≥ `minimum` (a bool is not one), else a DataError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise DataError(f"{where} is {value!r}, expected an integer ≥ {minimum}")
+    return value
 
 
 def _task_name(row: dict[str, Any]) -> str:
@@ -224,72 +241,144 @@ def _task_name(row: dict[str, Any]) -> str:
     return str(row.get("metaworld_task") or by_instruction.get(text, text))
 
 
-def _vectors(table: Any, column: str, where: Path) -> np.ndarray:
-    """A list column of an episode's table as (T, D) float32."""
-    if column not in table.column_names:
-        raise DataError(f"{where}: no column {column!r} (has {', '.join(table.column_names)})")
+def _tasks(root: Path) -> dict[int, str]:
+    """task_index → our task name, from meta/tasks.jsonl."""
+    path = root / "meta/tasks.jsonl"
+    tasks = {}
+    for line, value in enumerate(_read_json(path, True), start=1):
+        row = _object(value, f"{path} line {line}")
+        index = _integer(row.get("task_index"), f"{path} line {line}: task_index", 0)
+        tasks[index] = _task_name(row)
+    return tasks
+
+
+def _episode_rows(root: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(episode_index, row) of meta/episodes.jsonl in episode order; each index once."""
+    path = root / "meta/episodes.jsonl"
+    rows: dict[int, dict[str, Any]] = {}
+    for line, value in enumerate(_read_json(path, True), start=1):
+        row = _object(value, f"{path} line {line}")
+        index = _integer(row.get("episode_index"), f"{path} line {line}: episode_index", 0)
+        if index in rows:
+            raise DataError(f"{path} line {line}: episode_index {index} is listed twice")
+        rows[index] = row
+    if not rows:
+        raise DataError(f"{path}: lists no episode")
+    return sorted(rows.items())
+
+
+def _episode_paths(root: Path, info: dict[str, Any]) -> Callable[[int], Path]:
+    """index → the parquet file of episode `index`: info.json's data_path (fields
+    ``{episode_chunk}`` and ``{episode_index}``, optionally zero-padded as ``:06d``) filled in,
+    inside `root`."""
+    template = info.get("data_path", DATA_PATH)
+    chunk = _integer(info.get("chunks_size", CHUNKS_SIZE), f"{root / INFO}: chunks_size", 1)
     try:
-        values = np.asarray(table.column(column).to_pylist(), np.float32)
-    except ValueError:
-        raise DataError(f"{where}: column {column!r} holds vectors of different widths") from None
-    return values.reshape(len(values), -1)
+        if not isinstance(template, str):
+            raise ValueError(f"a {type(template).__name__}")
+        for _, name, spec, conversion in string.Formatter().parse(template):
+            if name is not None and (
+                name not in ("episode_chunk", "episode_index")
+                or conversion
+                or not _INDEX_SPEC.fullmatch(spec)
+            ):
+                raise ValueError(f"field {{{name}{'!' + conversion if conversion else ''}:{spec}}}")
+    except ValueError as e:
+        raise DataError(
+            f"{root / INFO}: data_path {template!r} is not a path template with the fields "
+            f"{{episode_chunk}} and {{episode_index}}, e.g. {DATA_PATH!r} ({e})"
+        ) from None
+
+    def locate(index: int) -> Path:
+        path = root / template.format(episode_chunk=index // chunk, episode_index=index)
+        if not path.resolve().is_relative_to(root.resolve()):
+            raise DataError(f"{root / INFO}: data_path {template!r} leads outside the dataset")
+        return path
+
+    return locate
 
 
-def _column(table: Any, column: str, default: Any) -> list[Any]:
+def _vectors(columns: dict[str, Any], column: str, where: Path) -> np.ndarray:
+    """A list column of an episode's table as (T, D) float32."""
+    if column not in columns:
+        raise DataError(f"{where}: no column {column!r} (has {', '.join(columns)})")
+    try:
+        with np.errstate(over="ignore"):  # beyond float32: inf, refused by the caller
+            values = np.asarray(columns[column].to_pylist(), np.float32)
+    except (ValueError, TypeError):
+        raise DataError(
+            f"{where}: column {column!r} must hold vectors of numbers, all of one width"
+        ) from None
+    return values.reshape(len(values), -1) if values.size else np.zeros((0, 0), np.float32)
+
+
+def _column(columns: dict[str, Any], column: str, default: Any, where: Path) -> list[Any]:
     """A scalar column's values, or [default] where the table has no such column."""
-    return table.column(column).to_pylist() if column in table.column_names else [default]
+    if column not in columns:
+        return [default]
+    try:
+        return columns[column].to_pylist()
+    except ValueError as e:  # e.g. strings that are not UTF-8
+        raise DataError(f"{where}: column {column!r} is unreadable ({e})") from None
+
+
+def _episode(path: Path, row: dict[str, Any], tasks: dict[int, str], where: str) -> Episode:
+    """The episode stored in parquet file `path`, with the metadata of its episodes.jsonl
+    `row` (named `where` in errors)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        columns = dict(zip(table.column_names, table.columns, strict=True))
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing (listed in meta/episodes.jsonl)") from None
+    except (OSError, ValueError, pa.ArrowException) as e:  # ValueError: names not UTF-8
+        raise DataError(f"{path}: unreadable parquet ({type(e).__name__}: {e})") from None
+    obs = _vectors(columns, "observation.state", path)
+    actions = _vectors(columns, "action", path)
+    if len(obs) == 0 or len(obs) != len(actions):
+        raise DataError(f"{path}: {len(obs)} states and {len(actions)} actions (need T ≥ 1)")
+    if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
+        raise DataError(f"{path}: observation.state/action contain NaN or inf")
+    task = _column(columns, "task_index", 0, path)[0]
+    if isinstance(task, bool) or not isinstance(task, int) or task not in tasks:
+        raise DataError(f"{path}: task_index {task!r} is not in meta/tasks.jsonl")
+    success = row.get("success", _column(columns, "next.success", True, path)[-1])
+    if not isinstance(success, bool):
+        raise DataError(
+            f"{where}: success is {success!r}, expected true or false (meta/episodes.jsonl "
+            "success, else the last next.success)"
+        )
+    noise = row.get("action_noise", 0.0)
+    if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < np.inf:
+        raise DataError(
+            f"{where}: action_noise is {noise!r} in meta/episodes.jsonl, expected a number ≥ 0"
+        )
+    return Episode(
+        task=tasks[task],
+        observations=obs,
+        actions=actions,
+        success=success,
+        seed=_integer(row.get("seed", -1), f"{where}: meta/episodes.jsonl seed", -1),
+        action_noise=float(noise),
+    )
 
 
 def load_lerobot(directory: str | Path) -> list[Episode]:
     """The episodes of a LeRobot v2.x dataset, in episode order; a DataError names the file
-    and what is wrong with it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    (and line or field) and what is wrong with it."""
     root = Path(directory)
-    info = _read_json(root / INFO)
+    info = _object(_read_json(root / INFO), str(root / INFO))
     version = str(info.get("codebase_version", ""))
     if not version.startswith("v2"):
         raise DataError(
             f"{root / INFO}: codebase_version {version or '?'}; this reads LeRobot v2.x layouts "
             "(one parquet file per episode)"
         )
-    tasks = {
-        int(r["task_index"]): _task_name(r) for r in _read_json(root / "meta/tasks.jsonl", True)
-    }
-    template = str(info.get("data_path", DATA_PATH))
-    chunk = int(info.get("chunks_size", CHUNKS_SIZE))
-    episodes = []
-    meta = _read_json(root / "meta/episodes.jsonl", True)
-    for row in sorted(meta, key=lambda r: int(r["episode_index"])):
-        index = int(row["episode_index"])
-        path = root / template.format(episode_chunk=index // chunk, episode_index=index)
-        try:
-            table = pq.read_table(path)
-        except FileNotFoundError:
-            raise DataError(f"{path}: missing (listed in meta/episodes.jsonl)") from None
-        except (OSError, pa.ArrowException) as e:
-            raise DataError(f"{path}: unreadable parquet ({type(e).__name__}: {e})") from None
-        obs = _vectors(table, "observation.state", path)
-        actions = _vectors(table, "action", path)
-        if len(obs) == 0 or len(obs) != len(actions):
-            raise DataError(f"{path}: {len(obs)} states and {len(actions)} actions (need T ≥ 1)")
-        if not (np.isfinite(obs).all() and np.isfinite(actions).all()):
-            raise DataError(f"{path}: observation.state/action contain NaN or inf")
-        task = _column(table, "task_index", 0)[0]
-        if task not in tasks:
-            raise DataError(f"{path}: task_index {task} is not in meta/tasks.jsonl")
-        success = row.get("success", _column(table, "next.success", True)[-1])
-        episodes.append(
-            Episode(
-                task=tasks[task],
-                observations=obs,
-                actions=actions,
-                success=bool(success),
-                seed=int(row.get("seed", -1)),
-                action_noise=float(row.get("action_noise", 0.0)),
-            )
-        )
-    if not episodes:
-        raise DataError(f"{root}: meta/episodes.jsonl lists no episode")
-    return episodes
+    tasks = _tasks(root)
+    locate = _episode_paths(root, info)
+    return [
+        _episode(locate(index), row, tasks, f"{root} episode {index}")
+        for index, row in _episode_rows(root)
+    ]

@@ -29,6 +29,8 @@ TRAIN_DIGITS = (
 )
 SPLITS = {"train": 0, "test": 1}
 CLIP_SUFFIXES = (".gif", ".mp4", ".webm", ".avi", ".mov", ".mkv")
+MAX_FRAME_PIXELS = 4096 * 4096  # a larger frame is refused before it is decoded
+MAX_CLIP_PIXELS = 2**27  # all frames of a clip together (384 MiB as RGB)
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,9 @@ def read_clip(path: str | Path) -> np.ndarray:
     GIF frames are put on a constant frame rate: a frame shown k times as long as the frame
     period is repeated k times, which undoes the merging of identical consecutive frames that
     GIF writers do. The period is the ``frame_ms=`` of the GIF comment our writer stores, else
-    the gcd of all frame durations.
+    the gcd of all frame durations (frames are not repeated when that would exceed
+    MAX_CLIP_PIXELS). A frame of more than MAX_FRAME_PIXELS, or a clip of more than
+    MAX_CLIP_PIXELS as decoded, is a DataError before it fills memory.
     """
     path = Path(path)
     if not path.is_file():
@@ -217,7 +221,9 @@ def _read_gif(path: Path) -> np.ndarray:
         if image.format != "GIF":
             raise DataError(f"{path}: expected a GIF file, found {image.format}")
         comment = image.info.get("comment", b"")
+        budget = _PixelBudget(path)
         for frame in ImageSequence.Iterator(image):
+            budget.take(*frame.size)
             frames.append(np.asarray(frame.convert("RGB")))
             durations.append(max(int(frame.info.get("duration", 0) or 0), 0))
     unit = 0
@@ -227,7 +233,8 @@ def _read_gif(path: Path) -> np.ndarray:
     if found and int(found.group(1)) > 0:
         unit = int(found.group(1))
     repeats = [max(d // unit, 1) for d in durations] if unit else [1] * len(frames)
-    if sum(repeats) > 10_000:
+    pixels = sum(k * f.shape[0] * f.shape[1] for f, k in zip(frames, repeats, strict=True))
+    if sum(repeats) > 10_000 or pixels > MAX_CLIP_PIXELS:
         repeats = [1] * len(frames)
     return np.stack([f for f, k in zip(frames, repeats, strict=True) for _ in range(k)])
 
@@ -238,8 +245,34 @@ def _read_av(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise DataError(f"{path}: the file has no video stream")
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        budget = _PixelBudget(path)
+        frames = []
+        for frame in container.decode(video=0):
+            budget.take(frame.width, frame.height)
+            frames.append(frame.to_ndarray(format="rgb24"))
     return np.stack(frames) if frames else np.zeros((0, 1, 1, 3), np.uint8)
+
+
+class _PixelBudget:
+    """Counts a clip's frames as they are decoded; a DataError naming the file when one frame
+    has more than MAX_FRAME_PIXELS or all of them more than MAX_CLIP_PIXELS."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.frames, self.pixels = path, 0, 0
+
+    def take(self, width: int, height: int) -> None:
+        if width * height > MAX_FRAME_PIXELS:
+            raise DataError(
+                f"{self.path}: frame {self.frames} is {width}×{height} pixels, more than "
+                f"{MAX_FRAME_PIXELS:,} (4096×4096); resize the clip first"
+            )
+        self.frames += 1
+        self.pixels += width * height
+        if self.pixels > MAX_CLIP_PIXELS:
+            raise DataError(
+                f"{self.path}: more than {MAX_CLIP_PIXELS:,} pixels in its first {self.frames} "
+                "frames; shorten or resize the clip first"
+            )
 
 
 def resample_clip(frames: np.ndarray, num_frames: int, size: int, channels: int) -> np.ndarray:
