@@ -247,3 +247,24 @@ def test_the_bond_mode_refuses_what_it_does_not_implement(qm9_sample):
         molecule_data(spec, "mine.sdf", {})
     with pytest.raises(ConfigError, match="no bond matrices"):
         build(spec, qm9_sample.subset(np.arange(10)), seed=0)
+
+
+def test_the_coordinate_head_predicts_a_velocity_whose_clean_estimate_is_the_input_at_t_0():
+    from polydit.core.edge_dit import EdgeDiT
+    from polydit.molecule.bond_model import network_config, run_network
+
+    torch.manual_seed(0)
+    model = EdgeDiT(network_config(5, {"hidden": 32, "depth": 1, "heads": 2}, 16)).eval()
+    for p in model.parameters():  # a random network, not the zero-initialised one
+        torch.nn.init.normal_(p, std=0.1)
+    mask = torch.tensor([[True] * 6 + [False] * 2])
+    coords = torch.randn(1, 8, 3) * mask[..., None]
+    types, bonds = torch.zeros(1, 8, dtype=torch.long), torch.zeros(1, 8, 8, dtype=torch.long)
+    with torch.no_grad():
+        at_0 = run_network(model, coords, types, bonds, mask, torch.zeros(1))
+        at_half = run_network(model, coords, types, bonds, mask, torch.full((1,), 0.5))
+    assert at_0.velocity.abs().sum() > 0
+    assert torch.equal(at_0.coords, coords)  # x̂0 = x_t − t·v̂: exact at t = 0
+    assert torch.allclose(at_half.coords, coords - 0.5 * at_half.velocity)
+    real = mask[0]
+    assert torch.allclose(at_half.velocity[0, real].sum(0), torch.zeros(3), atol=1e-5)  # CoM kept

@@ -10,10 +10,14 @@ schedule; bonds corrupted on the upper triangle and mirrored).
 Network: node tokens ``[x_t, onehot(a_t)]`` (t through adaLN), pair features
 ``[onehot(b_t), RBF(|x_t,i − x_t,j|)]`` (Gaussian RBFs 0.1 Å apart over 0.8–2.0 Å, where bonds
 are, plus coarse ones to 8 Å). Outputs: atom-type logits from the node stream, bond-type logits
-and an invariant scalar w_ij from the (symmetrised) edge stream, and the clean coordinates
-``x̂0_i = x_t,i + Σ_j w_ij (x_t,i − x_t,j)`` (JODO-like relative-vector head: a symmetric w keeps
-the centre of mass). Loss: ``λ_x · MSE(x̂0, x0) + λ_a · CE(a) + λ_b · CE(b)``, defaults MiDi's
-λ = (3, 0.4, 2) [recalled] for positions, atom types and bonds.
+and an invariant scalar w_ij from the (symmetrised) edge stream, and the coordinates' velocity
+``v̂_i = Σ_j w_ij (x_t,i − x_t,j)`` (JODO-like relative-vector head: a symmetric w keeps the
+centre of mass), whose clean estimate is ``x̂0 = x_t − t · v̂`` (the linear path
+``x_t = (1 − t) x0 + t ε``, velocity ``ε − x0``). The velocity form makes x̂0 → x_t as t → 0: the
+denoiser is precise where the data is (the denoising probe: an x0-predicting head of the same
+network, trained 1,150 steps, kept 72 % of atoms stable at t = 0.02 against 97.7 % of the
+velocity-predicting atoms-only model). Loss: ``λ_x · MSE(v̂, ε − x0) + λ_a · CE(a) + λ_b · CE(b)``,
+defaults MiDi's λ = (3, 0.4, 2) [recalled] for positions, atom types and bonds.
 """
 
 from __future__ import annotations
@@ -42,10 +46,10 @@ NUM_RBF = FINE_RBF[2] + COARSE_RBF[2]
 
 @dataclass(frozen=True)
 class BondProcessConfig(JsonConfig):
-    """coords: the coordinate process (flow matching; the network predicts x0); types / bonds:
+    """coords: the coordinate process (flow matching; the network predicts the velocity); types / bonds:
     the categorical processes of atom and bond types; *_weight: the loss weights λ (MiDi)."""
 
-    coords: ProcessConfig = field(default_factory=lambda: ProcessConfig(prediction="x0"))
+    coords: ProcessConfig = field(default_factory=lambda: ProcessConfig(prediction="velocity"))
     types: CategoricalConfig = field(default_factory=CategoricalConfig)
     bonds: CategoricalConfig = field(
         default_factory=lambda: CategoricalConfig(num_classes=NUM_BONDS)
@@ -55,9 +59,10 @@ class BondProcessConfig(JsonConfig):
     bond_weight: float = 2.0
 
     def __post_init__(self) -> None:
-        if self.coords.kind != "flow_matching" or self.coords.prediction != "x0":
+        if self.coords.kind != "flow_matching" or self.coords.prediction != "velocity":
             raise ConfigError(
-                "BondProcessConfig.coords: the bond mode uses flow matching with prediction='x0'"
+                "BondProcessConfig.coords: the bond mode uses flow matching with "
+                "prediction='velocity'"
             )
         if self.bonds.num_classes != NUM_BONDS:
             raise ConfigError(f"BondProcessConfig.bonds.num_classes must be {NUM_BONDS}")
@@ -111,9 +116,11 @@ def distance_rbf(coords: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class BondOutput:
-    """coords x̂0 (B, N, 3), type_logits (B, N, K), bond_logits (B, N, N, NUM_BONDS)."""
+    """coords x̂0 (B, N, 3), velocity v̂ (B, N, 3), type_logits (B, N, K), bond_logits
+    (B, N, N, NUM_BONDS)."""
 
     coords: Tensor
+    velocity: Tensor
     type_logits: Tensor
     bond_logits: Tensor
 
@@ -132,5 +139,6 @@ def run_network(
     type_logits, edge_out = model(Tokens(nodes, None, mask), t, None, edges)
     w = edge_out[..., NUM_BONDS] * pairs  # (B, N, N), symmetric
     relative = coords[:, :, None, :] - coords[:, None, :, :]  # (B, N, N, 3): x_i − x_j
-    x0 = (coords + (w[..., None] * relative).sum(2)) * m
-    return BondOutput(x0, type_logits, edge_out[..., :NUM_BONDS])
+    velocity = (w[..., None] * relative).sum(2) * m
+    x0 = (coords - t.to(coords).view(-1, 1, 1) * velocity) * m
+    return BondOutput(x0, velocity, type_logits, edge_out[..., :NUM_BONDS])

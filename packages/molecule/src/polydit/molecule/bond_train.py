@@ -3,7 +3,8 @@ the fitted processes and the loss.
 
 One t per molecule for coordinates, atom types and bonds; randomly rotated molecules (the
 network is not equivariant); coordinate noise centred over each molecule's atoms; the loss is
-``λ_x · MSE(x̂0, x0) + λ_a · CE(atom types) + λ_b · CE(bonds over the pairs i < j)``.
+``λ_x · MSE(v̂, ε − x0) + λ_a · CE(atom types) + λ_b · CE(bonds over the pairs i < j)`` (the
+coordinates' flow-matching velocity, :mod:`polydit.molecule.bond_model`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def fitted_process(spec: MoleculeTrainSpec, data: MoleculeSet) -> BondProcessCon
             num_classes=len(frequencies), transition="marginal", marginals=frequencies
         )
 
-    coords = ProcessConfig(prediction="x0", t_sampling=spec.process.t_sampling)
+    coords = ProcessConfig(prediction="velocity", t_sampling=spec.process.t_sampling)
     return BondProcessConfig(
         coords=coords,
         types=marginal(class_frequencies(types.clamp_min(0), k, types >= 0)),
@@ -79,13 +80,14 @@ def loss(spec: MoleculeTrainSpec, pipeline: BondGenerator) -> LossFn:
         x0, types = tokens.x[..., :3], batch["types"].clamp_min(0).to(mask.device)
         t = process.coords.sample_t(x0.shape[0], generator, x0.device)
         noise = centred_noise(tuple(x0.shape), mask, generator).to(x0)
-        xt = process.coords.corrupt(x0, t, noise)[0] * mask[..., None]
+        xt, velocity = process.coords.corrupt(x0, t, noise)
+        xt = xt * mask[..., None]
         types_t = torch.where(mask, process.types.corrupt(types, t, generator), 0)
         bonds_t = process.corrupt_bonds(bonds, t, mask, generator)
         out = run_network(model, xt, types_t, bonds_t, mask, t)
         upper = torch.triu(mask[:, :, None] & mask[:, None, :], 1)
         scores = {
-            "coords": masked_mse(out.coords, x0, mask),
+            "coords": masked_mse(out.velocity, velocity, mask),
             "types": process.types.loss(out.type_logits, types, mask),
             "bonds": process.bonds.loss(out.bond_logits, bonds, upper),
         }
