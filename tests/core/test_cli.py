@@ -152,6 +152,7 @@ def test_sample_writes_one_record_per_sample(app: Any, tmp_path: Path) -> None:
     records = json.loads((tmp_path / "samples.json").read_text())
     assert [r["seed"] for r in records] == [7, 8, 9]
     assert all((tmp_path / r["file"]).is_file() for r in records)
+    assert {r["dtype"] for r in records} == {"fp32"}  # the resolved --dtype of the run
     assert records[0]["conditioning"] == {
         "label": "dog",
         "sampler": "heun",
@@ -207,7 +208,8 @@ def test_eval_json_is_the_last_stdout_line(app: Any) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == "evaluating the fake domain..."
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(metrics) == {"mean", "std", "nan", "eval_seconds"} and metrics["nan"] is None
+    assert set(metrics) == {"mean", "std", "nan", "eval_seconds", "dtype"}
+    assert metrics["nan"] is None and metrics["dtype"] == "fp32"
     assert metrics["eval_seconds"] > 0
     table = invoke(app, "eval").stdout
     assert "mean" in table and "{" not in table
@@ -360,6 +362,8 @@ def test_dtype_auto_reaches_the_domain_resolved(app: Any, tmp_path: Path) -> Non
     result = invoke(app, "sample", "--dtype", "auto", "--num", "1", "--out", tmp_path / "a")
     assert result.exit_code == 0, result.output  # the fake domain knows only fp32 and bf16
     assert resolve_dtype("auto", "cpu") in ("fp32", "bf16")
+    (record,) = json.loads((tmp_path / "a" / "samples.json").read_text())
+    assert record["dtype"] == resolve_dtype("auto", "cpu")  # samples.json says what ran
 
 
 def test_a_domain_without_caches_offers_no_cache_flags(root: Path, tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ def _sample(domain: Domain) -> Callable[..., None]:
                     first=first,
                 )
                 records += domain.sample(generator, part, staging)
+            records = [{**record, "dtype": opts.dtype} for record in records]  # as resolved
             atomic_write_text(staging / SAMPLES_FILE, to_json(records, indent=2) + "\n")
         seconds = time.perf_counter() - started
         typer.echo(f"{len(records)} samples from {opts.model} in {out} ({seconds:.1f}s)")
@@ -200,8 +201,9 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
             opts = EvalOptions(num=num, extra=extra, report=staging, **common)
             started = time.perf_counter()
             scores = domain.evaluate(generator, opts)
-            metrics = {name: float(value) for name, value in scores.items()}
+            metrics: dict[str, Any] = {name: float(value) for name, value in scores.items()}
             metrics["eval_seconds"] = time.perf_counter() - started
+            metrics["dtype"] = opts.dtype  # what --dtype resolved to (auto: bf16 or fp32)
             if getattr(generator, "sampling_seconds", 0.0) > 0:
                 metrics["sampling_seconds"] = generator.sampling_seconds
             usage = getattr(generator, "cache_usage", None)
