@@ -1,15 +1,15 @@
 """Property-based fuzzing of every file parser we wrote (issue 21).
 
 Each target starts from a small valid file (tests/fuzz_seeds.py: from our writers, or from
-trimesh / soundfile for the formats we only read), applies a few hypothesis mutations — byte flips, truncation, inserted and deleted byte runs and,
-for text formats, dropped / repeated / swapped lines, swapped fields and numbers replaced by
+trimesh / soundfile for the formats we only read), applies a few hypothesis mutations — byte
+flips, truncation, inserted and deleted byte runs and, for text formats, dropped / repeated / swapped lines, swapped fields and numbers replaced by
 nan, inf, huge, negative or non-numeric tokens — and reads it back. The reader must either
 return a valid result (the target's check) or raise our error type
 (:class:`~polydit.core.errors.PolyditError`) naming the file; any other exception, or a read
 that runs longer than :data:`HANG_SECONDS`, fails. Examples are derandomized, so CI is
 deterministic; the ``slow`` twin runs many more. Two more properties write NPZ arrays and
-LeRobot JSON fields of any type. Bugs found in the molecule package (another helper's files)
-are kept as exact cases in :data:`KNOWN_BUGS`, strict xfails until fixed.
+LeRobot JSON fields of any type. What it found is fixed, each with a regression test beside
+its parser's tests.
 """
 
 from __future__ import annotations
@@ -209,45 +209,6 @@ TARGETS: dict[str, Target] = {
     "lerobot-episodes": Target(seeds.lerobot_episodes, _lerobot, _episodes, True, "dataset"),
     "lerobot-parquet": Target(seeds.lerobot_parquet, _lerobot, _episodes, needle="dataset"),
 }
-#: bugs the fuzzing found in parsers of another helper's package (molecule), kept as exact
-#: cases: (target, text of the seed, its replacement, the bug); xfail(strict) until fixed
-KNOWN_BUGS = (
-    (
-        "sdf",
-        "0.0000 H ",
-        "0.0000 I ",
-        "load_molecule_file raises ValueError (bonds.py: EDM bond tables cover H, C, N, O, F "
-        "only) for an element outside H, C, N, O, F instead of a DataError",
-    ),
-    (
-        "xyz",
-        "H 0.960000",
-        "S 0.960000",
-        "load_molecule_file raises ValueError (bonds.py: EDM bond tables cover H, C, N, O, F "
-        "only) for an element outside H, C, N, O, F instead of a DataError",
-    ),
-    (
-        "cif",
-        "_cell_length_a   5.64000000",
-        "_cell_length_a   nan",
-        "load_crystals accepts a NaN cell length (the lattice is NaN in the batch)",
-    ),
-    (
-        "cif",
-        "_cell_angle_alpha   90.00000000",
-        "_cell_angle_alpha   0",
-        "load_crystals accepts a zero cell angle (the lattice is NaN in the batch)",
-    ),
-    (
-        "cif",
-        "0.00000000  1\n",
-        "0.00000000  0.5\n",
-        "load_crystals raises AttributeError for a partial occupancy (pymatgen: species "
-        "property only supports ordered structures) instead of a DataError",
-    ),
-)
-
-
 # --- mutations ------------------------------------------------------------------------------
 
 OFFSET = st.integers(0, 1 << 20)
@@ -397,22 +358,13 @@ BUDGETS = [
 ]
 
 
-#: the fuzz runs (target, budget) whose derandomized examples meet a known bug
-FAILING_RUNS = {("cif", "fast"), ("cif", "many"), ("sdf", "many")}
-
-
 def _runs() -> list:
-    """(target, examples) for every target and budget; a run that meets a known bug is marked
-    xfail(strict) naming the target's known bugs."""
-    params = []
-    for budget in BUDGETS:
-        for name in TARGETS:
-            marks = list(budget.marks)
-            if (name, budget.id) in FAILING_RUNS:
-                bugs = sorted({bug for target, _, _, bug in KNOWN_BUGS if target == name})
-                marks.append(pytest.mark.xfail(strict=True, reason="; ".join(bugs)))
-            params.append(pytest.param(name, *budget.values, id=f"{name}-{budget.id}", marks=marks))
-    return params
+    """(target, examples) for every target and budget."""
+    return [
+        pytest.param(name, *budget.values, id=f"{name}-{budget.id}", marks=budget.marks)
+        for budget in BUDGETS
+        for name in TARGETS
+    ]
 
 
 @pytest.mark.parametrize(("name", "examples"), _runs())
@@ -498,27 +450,10 @@ def test_a_lerobot_dataset_with_other_json_values_is_read_or_refused_cleanly(
     fuzz()
 
 
-@pytest.mark.parametrize(
-    ("name", "old", "new"),
-    [
-        pytest.param(n, old, new, marks=pytest.mark.xfail(strict=True, reason=bug), id=f"{n}-{i}")
-        for i, (n, old, new, bug) in enumerate(KNOWN_BUGS)
-    ],
-)
-def test_a_known_molecule_bug(name: str, old: str, new: str, seed: tuple[Path, Path]) -> None:
-    """Found by the fuzzing in files this work does not own: turns green once fixed."""
-    root, relative = seed
-    check_bytes(name, seed, (root / relative).read_text().replace(old, new, 1).encode())
-
-
 def test_every_seed_is_read_as_valid(seed_dirs: Callable[[str], tuple[Path, Path]]) -> None:
-    """Unmutated, every seed passes its target's check (so the property is not vacuous), and
-    holds the text each known bug's case replaces."""
+    """Unmutated, every seed passes its target's check (so the property is not vacuous)."""
     for name in TARGETS:
         seed_dirs(name)
-    for name, old, _, _ in KNOWN_BUGS:
-        root, relative = seed_dirs(name)
-        assert old in (root / relative).read_text()
 
 
 def test_the_mutations_change_the_bytes() -> None:
@@ -537,6 +472,6 @@ def test_the_readme_quotes_the_fuzzing_as_it_is() -> None:
     for quoted in (
         f"for {len(TARGETS)} parser targets",
         f"{FAST_EXAMPLES} derandomized hypothesis examples each ({SLOW_EXAMPLES:,} in the `slow`",
-        f"but for {len(KNOWN_BUGS)} known molecule-package bugs kept as strict xfails",
+        "every example reads as a valid result or raises our error naming the file",
     ):
         assert quoted in readme, quoted

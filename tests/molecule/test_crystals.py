@@ -91,6 +91,77 @@ def test_cif_round_trip_and_malformed_block(rocksalts, tmp_path: Path):
         read_cif(tmp_path / "empty.cif")
 
 
+NACL_CELL = "_cell_length_a 5.64\n_cell_length_b 5.64\n_cell_length_c 5.64\n"
+NACL_ANGLES = "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+NACL_SITES = (
+    "loop_\n_atom_site_type_symbol\n_atom_site_label\n_atom_site_fract_x\n"
+    "_atom_site_fract_y\n_atom_site_fract_z\n_atom_site_occupancy\n"
+    "Na Na0 0 0 0 1\nCl Cl1 0.5 0.5 0.5 1\n"
+)
+
+
+def _nacl_cif(old: str = "", new: str = "") -> str:
+    """A P1 rock-salt CIF block (Na at 0, Cl at ½ ½ ½), with `old` replaced by `new`."""
+    text = "data_NaCl\n_symmetry_space_group_name_H-M 'P 1'\n" + NACL_CELL + NACL_ANGLES
+    text += NACL_SITES
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+ANGLES_10_10_170 = NACL_ANGLES.replace("90", "10", 2).replace("90", "170")
+BAD_CELLS = {  # id: (text of the rock-salt block, its replacement, the error after the block)
+    "nan-length": ("_cell_length_a 5.64", "_cell_length_a nan", "_cell_length_a is nan, expected"),
+    "negative-length": ("_cell_length_b 5.64", "_cell_length_b -5.64", "_cell_length_b is -5.64"),
+    "zero-length": ("_cell_length_c 5.64", "_cell_length_c 0", "_cell_length_c is 0, expected"),
+    "tiny-length": ("_cell_length_a 5.64", "_cell_length_a 1e-320", "_cell_length_a is 1e-320"),
+    "inf-length": ("_cell_length_c 5.64", "_cell_length_c 1e309", "_cell_length_c is 1e309"),
+    "text-length": ("_cell_length_a 5.64", "_cell_length_a x", "_cell_length_a is 'x', expected"),
+    "zero-angle": ("_cell_angle_alpha 90", "_cell_angle_alpha 0", "_cell_angle_alpha is 0, "),
+    "flat-angle": ("_cell_angle_beta 90", "_cell_angle_beta 180", "_cell_angle_beta is 180, "),
+    "nan-angle": ("_cell_angle_gamma 90", "_cell_angle_gamma nan", "_cell_angle_gamma is nan"),
+    "no-volume": (
+        NACL_ANGLES,
+        ANGLES_10_10_170,
+        "_cell_angle_alpha, _cell_angle_beta, _cell_angle_gamma are 10, 10, 170: they span no",
+    ),
+    "partial-occupancy": (
+        "Cl Cl1 0.5 0.5 0.5 1",
+        "Cl Cl1 0.5 0.5 0.5 0.5",
+        r"disordered structure: partial occupancy \(Cl0\.5 at site 1\) is not supported",
+    ),
+    "dummy-species": ("Na Na0", "XNa Na0", r"site 0 holds X0\+, which is not an element"),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "error"), BAD_CELLS.values(), ids=BAD_CELLS.keys())
+def test_a_cif_without_a_real_ordered_cell_is_refused_naming_file_and_field(
+    old: str, new: str, error: str, tmp_path: Path
+):
+    from polydit.molecule.crystal.data import load_crystals
+
+    path = tmp_path / "bad.cif"
+    path.write_text(_nacl_cif().replace("NaCl", "good") + _nacl_cif(old, new))
+    with pytest.raises(DataError, match=rf"bad\.cif: CIF block 1: {error}"):
+        load_crystals(str(path))
+    data, skipped = load_crystals(str(path), skip_bad=True)
+    assert len(data) == 1 and len(skipped) == 1 and "CIF block 1" in skipped[0]
+    assert all(np.isfinite(v.numpy()).all() for v in data.arrays.values())
+
+
+def test_a_cif_cell_near_the_limits_and_ions_are_read(tmp_path: Path):
+    """An oblique cell whose angles still span a volume, and sites given as ions (the codec
+    has elements: oxidation states are dropped)."""
+    from polydit.molecule.crystal.data import load_crystals
+
+    oblique = NACL_ANGLES.replace("90", "60", 2).replace("90", "119")
+    text = _nacl_cif(NACL_ANGLES, oblique).replace("Na Na0", "Na1+ Na0")
+    path = tmp_path / "ok.cif"
+    path.write_text(text.replace("Cl Cl1", "Cl1- Cl1"))
+    data, skipped = load_crystals(str(path))
+    assert skipped == [] and data.codec.elements == ("Na", "Cl")
+    assert np.allclose(data.structures[0].lattice.angles, (60, 60, 119))
+
+
 def test_distribution_distances_vanish_on_the_training_set_itself(rocksalts):
 
     same = crystal_metrics(rocksalts[:6], training=rocksalts[:6])

@@ -97,3 +97,37 @@ def test_malformed_xyz_and_unknown_suffix(tmp_path: Path):
         read_molecules(other)
     with pytest.raises(DataError, match="no such file"):
         read_molecules(tmp_path / "missing.sdf")
+
+
+def _unbonded_mol(symbols: list[str], coords: np.ndarray):
+    """An RDKit Mol of the atoms with a 3D conformer and no bonds (any elements)."""
+    from rdkit import Chem
+    from rdkit.Geometry import Point3D
+
+    mol = Chem.RWMol()
+    conf = Chem.Conformer(len(symbols))
+    conf.Set3D(True)
+    for i, (symbol, xyz) in enumerate(zip(symbols, coords, strict=True)):
+        mol.AddAtom(Chem.Atom(symbol))
+        conf.SetAtomPosition(i, Point3D(*map(float, xyz)))
+    mol.AddConformer(conf)
+    return mol.GetMol()
+
+
+@pytest.mark.parametrize("suffix", [".sdf", ".xyz"])
+def test_a_record_with_an_element_outside_the_bond_tables_is_refused(suffix: str, tmp_path: Path):
+    """H, C, N, O, F only (EDM's bond tables, from which validity, SMILES and written bonds are
+    perceived): another element is a DataError naming file, record and element; --skip-bad
+    skips the record."""
+    water = (["O", "H", "H"], np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]], float))
+    iodine = (["I", "C", "H", "H", "H"], np.vstack([[2.14, 0, 0], np.zeros(3), 1.09 * np.eye(3)]))
+    path = tmp_path / f"mixed{suffix}"
+    if suffix == ".sdf":
+        write_sdf(path, [_unbonded_mol(*water), _unbonded_mol(*iodine)])
+    else:
+        write_xyz(path, [water, iodine])
+    with pytest.raises(DataError, match=rf"mixed\{suffix}: record 1: element\(s\) I not supported"):
+        load_molecule_file(path)
+    data, skipped = load_molecule_file(path, skip_bad=True)
+    assert len(data) == 1 and data.atom_types == ("H", "O") and data.smiles == ["[H]O[H]"]
+    assert len(skipped) == 1 and "record 1" in skipped[0] and "H, C, N, O, F only" in skipped[0]

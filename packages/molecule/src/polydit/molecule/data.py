@@ -33,6 +33,7 @@ from polydit.molecule.bond_data import (
     dense_bonds,
     sparse_bonds,
 )
+from polydit.molecule.bonds import ALLOWED_VALENCE
 from polydit.molecule.codec import QM9_ATOMS, MoleculeCodec
 
 QM9_SIZE = 130_831
@@ -290,8 +291,9 @@ def read_molecules(
     path: str | Path, skip_bad: bool = False
 ) -> tuple[list[tuple[list[str], np.ndarray]], list[str]]:
     """(symbols, coords) of every record of an SDF or XYZ file (hydrogens kept), and the
-    descriptions of skipped records. A malformed record is a DataError naming the file and
-    record index unless `skip_bad`, when it is skipped and reported."""
+    descriptions of skipped records. A malformed record, or one with non-finite coordinates or
+    an element outside H, C, N, O, F, is a DataError naming the file and record index unless
+    `skip_bad`, when it is skipped and reported."""
     from polydit.molecule.io import read_sdf_records, read_xyz_records, split_records
 
     path = Path(path)
@@ -305,9 +307,7 @@ def read_molecules(
     else:
         raise DataError(f"{path}: unsupported molecule file type {suffix!r} (use .sdf or .xyz)")
     records = [
-        DataError(f"{path}: record {i}: coordinates are not finite (NaN or inf)")
-        if not isinstance(r, DataError) and not np.isfinite(r[1]).all()
-        else r
+        r if isinstance(r, DataError) else _usable(r, f"{path}: record {i}")
         for i, r in enumerate(records)
     ]
     good, bad = split_records(records, skip_bad)
@@ -316,19 +316,40 @@ def read_molecules(
     return good, bad
 
 
+def _usable(
+    record: tuple[list[str], np.ndarray], where: str
+) -> tuple[list[str], np.ndarray] | DataError:
+    """`record` (symbols, coords), or a DataError starting with `where` if its coordinates are
+    not finite or it has an element outside EDM's bond tables (H, C, N, O, F), from which
+    validity, SMILES and the bonds of written molecules are perceived."""
+    symbols, coords = record
+    if not np.isfinite(coords).all():
+        return DataError(f"{where}: coordinates are not finite (NaN or inf)")
+    unknown = sorted(set(symbols) - set(ALLOWED_VALENCE))
+    if unknown:
+        return DataError(
+            f"{where}: element(s) {', '.join(unknown)} not supported: molecules may hold "
+            f"{', '.join(ALLOWED_VALENCE)} only (EDM's bond tables)"
+        )
+    return record
+
+
 def load_molecule_file(path: str | Path, skip_bad: bool = False) -> tuple[MoleculeSet, list[str]]:
     """A MoleculeSet of a user's SDF/XYZ file (alphabet = its sorted elements, H first) and the
     skipped records."""
     from rdkit import Chem
+
+    from polydit.molecule.chem import quiet_rdkit
 
     molecules, bad = read_molecules(path, skip_bad)
     elements = sorted({s for sym, _ in molecules for s in sym}, key=_element_order)
     where = [f"{path} record {i}" for i in range(len(molecules))]
     types, coords, num = pad_molecules(molecules, tuple(elements), where)
     smiles = []
-    for sym, xyz in molecules:
-        mol = _bonded_or_none(sym, xyz)
-        smiles.append("" if mol is None else Chem.MolToSmiles(mol))
+    with quiet_rdkit():  # a record that does not sanitise gets "", not a log line
+        for sym, xyz in molecules:
+            mol = _bonded_or_none(sym, xyz)
+            smiles.append("" if mol is None else Chem.MolToSmiles(mol))
     data = MoleculeSet(Path(path).stem, tuple(elements), types, coords, num, smiles)
     return data, bad
 

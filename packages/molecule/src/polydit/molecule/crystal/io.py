@@ -7,8 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from polydit.core.atomic import atomic_write_text
 from polydit.core.errors import DataError
+
+MIN_LENGTH = 0.01  # Å: a shorter cell edge is no cell (and underflows pymatgen's angles)
+#: (V / abc)² at or below which a cell's angles are taken to span no volume
+VOLUME_TOLERANCE = 1e-6
 
 
 def write_cif(path: str | Path, structure) -> Path:
@@ -59,12 +65,9 @@ def write_records(
 
 def read_cif(path: str | Path, skip_bad: bool = False) -> tuple[list, list[str]]:
     """Structures of every data block of a CIF file, and the skipped blocks. A block pymatgen
-    cannot turn into a structure is a DataError naming the file and block index unless
-    `skip_bad`."""
-    import warnings
-
-    from pymatgen.io.cif import CifParser
-
+    cannot turn into a structure, whose cell is not a real cell (:func:`check_cell`) or whose
+    sites are disordered or hold no element (:func:`check_sites`) is a DataError naming the
+    file and block index unless `skip_bad`. Oxidation states are dropped."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -76,15 +79,87 @@ def read_cif(path: str | Path, skip_bad: bool = False) -> tuple[list, list[str]]
     good, bad = [], []
     for i, block in enumerate(blocks):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                structures = CifParser.from_str(block).parse_structures(primitive=False)
-            if not structures:
-                raise ValueError("no structure")
-            good.append(structures[0])
-        except Exception as e:  # pymatgen raises ValueError/KeyError/IndexError on bad CIFs
-            error = DataError(f"{path}: CIF block {i} is malformed ({type(e).__name__}: {e})")
+            good.append(_block_structure(block, f"{path}: CIF block {i}"))
+        except DataError as error:
             if not skip_bad:
-                raise error from None
+                raise
             bad.append(str(error))
     return good, bad
+
+
+def _block_structure(block: str, where: str):
+    """The structure of one CIF data block, checked; a DataError starting with `where`."""
+    import warnings
+
+    from pymatgen.io.cif import CifFile, CifParser
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fields = next(iter(CifFile.from_str(block).data.values())).data
+        except Exception as e:  # pymatgen raises ValueError/KeyError/IndexError on bad CIFs
+            raise DataError(f"{where} is malformed ({type(e).__name__}: {e})") from None
+        check_cell(fields, where)  # before pymatgen, which refuses some bad cells unclearly
+        try:
+            structures = CifParser.from_str(block).parse_structures(primitive=False)
+            if not structures:
+                raise ValueError("no structure")
+        except Exception as e:
+            raise DataError(f"{where} is malformed ({type(e).__name__}: {e})") from None
+    check_sites(structures[0], where)
+    structures[0].remove_oxidation_states()  # the codec has elements, not ions
+    return structures[0]
+
+
+def _cell_number(fields: dict, name: str, where: str) -> float:
+    from pymatgen.io.cif import str2float
+
+    value = fields[name]
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return float(str2float(value))
+    except ValueError:
+        raise DataError(f"{where}: {name} is {value!r}, expected one number") from None
+
+
+def check_cell(fields: dict, where: str) -> None:
+    """A DataError starting with `where` unless the cell fields of a CIF block (`fields`: tag →
+    value as written; a block without them is left to pymatgen) form a real cell: lengths
+    finite and ≥ MIN_LENGTH Å, angles finite and strictly between 0° and 180°, and angles that
+    span a volume ((V / abc)² = 1 − cos²α − cos²β − cos²γ + 2 cos α cos β cos γ above
+    VOLUME_TOLERANCE)."""
+    lengths = [f"_cell_length_{axis}" for axis in "abc"]
+    angles = [f"_cell_angle_{angle}" for angle in ("alpha", "beta", "gamma")]
+    values = {
+        name: _cell_number(fields, name, where) for name in lengths + angles if name in fields
+    }
+    for name, value in values.items():
+        if name in lengths and not (np.isfinite(value) and value >= MIN_LENGTH):
+            expected = f"a finite length ≥ {MIN_LENGTH} Å"
+        elif name in angles and not (np.isfinite(value) and 0 < value < 180):
+            expected = "a finite angle strictly between 0° and 180°"
+        else:
+            continue
+        raise DataError(f"{where}: {name} is {fields[name]}, expected {expected}")
+    if all(name in values for name in angles):
+        cos = np.cos(np.radians([values[name] for name in angles]))
+        if 1 - (cos**2).sum() + 2 * cos.prod() <= VOLUME_TOLERANCE:
+            written = ", ".join(str(fields[name]) for name in angles)
+            raise DataError(f"{where}: {', '.join(angles)} are {written}: they span no volume")
+
+
+def check_sites(structure, where: str) -> None:
+    """A DataError starting with `where` if a site of `structure` holds a partial occupancy or
+    several species (a disordered structure: the crystal codec has one element per site), or a
+    species that is no element (pymatgen's dummy species, e.g. ``X0+``)."""
+    from pymatgen.core import Element
+
+    for i, site in enumerate(structure):
+        if not site.is_ordered:
+            raise DataError(
+                f"{where}: disordered structure: partial occupancy ({site.species} at site "
+                f"{i}) is not supported (every site must hold one element with occupancy 1)"
+            )
+        if not Element.is_valid_symbol(site.specie.symbol):
+            raise DataError(f"{where}: site {i} holds {site.specie}, which is not an element")
