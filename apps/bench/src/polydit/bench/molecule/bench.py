@@ -5,6 +5,7 @@
         [--steps SAMPLING_STEPS] [--sampler NAME] [--no-novelty]
     python -m polydit.bench.molecule.bench curve --run RUN --checkpoints DIR [--num 200]
     python -m polydit.bench.molecule.bench crystal-random [--num 1000]  # the random floor
+    python -m polydit.bench.molecule.bench crystal-split [--num 500]     # real vs real
     python -m polydit.bench.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
     python -m polydit.bench.molecule.bench denoise --run RUN   # x0 error (Å) / type accuracy
     python -m polydit.bench.molecule.bench probe --model qm9|DIR [--run RUN] [--t 0.02,0.05,0.1]
@@ -26,6 +27,7 @@ from typing import Any
 
 import torch
 
+from polydit.core.errors import ConfigError
 from polydit.core.train import from_run, list_checkpoints, load_checkpoint, read_run
 from polydit.molecule.crystal.evaluation import evaluate_crystal_generator
 from polydit.molecule.crystal.pipeline import CrystalGenerator
@@ -102,25 +104,57 @@ def curve(run: Path, checkpoints: Path, num: int, seed: int, steps: int | None) 
         print(json.dumps(row), flush=True)
 
 
-def crystal_random(num: int, seed: int) -> dict[str, Any]:
-    """Floor: training atom counts, lattices and element frequencies with uniformly random
-    fractional coordinates and independently drawn elements (scored like generated ones)."""
+def random_crystals(structures: list, num: int, seed: int) -> list:
+    """The floor's `num` structures: the atom counts and lattices of randomly drawn `structures`,
+    uniformly random fractional coordinates and elements drawn independently from the elements'
+    frequencies in `structures`."""
     import numpy as np
     from pymatgen.core import Structure
 
+    rng = np.random.default_rng(seed)
+    species = [str(sp) for s in structures for sp in s.species]
+    out = []
+    for i in rng.integers(0, len(structures), num):
+        template = structures[int(i)]
+        n = len(template)
+        picks = [species[j] for j in rng.integers(0, len(species), n)]
+        out.append(Structure(template.lattice, picks, rng.random((n, 3))))
+    return out
+
+
+def split_crystals(structures: list, num: int, seed: int) -> tuple[list, list]:
+    """(held out, rest): `num` randomly chosen `structures` and the others."""
+    import numpy as np
+
+    if not 0 < num < len(structures):
+        raise ConfigError(f"--num must be in [1, {len(structures) - 1}], got {num}")
+    order = np.random.default_rng(seed).permutation(len(structures)).tolist()
+    return [structures[i] for i in order[:num]], [structures[i] for i in order[num:]]
+
+
+def crystal_random(num: int, seed: int) -> dict[str, Any]:
+    """Floor: :func:`random_crystals` of the built-in set, scored like generated ones against
+    the built-in set."""
     from polydit.molecule.crystal.data import load_crystals
     from polydit.molecule.crystal.metrics import crystal_metrics
 
     data = load_crystals("crystals", seed=seed)[0]
-    rng = np.random.default_rng(seed)
-    species = [str(sp) for s in data.structures for sp in s.species]
-    out = []
-    for i in rng.integers(0, len(data), num):
-        template = data.structures[int(i)]
-        n = len(template)
-        picks = [species[j] for j in rng.integers(0, len(species), n)]
-        out.append(Structure(template.lattice, picks, rng.random((n, 3))))
-    return {"baseline": "random", **crystal_metrics(out, data.structures)}
+    floor = random_crystals(data.structures, num, seed)
+    return {"baseline": "random", **crystal_metrics(floor, data.structures)}
+
+
+def crystal_split(num: int, seed: int) -> dict[str, Any]:
+    """Real-vs-real reference: `num` held-out cells of the built-in set (:func:`split_crystals`)
+    scored as if generated, against the rest as the reference (no cell is in both)."""
+    from polydit.molecule.crystal.data import load_crystals
+    from polydit.molecule.crystal.metrics import crystal_metrics
+
+    data = load_crystals("crystals", seed=seed)[0]
+    held_out, rest = split_crystals(data.structures, num, seed)
+    return {
+        "baseline": f"held-out {len(held_out)} of {len(data)} vs the other {len(rest)}",
+        **crystal_metrics(held_out, rest),
+    }
 
 
 def plot(curve: Path, out: Path, floor: float | None) -> None:
@@ -223,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("crystal-random")
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("crystal-split")
+    p.add_argument("--num", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("denoise")
     p.add_argument("--run", type=Path, required=True)
     p.add_argument("--num", type=int, default=512)
@@ -253,6 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         plot(args.curve, args.out, args.floor)
     elif args.command == "crystal-random":
         print(json.dumps(crystal_random(args.num, args.seed)))
+    elif args.command == "crystal-split":
+        print(json.dumps(crystal_split(args.num, args.seed)))
     else:
         curve(args.run, args.checkpoints, args.num, args.seed, args.steps)
 

@@ -1,5 +1,6 @@
 """Evaluating a crystal generator: sample, score with CDVAE/DiffCSP/ADiT's metrics, compare with
-the built-in training set."""
+the built-in set (novelty, the distribution distances and the structure match use it as the
+reference: the set has no test split)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from polydit.molecule.evaluation import EVAL_NUM
 
 
 def training_crystals(name: str, max_atoms: int, seed: int = 0) -> list | None:
-    """The training structures of built-in crystal set `name` (novelty reference), else None."""
+    """The training structures of built-in crystal set `name` (the reference), else None."""
     if name != CRYSTAL_BUILTIN:
         return None
     return load_crystals(name, max_atoms=max_atoms, seed=seed)[0].structures
@@ -22,8 +23,8 @@ def evaluate_crystal_generator(
     generator: Any, num: int = EVAL_NUM, seed: int = 0, *, novelty: bool = True, **sampling: Any
 ) -> dict[str, float]:
     """CDVAE/DiffCSP/ADiT crystal metrics of `num` samples (see
-    :mod:`polydit.molecule.crystal.metrics`), novelty against the built-in training set when the
-    model was trained on it, and the sampling time."""
+    :mod:`polydit.molecule.crystal.metrics`), novelty, distances and structure match against the
+    built-in training set when the model was trained on it, and the sampling time."""
     started = time.perf_counter()
     structures = generator.sample(num, seed, **sampling)
     seconds = time.perf_counter() - started
