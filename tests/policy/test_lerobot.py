@@ -1,7 +1,8 @@
 """LeRobot datasets: NPZ episodes -> LeRobot v2.1 -> episodes again, the layout LeRobot reads,
-training from one, foreign datasets and clear errors."""
+training from one, foreign datasets, videos of replayed episodes and clear errors."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from polydit.core.errors import DataError
+from polydit.policy import env as policy_env
 from polydit.policy.cli import app
-from polydit.policy.env import CONTROL_HZ, INSTRUCTIONS
+from polydit.policy.data import run_expert_episode
+from polydit.policy.env import CONTROL_HZ, INSTRUCTIONS, RenderingUnavailable, configure_rendering
 from polydit.policy.io import Episode, load_episodes, save_episode
-from polydit.policy.lerobot import METAWORLD_STATE, export_lerobot, load_lerobot
+from polydit.policy.lerobot import METAWORLD_STATE, Camera, export_lerobot, load_lerobot
 from polydit.policy.train import RECIPE, PolicyTrainSpec
 
 runner = CliRunner()
@@ -262,3 +265,122 @@ def test_a_malformed_meta_file_is_named_with_its_field(
     edit(out)
     with pytest.raises(DataError, match=message):
         load_lerobot(out)
+
+
+@pytest.fixture(scope="module")
+def expert_demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two short scripted-expert episodes as NPZ (the first 12 and 9 steps of real ones; a
+    prefix replays like the whole): reach-v3 without action noise, push-v3 with 0.1."""
+    root = tmp_path_factory.mktemp("expert") / "demos"
+    for task, seed, noise, steps in (("reach-v3", 3, 0.0, 12), ("push-v3", 4, 0.1, 9)):
+        ep = run_expert_episode(task, seed, noise)
+        short = replace(ep, observations=ep.observations[:steps], actions=ep.actions[:steps])
+        save_episode(root / task / f"seed_{seed:05d}.npz", short)
+    return root
+
+
+def _needs_rendering() -> None:
+    try:
+        configure_rendering()
+    except RenderingUnavailable as e:
+        pytest.skip(f"videos need offscreen rendering: {e}")
+
+
+def test_export_with_videos_films_the_replayed_episodes(expert_demos: Path, tmp_path: Path) -> None:
+    import imageio.v3 as iio
+
+    _needs_rendering()
+    out = tmp_path / "lerobot"
+    args = ("data", "export", "--videos", "--data", expert_demos, "--out", out)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 episodes (21 frames, 2 tasks) and 2 videos" in result.output
+    info = json.loads((out / "meta/info.json").read_text())
+    assert info["total_videos"] == 2
+    assert info["video_path"] == (
+        "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
+    )
+    key = "observation.images.corner"
+    feature = info["features"][key]
+    assert feature["dtype"] == "video" and feature["shape"] == [128, 128, 3]
+    assert feature["names"] == ["height", "width", "channels"]
+    assert feature["info"]["video.fps"] == 80.0 and feature["info"]["video.codec"] == "h264"
+    assert feature["info"]["video.pix_fmt"] == "yuv420p"
+    stats = [json.loads(s) for s in (out / "meta/episodes_stats.jsonl").read_text().splitlines()]
+    before = load_episodes(expert_demos)  # push-v3 first: file-name order
+    for i, episode in enumerate(before):
+        video = out / f"videos/chunk-000/{key}/episode_{i:06d}.mp4"
+        frames = iio.imread(video, plugin="pyav")
+        assert frames.shape == (len(episode), 128, 128, 3) and frames.std() > 10
+        camera = stats[i]["stats"][key]
+        assert np.asarray(camera["mean"]).shape == (3, 1, 1) and camera["count"] == [len(episode)]
+        decoded = frames.reshape(-1, 3).mean(0) / 255.0  # H.264 is lossy: close, not equal
+        np.testing.assert_allclose(np.asarray(camera["mean"]).reshape(3), decoded, atol=0.02)
+        table = pq.read_table(out / f"data/chunk-000/episode_{i:06d}.parquet")
+        assert set(table.column_names) == set(info["features"]) - {key}
+    for a, b in zip(load_lerobot(out), before, strict=True):  # videos ignored: the same arrays
+        assert (a.task, a.seed, a.action_noise) == (b.task, b.seed, b.action_noise)
+        np.testing.assert_array_equal(a.observations, b.observations)
+        np.testing.assert_array_equal(a.actions, b.actions)
+
+
+def test_an_episode_that_does_not_replay_is_refused(expert_demos: Path, tmp_path: Path) -> None:
+    """As an episode recorded with another MetaWorld version: its states from step 5 on are not
+    what the simulator gives; the export names the file and writes nothing."""
+    _needs_rendering()
+    demos = tmp_path / "demos"
+    episode = load_episodes(expert_demos / "reach-v3")[0]
+    moved = episode.observations.copy()
+    moved[5:, :3] += 0.01
+    save_episode(demos / "seed_00003.npz", replace(episode, observations=moved))
+    out = tmp_path / "lerobot"
+    result = invoke("data", "export", "--videos", "--data", demos, "--out", out)
+    assert result.exit_code == 1
+    assert f"{demos / 'seed_00003.npz'}: replaying reach-v3 from seed 3" in result.output
+    assert "at step 5 (by 0.01)" in result.output and not out.exists()
+
+
+def test_an_episode_without_a_seed_cannot_be_filmed(tmp_path: Path) -> None:
+    _foreign(tmp_path / "ds")
+    result = invoke(
+        "data", "export", "--videos", "--data", tmp_path / "ds", "--out", tmp_path / "x"
+    )
+    assert result.exit_code == 1
+    assert "ds episode 0: no environment seed (seed -1); cannot replay" in result.output
+
+
+def test_without_rendering_videos_are_a_one_line_error(
+    expert_demos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    select = policy_env.select_gl_backend
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.setattr(policy_env, "select_gl_backend", lambda works: select(lambda name: False))
+    out = tmp_path / "lerobot"
+    result = invoke("data", "export", "--videos", "--data", expert_demos, "--out", out)
+    assert result.exit_code == 1 and not out.exists()
+    (line,) = result.output.strip().splitlines()
+    assert "no offscreen OpenGL for MuJoCo: tried MUJOCO_GL=egl, osmesa" in line
+
+
+def test_any_camera_of_the_python_api_becomes_videos(demos: Path, tmp_path: Path) -> None:
+    """No rendering needed: a camera is any function from episode index to frames."""
+    import imageio.v3 as iio
+
+    episodes = load_episodes(demos)  # 7, 5 and 9 frames
+
+    def grey(i: int, height: int = 32) -> np.ndarray:
+        return np.full((len(episodes[i]), height, 48, 3), 60 + 40 * i, np.uint8)
+
+    report = export_lerobot(episodes, tmp_path / "ok", camera=Camera("top", grey))
+    assert report.videos == 3 and "and 3 videos" in str(report)
+    info = json.loads((tmp_path / "ok/meta/info.json").read_text())
+    assert info["features"]["observation.images.top"]["shape"] == [32, 48, 3]
+    frames = iio.imread(tmp_path / "ok/videos/chunk-000/observation.images.top/episode_000002.mp4")
+    assert frames.shape == (9, 32, 48, 3) and abs(float(frames.mean()) - 140) < 2
+    shrinking = Camera("top", lambda i: grey(i, height=32 - 16 * i))
+    with pytest.raises(DataError, match=r"episode 1: video \[16, 48, 3\] h264, unlike episode 0"):
+        export_lerobot(episodes, tmp_path / "sizes", camera=shrinking)
+    short = Camera("top", lambda i: grey(i)[1:])
+    with pytest.raises(DataError, match=r"episode 0: camera 'top' gave frames uint8 \(6, 32"):
+        export_lerobot(episodes, tmp_path / "short", camera=short)
+    assert not (tmp_path / "sizes").exists() and not (tmp_path / "short").exists()

@@ -1,6 +1,6 @@
 """The `polydit-policy` CLI: the core verbs plus `collect` (scripted-expert demonstrations),
-`rollout` (one rendered episode) and `data export` (episodes as a LeRobot dataset). A sample is
-one closed-loop episode per seed.
+`rollout` (one rendered episode) and `data export` (episodes as a LeRobot dataset, optionally
+with videos). A sample is one closed-loop episode per seed.
 
 Light on purpose: torch, MuJoCo and MetaWorld are imported inside the commands.
 """
@@ -118,9 +118,14 @@ def data_export(
     fmt: Annotated[
         str, typer.Option("--format", help="Output format: lerobot (LeRobot v2.1 parquet).")
     ] = "lerobot",
+    videos: Annotated[
+        bool, typer.Option(help="Also replay each episode and film it (MP4, offscreen render).")
+    ] = False,
 ) -> None:
     """Write the episodes under --data as a LeRobot dataset (meta/*.json[l] + parquet)."""
-    typer.echo(str(commands.export_episodes(data, out, fmt)))
+    with progress.shown():
+        report = commands.export_episodes(data, out, fmt, videos)
+    typer.echo(str(report))
 
 
 @app.command()

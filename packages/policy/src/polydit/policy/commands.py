@@ -4,11 +4,14 @@ and the helpers its Domain shares with them; light: torch, MuJoCo and MetaWorld 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from polydit.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from polydit.policy.lerobot import ExportReport
 
 
 def tasks(spec: str | None, generator: Any) -> tuple[str, ...]:
@@ -28,16 +31,21 @@ def overrides(generator: Any, generation: dict[str, Any]) -> dict[str, Any]:
     return generation if isinstance(generator, PolicyGenerator) else {}
 
 
-def export_episodes(data: Path, out: Path, fmt: str) -> Path:
-    """The episodes under `data` (NPZ or LeRobot) written to `out` as a LeRobot v2.1 dataset."""
-    from polydit.policy.io import load_episodes
-    from polydit.policy.lerobot import export_lerobot
+def export_episodes(data: Path, out: Path, fmt: str, videos: bool = False) -> ExportReport:
+    """The episodes under `data` (NPZ or LeRobot) written to `out` as a LeRobot v2.1 dataset;
+    with `videos`, each one replayed and filmed by the "corner" camera (see
+    :func:`polydit.policy.recording.replay_frames`)."""
+    from polydit.policy.io import named_episodes
+    from polydit.policy.lerobot import Camera, export_lerobot
+    from polydit.policy.recording import VIDEO_CAMERA, replay_frames
 
     if fmt != "lerobot":
         raise ConfigError(f"--format {fmt}: expected lerobot")
     if out.resolve() == data.resolve():
         raise ConfigError("--out: give another directory than --data")
-    return export_lerobot(load_episodes(data), out)
+    named = named_episodes(data)
+    camera = Camera(VIDEO_CAMERA, lambda i: replay_frames(named[i][1], named[i][0]))
+    return export_lerobot([ep for _, ep in named], out, camera=camera if videos else None)
 
 
 def collect_demos(

@@ -10,16 +10,22 @@ A dataset directory::
     meta/tasks.jsonl           one line per task: task_index, task (the instruction where we
                                have one, else the task name) + metaworld_task (the name)
     data/chunk-000/episode_000000.parquet   one row per frame
+    videos/chunk-000/observation.images.corner/episode_000000.mp4   with a camera: one frame
+                               per row, at fps (H.264, yuv420p)
 
 Columns of an episode's parquet file (T rows): ``observation.state`` list<float32> (D),
 ``action`` list<float32> (A), ``timestamp`` float32 (frame / fps), ``frame_index``,
 ``episode_index``, ``index`` (over the whole dataset), ``task_index`` int64, ``next.done`` bool
-(the last frame) and ``next.success`` bool (the last frame of a successful episode).
+(the last frame) and ``next.success`` bool (the last frame of a successful episode). A video
+feature (dtype "video", shape [H, W, 3], ``info`` with its fps, codec and pixel format) has no
+column: its frames are in the episode's MP4 at ``video_path``; its statistics are per channel
+over the frames scaled to [0, 1] (shape [3, 1, 1]), as LeRobot's.
 
 Import reads any v2.x dataset with these two vector columns: the task of an episode is its
 ``metaworld_task``, else a MetaWorld task whose instruction is the ``task`` text, else the text
 itself; success, seed and action noise come from ``episodes.jsonl`` where present, else the
-last ``next.success`` (or True: a demonstration), -1 (no environment seed) and 0.
+last ``next.success`` (or True: a demonstration), -1 (no environment seed) and 0. Videos are
+not read: our policies train on the state.
 """
 
 from __future__ import annotations
@@ -37,12 +43,14 @@ import numpy as np
 
 from polydit.core.atomic import atomic_write, atomic_write_text, staged_directory
 from polydit.core.errors import DataError
+from polydit.core.progress import advance, expect
 from polydit.policy.env import CONTROL_HZ, INSTRUCTIONS
-from polydit.policy.io import Episode
+from polydit.policy.io import Episode, write_video
 
 CODEBASE_VERSION = "v2.1"
 CHUNKS_SIZE = 1000
 DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
+VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
 INFO = Path("meta/info.json")
 _INDEX_SPEC = re.compile(r"0?\d{0,2}d?")  # a data_path field's format: none, "d", "06d", ...
 
@@ -62,12 +70,28 @@ class ExportReport:
     episodes: int
     frames: int
     tasks: int
+    videos: int = 0
 
     def __str__(self) -> str:
+        videos = f" and {self.videos} videos" if self.videos else ""
         return (
-            f"wrote {self.episodes} episodes ({self.frames} frames, {self.tasks} tasks) as a "
-            f"LeRobot {CODEBASE_VERSION} dataset in {self.out}"
+            f"wrote {self.episodes} episodes ({self.frames} frames, {self.tasks} tasks){videos} "
+            f"as a LeRobot {CODEBASE_VERSION} dataset in {self.out}"
         )
+
+
+@dataclass(frozen=True)
+class Camera:
+    """One camera of an export: ``frames(i)`` are episode i's pictures, (T_i, H, W, 3) uint8,
+    one per frame (what the camera saw before each action), written as the video
+    ``observation.images.<name>``."""
+
+    name: str
+    frames: Callable[[int], np.ndarray]
+
+    @property
+    def key(self) -> str:
+        return f"observation.images.{self.name}"
 
 
 def is_lerobot(directory: str | Path) -> bool:
@@ -109,6 +133,61 @@ def _frames(episode: Episode, index: int, first: int, task_index: int, fps: int)
     }
 
 
+def _image_stats(frames: np.ndarray) -> dict[str, list[Any]]:
+    """LeRobot's statistics of a camera over frames (T, H, W, 3) uint8: per channel, scaled to
+    [0, 1], each (3, 1, 1) as nested lists; count [T]."""
+    v = frames.reshape(-1, 3).astype(np.float64) / 255.0
+    per_channel = {"min": v.min(0), "max": v.max(0), "mean": v.mean(0), "std": v.std(0)}
+    out: dict[str, list[Any]] = {k: s.reshape(3, 1, 1).tolist() for k, s in per_channel.items()}
+    return {**out, "count": [len(frames)]}
+
+
+def _video_feature(path: Path, fps: int) -> dict[str, Any]:
+    """The info.json feature of the camera whose video `path` is, read from the file."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        codec, pix_fmt = stream.codec_context.name, stream.codec_context.pix_fmt
+        height, width = stream.height, stream.width
+    return {
+        "dtype": "video",
+        "shape": [height, width, 3],
+        "names": ["height", "width", "channels"],
+        "info": {
+            "video.fps": float(fps),
+            "video.height": height,
+            "video.width": width,
+            "video.channels": 3,
+            "video.codec": codec,
+            "video.pix_fmt": pix_fmt,
+            "video.is_depth_map": False,
+            "has_audio": False,
+        },
+    }
+
+
+def _write_video(
+    tmp: Path, camera: Camera, index: int, length: int, fps: int
+) -> tuple[Path, dict[str, list[Any]]]:
+    """Episode `index`'s video of `camera` in the dataset being written in `tmp`, and the
+    camera's statistics over it."""
+    frames = camera.frames(index)
+    if (
+        frames.dtype != np.uint8
+        or frames.ndim != 4
+        or (len(frames), frames.shape[3]) != (length, 3)
+    ):
+        raise DataError(
+            f"episode {index}: camera {camera.name!r} gave frames {frames.dtype} "
+            f"{frames.shape}, expected uint8 ({length}, H, W, 3)"
+        )
+    name = VIDEO_PATH.format(
+        episode_chunk=index // CHUNKS_SIZE, video_key=camera.key, episode_index=index
+    )
+    return write_video(tmp / name, list(frames), fps=fps), _image_stats(frames)
+
+
 def _parquet(columns: dict[str, np.ndarray]) -> bytes:
     """One episode's columns as parquet bytes (vectors as list<float32> columns)."""
     import pyarrow as pa
@@ -147,11 +226,16 @@ def _lines(rows: list[dict[str, Any]]) -> str:
 
 
 def export_lerobot(
-    episodes: Sequence[Episode], out: str | Path, *, fps: int = CONTROL_HZ
+    episodes: Sequence[Episode],
+    out: str | Path,
+    *,
+    fps: int = CONTROL_HZ,
+    camera: Camera | None = None,
 ) -> ExportReport:
     """Write `episodes` (in order: episode i is ``episodes[i]``) as a LeRobot v2.1 dataset in
     `out`, all at once (a crash leaves the previous `out` untouched). `out` must be new, empty
-    or an earlier LeRobot dataset, which is replaced. fps: MetaWorld's control rate."""
+    or an earlier LeRobot dataset, which is replaced. fps: MetaWorld's control rate. camera:
+    also write its frames of every episode as MP4 videos (one per episode)."""
     out = Path(out)
     if not episodes:
         raise DataError("no episodes to export")
@@ -167,13 +251,26 @@ def export_lerobot(
         {"task_index": i, "task": INSTRUCTIONS.get(n, n), "metaworld_task": n}
         for i, n in enumerate(names)
     ]
+    features = _features(obs_dim, action_dim)
+    videos = len(episodes) if camera is not None else 0
     rows, stats, first = [], [], 0
+    expect("episodes", len(episodes))  # the CLI's progress bar, if one is shown
     with staged_directory(out) as tmp:
         for i, ep in enumerate(episodes):
             columns = _frames(ep, i, first, task_index[ep.task], fps)
             path = tmp / DATA_PATH.format(episode_chunk=i // CHUNKS_SIZE, episode_index=i)
             data = _parquet(columns)
             atomic_write(path, lambda f, data=data: f.write(data))
+            episode_stats = _stats(columns)
+            if camera is not None:
+                video, episode_stats[camera.key] = _write_video(tmp, camera, i, len(ep), fps)
+                feature = _video_feature(video, fps)
+                known = features.setdefault(camera.key, feature)
+                if known != feature:
+                    raise DataError(
+                        f"episode {i}: video {feature['shape']} {feature['info']['video.codec']}"
+                        f", unlike episode 0's {known['shape']} {known['info']['video.codec']}"
+                    )
             rows.append(
                 {
                     "episode_index": i,
@@ -184,28 +281,29 @@ def export_lerobot(
                     "action_noise": ep.action_noise,
                 }
             )
-            stats.append({"episode_index": i, "stats": _stats(columns)})
+            stats.append({"episode_index": i, "stats": episode_stats})
             first += len(ep)
+            advance("episodes")
         info = {
             "codebase_version": CODEBASE_VERSION,
             "robot_type": "sawyer",
             "total_episodes": len(episodes),
             "total_frames": first,
             "total_tasks": len(names),
-            "total_videos": 0,
+            "total_videos": videos,
             "total_chunks": (len(episodes) - 1) // CHUNKS_SIZE + 1,
             "chunks_size": CHUNKS_SIZE,
             "fps": fps,
             "splits": {"train": f"0:{len(episodes)}"},
             "data_path": DATA_PATH,
-            "video_path": None,
-            "features": _features(obs_dim, action_dim),
+            "video_path": VIDEO_PATH if camera is not None else None,
+            "features": features,
         }
         atomic_write_text(tmp / INFO, json.dumps(info, indent=4) + "\n")
         atomic_write_text(tmp / "meta/episodes.jsonl", _lines(rows))
         atomic_write_text(tmp / "meta/episodes_stats.jsonl", _lines(stats))
         atomic_write_text(tmp / "meta/tasks.jsonl", _lines(tasks))
-    return ExportReport(out, len(episodes), first, len(names))
+    return ExportReport(out, len(episodes), first, len(names), videos)
 
 
 def _read_json(path: Path, lines: bool = False) -> Any:

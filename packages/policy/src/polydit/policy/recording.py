@@ -1,5 +1,6 @@
 """Single closed-loop episodes of a trained policy, recorded: as an episode file (`sample`),
-as a rendered video or a summary (`rollout`, `polydit demo`).
+as a rendered video or a summary (`rollout`, `polydit demo`); and recorded episodes replayed
+to film them (`data export --videos`).
 
 A policy is anything with ``codec`` and ``controller(task, **overrides)`` (the DiT or an MLP-BC
 baseline); overrides are a DiT's sampling options (steps, sampler, cache, cache_opts...).
@@ -15,9 +16,14 @@ from typing import Any
 import numpy as np
 
 from polydit.core.atomic import atomic_write
-from polydit.policy.env import make_env
+from polydit.core.errors import DataError
+from polydit.policy.env import make_env, metaworld_tasks
 from polydit.policy.io import Episode, write_video
 from polydit.policy.rollout import Controller, RolloutResult, rollout
+
+VIDEO_CAMERA = "corner"  # MetaWorldEnv's camera: rollout videos, filmstrips, image observations
+VIDEO_SIZE = (128, 128)  # (height, width) of the frames of replay_frames
+REPLAY_ATOL = 1e-5  # replayed vs stored states: float rounding (one step of noise moves ~1e-4)
 
 
 class EpisodeRecorder:
@@ -71,6 +77,51 @@ def record_episode(
         seed=seed,
     )
     return episode, result
+
+
+def replay_frames(episode: Episode, where: str, size: tuple[int, int] = VIDEO_SIZE) -> np.ndarray:
+    """Film a recorded MetaWorld `episode` (named `where` in errors): re-simulate it from its
+    task, seed and actions, rendering the "corner" camera before each action: (T, H, W, 3)
+    uint8, H, W = `size`.
+
+    The executed action is the stored one plus the collection's noise, N(0, action_noise²)
+    drawn from the seed as :func:`polydit.policy.data.run_expert_episode` draws it. Each
+    replayed state must equal the stored one (the state part of an image observation)
+    to :data:`REPLAY_ATOL`, else a DataError (e.g. an episode recorded with another MetaWorld
+    version). RenderingUnavailable without offscreen OpenGL."""
+    width, action_dim = episode.observations.shape[1], episode.actions.shape[1]
+    if episode.task not in metaworld_tasks():
+        raise DataError(f"{where}: task {episode.task!r} is not a MetaWorld task; cannot replay")
+    if episode.seed < 0:
+        raise DataError(f"{where}: no environment seed (seed {episode.seed}); cannot replay")
+    env = make_env(episode.task, render_size=size)
+    try:
+        if width < env.state_dim or action_dim != env.action_dim:
+            raise DataError(
+                f"{where}: observations of {width} and actions of {action_dim} entries; "
+                f"MetaWorld's are {env.state_dim} (+ pixels) and {env.action_dim}"
+            )
+        rng = np.random.default_rng(episode.seed)
+        stored = episode.observations[:, : env.state_dim]
+        state, _ = env.reset(seed=episode.seed)
+        frames = []
+        for step in range(len(episode)):
+            gap = float(np.abs(state - stored[step]).max())
+            if not gap <= REPLAY_ATOL:
+                raise DataError(
+                    f"{where}: replaying {episode.task} from seed {episode.seed} departs from "
+                    f"the stored states at step {step} (by {gap:.3g}): recorded with another "
+                    "MetaWorld or MuJoCo version? Export it without videos"
+                )
+            frames.append(env.render())
+            if step + 1 < len(episode):
+                action = episode.actions[step]
+                if episode.action_noise:
+                    action = action + rng.normal(0.0, episode.action_noise, action.shape)
+                state = env.step(action)[0]
+    finally:
+        env.close()
+    return np.stack(frames)
 
 
 def run_rollout(
