@@ -33,12 +33,7 @@ _spec.loader.exec_module(fs)
 ONE_PROCESS = {"grad_accum": 4}  # the 4 micro-batches of 2 ranks x grad_accum 2
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/core/conftest.py
 
 
 @pytest.fixture(scope="module")

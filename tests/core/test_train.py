@@ -47,13 +47,7 @@ SIGTERM_STEPS = 60
 # --------------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Run in-process training on one thread, like the subprocesses (bit-exact comparisons)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/core/conftest.py
 
 
 def _metrics(out: Path) -> list[dict]:
