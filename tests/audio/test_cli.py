@@ -46,7 +46,8 @@ def test_sample_writes_one_wav_per_clip_and_the_records(micro_model_dir: Path, t
         assert picture.mode == "L" and picture.size == (3 * 128 + 2 * 2, 128)
     records = json.loads((out / "samples.json").read_text())
     assert records == [
-        {"file": p.name, "seed": 4 + i, "conditioning": {"label": "C4"}} for i, p in enumerate(wavs)
+        {"file": p.name, "seed": 4 + i, "conditioning": {"label": "C4"}, "dtype": "fp32"}
+        for i, p in enumerate(wavs)
     ]
 
 
