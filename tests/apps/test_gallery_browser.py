@@ -114,3 +114,29 @@ def test_a_missing_file_is_caught_by_the_check(
     done = render(demo(monkeypatch, tmp_path, broken=True), "--dump-dom")
     assert loaded(done.stdout)["media/gone.png"] == "no"
     assert "missing: media/gone.png" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_real_demo_of_every_domain_loads_in_chromium(tmp_path: Path) -> None:
+    """`polydit demo` of every installed domain from its shipped model, then the browser: every
+    picture, sound and video loads, the audio domain contributes players, and a screenshot of
+    the whole page is kept."""
+    discovered, problems = plugins.discover()
+    assert not problems, problems
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(cli.app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    done = render(out / "index.html", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    states = loaded(done.stdout)
+    assert states and all(state == "yes" for state in states.values()), states
+    names = {d.domain.name for d in discovered}
+    for name in names:  # every domain shows something
+        assert any(src.startswith(f"{name}/") for src in states), (name, sorted(states))
+    if "audio" in names:
+        assert re.search(r"<audio\b[^>]*audio/[^\"]*\.wav", done.stdout), "no audio players"
+    artefacts = Path(os.environ.get("POLYDIT_ARTEFACTS", ROOT / "runs" / "artefacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    shot = artefacts / "gallery-demo.png"
+    done = render(out / "index.html", f"--screenshot={shot}", "--window-size=1400,4000")
+    assert done.returncode == 0 and Image.open(shot).size == (1400, 4000), done.stderr[-2000:]
