@@ -12,10 +12,12 @@ from scipy.stats import chi2
 
 from polydit.core.errors import ConfigError
 from polydit.core.process import (
+    TIME_GRIDS,
     CategoricalConfig,
     CategoricalDiffusion,
     class_frequencies,
     sample_categorical,
+    time_grid,
 )
 
 K = 4
@@ -249,14 +251,14 @@ def test_dfm_rates_solve_the_kolmogorov_equation(name, eta):
 # --- samplers with an exact denoiser --------------------------------------------------------
 
 
-def exact_chain(process, p, steps, sampler, eta=0.0):
+def exact_chain(process, p, steps, sampler, eta=0.0, grid="uniform"):
     """Run the sampler's step kernels on the distribution itself (no draws): returns the largest
     TV distance to the true marginal Σ_k p_k q(x_s | k) over all grid times and positions."""
     m = process.limit()
     denoise = exact_denoiser(process, p)
     states = torch.arange(K)[:, None].expand(K, p.shape[0])  # (K states, positions)
     dist = m.expand(p.shape[0], K).clone()  # (positions, K): x_1 ~ m
-    grid = torch.linspace(1, 0, steps + 1, dtype=torch.float64)
+    grid = time_grid(steps, grid)
     worst = 0.0
     for n in range(steps):
         t, s = grid[n], grid[n + 1]
@@ -292,6 +294,52 @@ def test_exact_chain_reproduces_every_marginal(name):
     else:
         assert exact_chain(process, p, 32, "dfm", eta=1.0) < 1e-4
         assert exact_chain(process, p, 128, "dfm", eta=1.0) < 1e-6
+
+
+@pytest.mark.parametrize("grid", TIME_GRIDS)
+def test_every_time_grid_runs_from_one_to_zero_and_keeps_ancestral_exact(grid):
+    times = time_grid(7, grid)
+    assert times.shape == (8,) and times[0] == 1.0 and times[-1] == 0.0
+    assert (times.diff() < 0).all(), times
+    process = CategoricalDiffusion(CONFIGS["marginal"])
+    assert exact_chain(process, data_distribution("marginal"), 5, "ancestral", grid=grid) < 1e-12
+
+
+def test_polydec_refines_near_the_data_and_polyinc_near_the_noise():
+    uniform, dec, inc = (time_grid(10, g) for g in ("uniform", "polydec", "polyinc"))
+    assert float(dec[-2]) < float(uniform[-2]) < float(inc[-2])  # last step, into t = 0
+    assert 1 - float(inc[1]) < 1 - float(uniform[1]) < 1 - float(dec[1])  # first step
+    with pytest.raises(ConfigError, match="time grid"):
+        time_grid(10, "linear")
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_target_guidance_is_defogs_term_averaged_over_the_prediction(name):
+    """dfm_rates(ω) − dfm_rates(0) = Σ_k p̂(k | x_t) · ω δ_jk / (|S_k| · p(x_t | k)) for j ≠ x_t,
+    the expectation over x_0 of DeFoG's guidance rate, computed here class by class."""
+    process = CategoricalDiffusion(CONFIGS[name])
+    m = process.limit()
+    support = int((m > 0).sum())
+    g = torch.Generator().manual_seed(3)
+    states = torch.arange(K)
+    for t in (0.9, 0.4):
+        kappa = float(process.alpha_bar(t))
+        p_hat = torch.rand(K, K, generator=g, dtype=torch.float64)
+        if name == "absorbing":
+            p_hat[:, -1] = 0
+        p_hat = p_hat / p_hat.sum(-1, keepdim=True)
+        got = process.dfm_rates(states, p_hat, t, omega=0.3) - process.dfm_rates(states, p_hat, t)
+        want = torch.zeros(K, K, dtype=torch.float64)
+        for i in range(K):
+            # p̂ restricted to the x_0 that can reach x_t = i, renormalised (as the sampler does)
+            reach = torch.tensor([kappa * (k == i) + (1 - kappa) * m[i] > 0 for k in range(K)])
+            pi = p_hat[i] * reach / (p_hat[i] * reach).sum()
+            for j in range(K):
+                if j != i and m[i] > 0:
+                    size = support + int(m[j] == 0)
+                    want[i, j] = 0.3 * pi[j] / (size * (1 - kappa) * m[i])
+        live = m > 0  # rows of x_t outside supp(m) are unreachable for t > 0
+        assert torch.allclose(got[live], want[live], atol=1e-10), (name, t)
 
 
 def chi_square(x: torch.Tensor, p: torch.Tensor) -> tuple[float, float]:
@@ -393,6 +441,10 @@ def test_sampler_errors():
         process.sample(denoise, (2, 6), 4, sampler="euler")
     with pytest.raises(ConfigError, match="eta"):
         process.sample(denoise, (2, 6), 4, sampler="ancestral", eta=0.5)
+    with pytest.raises(ConfigError, match="omega"):
+        process.sample(denoise, (2, 6), 4, sampler="ancestral", omega=0.1)
+    with pytest.raises(ConfigError, match="time grid"):
+        process.sample(denoise, (2, 6), 4, grid="log")
     with pytest.raises(ConfigError, match="steps"):
         process.sample(denoise, (2, 6), 0)
     with pytest.raises(ValueError, match="logits"):

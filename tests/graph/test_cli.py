@@ -117,3 +117,30 @@ def test_cache_and_guidance_flags_are_refused(pard_model: Path, tmp_path: Path) 
         "sample", "--model", pard_model, "--num", "1", "--cache", "fora", "--out", tmp_path / "x"
     )
     assert result.exit_code != 0 and "cache" in result.output
+
+
+def test_defog_sampling_flags_reach_the_sampler(pard_model: Path, tmp_path: Path) -> None:
+    """--sampler dfm with --eta/--omega/--grid changes the graphs (same seeds); a bad grid or
+    guidance on the ancestral sampler is refused by name."""
+
+    def edges(out: Path, *flags: object) -> list[int]:
+        result = invoke(
+            "sample", "--model", pard_model, "--num", "4", "--steps", "3", "--out", out, *flags
+        )
+        assert result.exit_code == 0, result.output
+        return [r["edges"] for r in json.loads((out / "samples.json").read_text())]
+
+    plain = edges(tmp_path / "a", "--sampler", "dfm")
+    assert plain == edges(tmp_path / "b", "--sampler", "dfm", "--grid", "uniform", "--omega", "0")
+    guided = edges(
+        tmp_path / "c", "--sampler", "dfm", "--eta", "5", "--omega", "2", "--grid", "polydec"
+    )
+    assert guided != plain
+    bad = invoke(
+        "sample", "--model", pard_model, "--num", "1", "--grid", "log", "--out", tmp_path / "d"
+    )
+    assert bad.exit_code != 0 and "grid" in bad.output and not (tmp_path / "d").exists()
+    bad = invoke(
+        "sample", "--model", pard_model, "--num", "1", "--omega", "0.1", "--out", tmp_path / "e"
+    )
+    assert bad.exit_code != 0 and "omega" in bad.output

@@ -25,6 +25,19 @@ DEMO_NUM = 16
 ETA = Flag(
     "eta", float, None, "DFM stochasticity η ≥ 0 (--sampler dfm); default: the model's.", min=0.0
 )
+OMEGA = Flag(
+    "omega",
+    float,
+    None,
+    "DeFoG target guidance ω ≥ 0 (--sampler dfm); default: the model's.",
+    min=0.0,
+)
+GRID = Flag(
+    "grid",
+    str,
+    None,
+    "Time grid (DeFoG's time distortion): uniform, polydec (finer near the data), polyinc, cos.",
+)
 SKIP_BAD = Flag("skip-bad", bool, False, "Skip malformed graph files and report them.")
 
 
@@ -45,10 +58,10 @@ class GraphDomain(Domain):
         Flag("node-attr", str, None, "Node attribute holding node categories (users' files)."),
         Flag("edge-attr", str, None, "Edge attribute holding edge categories (users' files)."),
     )
-    sample_options = (ETA,)
+    sample_options = (ETA, OMEGA, GRID)
     caches = False
     reports = True
-    eval_options = (ETA,)
+    eval_options = (ETA, OMEGA, GRID)
     data_options = (
         Flag("split", str, "train", "Which split.", choices=("train", "val", "test", "all")),
         SKIP_BAD,
@@ -64,8 +77,9 @@ class GraphDomain(Domain):
         for key, flag, off in (("cfg_scale", "--cfg", 1.0), ("cfg_rescale", "--cfg-rescale", 0.0)):
             if settings.pop(key, None) not in (None, off):
                 raise ConfigError(f"{flag}: graph models are unconditional (no guidance)")
-        if opts.extra.get("eta") is not None:
-            settings["eta"] = opts.extra["eta"]
+        for key in ("eta", "omega", "grid"):
+            if opts.extra.get(key) is not None:
+                settings[key] = opts.extra[key]
         return generator.sample(num, opts.seed, **settings)
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:

@@ -64,7 +64,7 @@ class GraphGenerator(Pipeline):
         **overrides: Any,
     ) -> list[nx.Graph]:
         """`num` graphs; overrides: steps (per block in PARD), sampler ("ancestral" | "dfm"),
-        eta. Graphs are drawn `batch_size` at a time."""
+        eta, omega, grid (see GraphSampling). Graphs are drawn `batch_size` at a time."""
         started = time.perf_counter()
         num, seed = arguments.count(num), arguments.seed(seed)
         batch_size = arguments.count(batch_size, "batch_size")
@@ -173,6 +173,8 @@ class GraphGenerator(Pipeline):
             seed,
             sampler=settings.sampler,
             eta=settings.eta,
+            omega=settings.omega,
+            grid=settings.grid,
             project=project,
             device=mask.device,
         )

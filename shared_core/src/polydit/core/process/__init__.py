@@ -10,10 +10,12 @@ from polydit.core.errors import ConfigError
 from polydit.core.process.base import AffineProcess, ProcessConfig
 from polydit.core.process.categorical import (
     CATEGORICAL_SAMPLERS,
+    TIME_GRIDS,
     CategoricalConfig,
     CategoricalDiffusion,
     class_frequencies,
     sample_categorical,
+    time_grid,
 )
 from polydit.core.process.flow_matching import FlowMatching
 from polydit.core.process.gaussian import GaussianDiffusion
@@ -35,6 +37,7 @@ def build_process(config: ProcessConfig) -> AffineProcess:
 __all__ = [
     "CATEGORICAL_SAMPLERS",
     "PROCESSES",
+    "TIME_GRIDS",
     "AffineProcess",
     "CategoricalConfig",
     "CategoricalDiffusion",
@@ -44,4 +47,5 @@ __all__ = [
     "build_process",
     "class_frequencies",
     "sample_categorical",
+    "time_grid",
 ]

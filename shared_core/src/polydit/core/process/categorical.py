@@ -16,7 +16,10 @@ transition: "uniform" m = 1/K (D3PM); "marginal" m = the data's class frequencie
 schedule: "cosine" ᾱ(t) = f(t)/f(0), f(t) = cos²(π/2 · (t + s)/(1 + s)), s = 0.008 (DiGress's
 cosine schedule in continuous t, ᾱ(1) = 0 exactly); "linear" ᾱ(t) = 1 − t (DeFoG's linear path).
 
-Samplers run t from 1 to 0 on a uniform grid of `steps` steps; sample i draws its start from a
+Samplers run t from 1 to 0 on a grid of `steps` steps, uniform or distorted (DeFoG's time
+distortions in our convention, u = n / steps running 0 → 1: "uniform" t = 1 − u, "polydec"
+t = (1 − u)² (finer steps near the data), "polyinc" t = 1 − u² (finer near the noise), "cos"
+t = (1 + cos πu) / 2 (finer at both ends)); sample i draws its start from a
 generator seeded ``seed + i`` and its step randomness from one seeded ``STEP_SEED_OFFSET + seed +
 i`` (as :class:`~polydit.core.sampling.StepNoise`), so it never depends on the batch it is in.
 
@@ -28,11 +31,13 @@ i`` (as :class:`~polydit.core.sampling.StepNoise`), so it never depends on the b
 
       R*(i → j | k) = ReLU(∂_κ p(j | k) − ∂_κ p(i | k)) / (|S_k| · p(i | k)),  ∂_κ p(j | k) = δ_jk − m_j
       R^DB(i → j | k) = η · p(j | k)       (DeFoG's detailed-balance term; η = 0 is R* alone)
+      R^ω(i → j | k)  = ω · δ_jk / (|S_k| · p(i | k))   (DeFoG's target guidance; ω = 0 is off)
 
   averaged over p̂(x_0 = k | x_t) (the expectation, not DeFoG's single draw of x_0), and one Euler
   step P(x_s = j) = (κ_s − κ_t) · R(i → j); rows whose off-diagonal mass exceeds 1 (large steps
   out of rare classes of a non-uniform m; with η > 0 the last step out of an absorbing mask)
-  are renormalised with no mass left on x_t.
+  are renormalised with no mass left on x_t. Target guidance biases the chain towards the
+  denoiser's prediction, so it trades exactness for sample quality (DeFoG uses ω ≈ 0.05–0.1).
 
 Both samplers are exact for independent tokens with an exact denoiser at any step count (dfm:
 while no row needs renormalising); for dependent tokens they converge as steps grow.
@@ -55,6 +60,7 @@ from polydit.core.errors import ConfigError
 TRANSITIONS = ("uniform", "marginal", "absorbing")
 SCHEDULES = ("cosine", "linear")
 CATEGORICAL_SAMPLERS = ("ancestral", "dfm")
+TIME_GRIDS = ("uniform", "polydec", "polyinc", "cos")
 COSINE_S = 0.008
 #: offset of the per-sample step-randomness seeds, the same as ``StepNoise.OFFSET``
 STEP_SEED_OFFSET = 2**32
@@ -281,9 +287,14 @@ class CategoricalDiffusion:
         return to_t * from_0
 
     def dfm_rates(
-        self, x_t: Tensor, x0_probs: Tensor, t: Tensor | float, eta: float = 0.0
+        self,
+        x_t: Tensor,
+        x0_probs: Tensor,
+        t: Tensor | float,
+        eta: float = 0.0,
+        omega: float = 0.0,
     ) -> Tensor:
-        """E_{p̂(x_0 | x_t)}[R*(x_t → j | x_0) + η · p(j | x_0)] (B, ..., K), rates per unit of
+        """E_{p̂(x_0 | x_t)}[R* + R^DB + R^ω](x_t → j | x_0) (B, ..., K), rates per unit of
         κ = ᾱ(t) towards the data (0 at j = x_t); x_t (B, ...) long, x0_probs (B, ..., K)."""
         dtype = x0_probs.dtype if x0_probs.is_floating_point() else torch.float32
         kappa = _per_sample(self.alpha_bar(t), x0_probs).to(dtype)
@@ -295,7 +306,7 @@ class CategoricalDiffusion:
         # every other j with m_j > 0 with ReLU(m_i − m_j), over |S_k| · (1 − κ) · m_i.
         c = pi * (1 - onehot) / support
         gap = F.relu(m_i - m) * positive
-        numer = c * (1 - m + m_i) + gap * (c.sum(-1, keepdim=True) - c)
+        numer = c * (1 - m + m_i + omega) + gap * (c.sum(-1, keepdim=True) - c)
         denom = (1 - kappa) * m_i
         rates = torch.where(denom > 0, numer / denom.clamp_min(_TINY), torch.zeros_like(numer))
         if eta > 0:
@@ -309,9 +320,10 @@ class CategoricalDiffusion:
         t: Tensor | float,
         s: Tensor | float,
         eta: float = 0.0,
+        omega: float = 0.0,
     ) -> Tensor:
         """Distribution (B, ..., K) of x_s after one Euler step of the DFM rates from t to s < t."""
-        rates = self.dfm_rates(x_t, x0_probs, t, eta)
+        rates = self.dfm_rates(x_t, x0_probs, t, eta, omega)
         d_kappa = _per_sample(self.alpha_bar(s) - self.alpha_bar(t), rates).to(rates.dtype)
         move = d_kappa * rates
         total = move.sum(-1, keepdim=True)
@@ -338,13 +350,16 @@ class CategoricalDiffusion:
         *,
         sampler: str = "ancestral",
         eta: float = 0.0,
+        omega: float = 0.0,
+        grid: str = "uniform",
         project: Callable[[Tensor], Tensor] | None = None,
         device: Any = "cpu",
     ) -> Tensor:
         """Samples x_0 (*shape) long from t = 1 to 0.
 
         denoise_fn(x_t (B, ...) long, t (B,) float32) → logits (B, ..., K) of p̂(x_0 | x_t).
-        sampler: "ancestral" or "dfm" (eta: DeFoG's stochasticity η ≥ 0, dfm only).
+        sampler: "ancestral" or "dfm" (eta: DeFoG's stochasticity η ≥ 0, omega: its target
+        guidance ω ≥ 0, both dfm only). grid: one of TIME_GRIDS.
         project: applied to every drawn state (B, ...) → (B, ...), e.g. mirroring the upper
             triangle of an edge state so it stays symmetric, or resetting given entries.
         Sample i depends on seed + i only.
@@ -357,6 +372,8 @@ class CategoricalDiffusion:
             seed,
             sampler=sampler,
             eta=eta,
+            omega=omega,
+            grid=grid,
             project=None if project is None else lambda xs: (project(xs[0]),),
             device=device,
         )
@@ -373,6 +390,8 @@ def sample_categorical(
     *,
     sampler: str = "ancestral",
     eta: float = 0.0,
+    omega: float = 0.0,
+    grid: str = "uniform",
     project: Callable[[tuple[Tensor, ...]], tuple[Tensor, ...]] | None = None,
     device: Any = "cpu",
 ) -> tuple[Tensor, ...]:
@@ -392,6 +411,8 @@ def sample_categorical(
         raise ConfigError(f"--steps must be ≥ 1, got {steps}")
     if eta < 0 or (eta > 0 and sampler != "dfm"):
         raise ConfigError(f"eta={eta}: the stochasticity η ≥ 0 applies to sampler='dfm' only")
+    if omega < 0 or (omega > 0 and sampler != "dfm"):
+        raise ConfigError(f"omega={omega}: target guidance ω ≥ 0 applies to sampler='dfm' only")
     if len(processes) != len(shapes) or not shapes:
         raise ValueError(f"{len(processes)} processes for {len(shapes)} state shapes")
     batch = shapes[0][0]
@@ -404,9 +425,9 @@ def sample_categorical(
         for p, shape in zip(processes, shapes, strict=True)
     )
     states = project(states) if project is not None else states
-    grid = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
+    times = time_grid(steps, grid)
     for n in range(steps):
-        t, s = grid[n], grid[n + 1]
+        t, s = times[n], times[n + 1]
         logits = denoise_fn(states, torch.full((batch,), float(t), device=device))
         drawn = []
         for p, x, lg in zip(processes, states, logits, strict=True):
@@ -419,8 +440,25 @@ def sample_categorical(
             if sampler == "ancestral":
                 step = p.posterior(x, probs, t, s)
             else:
-                step = p.dfm_step(x, probs, t, s, eta)
+                step = p.dfm_step(x, probs, t, s, eta, omega)
             drawn.append(_draw(step, _uniforms(noise, tuple(x.shape[1:])).to(device)))
         states = tuple(drawn)
         states = project(states) if project is not None else states
     return states
+
+
+def time_grid(steps: int, grid: str = "uniform") -> Tensor:
+    """(steps + 1,) float64 sampling times from 1 to 0 (see the module docstring's grids)."""
+    if grid not in TIME_GRIDS:
+        raise ConfigError(f"unknown time grid {grid!r}; choose one of {', '.join(TIME_GRIDS)}")
+    u = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
+    if grid == "polydec":
+        t = (1 - u) ** 2
+    elif grid == "polyinc":
+        t = 1 - u**2
+    elif grid == "cos":
+        t = (1 + torch.cos(math.pi * u)) / 2
+    else:
+        t = 1 - u
+    t[0], t[-1] = 1.0, 0.0  # exact ends whatever the rounding
+    return t

@@ -1,11 +1,14 @@
 """Quality and speed of graph models: every metric of ``polydit-graph eval`` plus graphs/s.
 
     python -m polydit.bench.graph.models --model community-small [--run runs/graph/cs-pard]
-        [--num 128] [--steps N] [--json OUT]
+        [--num 128] [--steps N] [--variant sampler=dfm,eta=50,omega=0.05,grid=polydec ...]
+        [--json OUT]
     python -m polydit.bench.graph.models --scale 16,32,64,128,256
 
 A ``--model`` is a shipped name or a pretrained directory; a ``--run`` a run folder (its newest
-checkpoint's EMA weights: a progress measurement). ``--scale`` times one one-shot training step
+checkpoint's EMA weights: a progress measurement). Each ``--variant`` (sampling overrides,
+KEY=VALUE joined by commas; none: the model's own settings) is measured on every source with the
+same seeds. ``--scale`` times one one-shot training step
 (batch 8, the shipped width) per node count, each in its own process, and reports its peak RSS:
 the dense n × n edge state makes both grow as O(n²). Prints markdown tables and the CPU.
 """
@@ -27,7 +30,25 @@ from polydit.core.atomic import atomic_write_text
 COLUMNS = ("degree", "clustering", "orbit", "spectral")
 
 
-def measure(source: str, is_run: bool, num: int, steps: int | None) -> dict[str, Any]:
+def parse_variant(text: str) -> dict[str, Any]:
+    """ "sampler=dfm,eta=50,grid=polydec" → overrides; numbers become int/float."""
+    overrides: dict[str, Any] = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--variant {text!r}: expected KEY=VALUE pairs joined by commas")
+        try:
+            overrides[key] = int(value)
+        except ValueError:
+            try:
+                overrides[key] = float(value)
+            except ValueError:
+                overrides[key] = value
+    return overrides
+
+
+def measure(source: str, is_run: bool, num: int, overrides: dict[str, Any]) -> list[dict[str, Any]]:
+    """One record per variant in `overrides` (a list of sampling overrides)."""
     from polydit.core.train import from_run
     from polydit.graph.evaluate import score_graphs
     from polydit.graph.pipeline import GraphGenerator
@@ -35,19 +56,31 @@ def measure(source: str, is_run: bool, num: int, steps: int | None) -> dict[str,
     generator = (
         from_run(GraphGenerator, source) if is_run else GraphGenerator.from_pretrained(source)
     )
-    overrides = {} if steps is None else {"steps": steps}
-    start = time.perf_counter()
-    graphs = generator.sample(num, seed=0, **overrides)
-    seconds = time.perf_counter() - start
-    record = score_graphs(graphs, generator.codec.dataset)
-    record.update(
-        source=source,
-        mode=generator.process.mode,
-        steps=generator.sampling.override(**overrides).steps,
-        parameters=sum(p.numel() for p in generator.model.parameters()),
-        graphs_per_s=num / seconds,
-    )
-    return record
+    records = []
+    for variant in overrides:
+        start = time.perf_counter()
+        graphs = generator.sample(num, seed=0, **variant)
+        seconds = time.perf_counter() - start
+        settings = generator.sampling.override(**variant)
+        record = score_graphs(graphs, generator.codec.dataset)
+        record.update(
+            source=source,
+            mode=generator.process.mode,
+            steps=settings.steps,
+            sampling=sampling_label(settings),
+            parameters=sum(p.numel() for p in generator.model.parameters()),
+            graphs_per_s=num / seconds,
+        )
+        records.append(record)
+    return records
+
+
+def sampling_label(settings: Any) -> str:
+    """ "ancestral" or e.g. "dfm η=50 ω=0.05 polydec"."""
+    label = settings.sampler
+    if settings.sampler == "dfm":
+        label += f" η={settings.eta:g} ω={settings.omega:g}"
+    return label if settings.grid == "uniform" else f"{label} {settings.grid}"
 
 
 def quality_table(records: list[dict[str, Any]]) -> str:
@@ -55,14 +88,14 @@ def quality_table(records: list[dict[str, Any]]) -> str:
     for family in ("emd", "tv"):
         lines += [
             f"\n{family} kernels: MMD² vs test (ratio over train vs test)\n",
-            "| model | mode | steps | " + " | ".join(COLUMNS) + " | V.U.N. | graphs/s |",
-            "|---" * (len(COLUMNS) + 5) + "|",
+            "| model | mode | sampler | steps | " + " | ".join(COLUMNS) + " | V.U.N. | graphs/s |",
+            "|---" * (len(COLUMNS) + 6) + "|",
         ]
         for r in records:
             cells = [f"{r[f'{c}_{family}']:.4f} ({r[f'{c}_{family}_ratio']:.1f})" for c in COLUMNS]
             vun = f"{r['vun']:.3f}" if "vun" in r else f"– (unique+novel {r['unique_novel']:.2f})"
             lines.append(
-                f"| {r['source']} | {r['mode']} | {r['steps']} | "
+                f"| {r['source']} | {r['mode']} | {r['sampling']} | {r['steps']} | "
                 + " | ".join(cells)
                 + f" | {vun} | {r['graphs_per_s']:.2f} |"
             )
@@ -118,6 +151,12 @@ def main() -> None:
     parser.add_argument("--run", action="append", default=[], help="a run folder")
     parser.add_argument("--num", type=int, default=128)
     parser.add_argument("--steps", type=int, help="sampling steps (default: each model's)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="sampling overrides KEY=VALUE,... (repeatable); default: the model's settings",
+    )
     parser.add_argument("--scale", help="comma-separated node counts to time a training step at")
     parser.add_argument("--one-step", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write the records to this JSON file")
@@ -126,8 +165,10 @@ def main() -> None:
         print(json.dumps(one_step(args.one_step)))
         return
     print(f"CPU: {cpu()}")
-    records = [measure(m, False, args.num, args.steps) for m in args.model]
-    records += [measure(r, True, args.num, args.steps) for r in args.run]
+    steps = {} if args.steps is None else {"steps": args.steps}
+    variants = [{**steps, **parse_variant(v)} for v in args.variant] or [steps]
+    records = [r for m in args.model for r in measure(m, False, args.num, variants)]
+    records += [r for run in args.run for r in measure(run, True, args.num, variants)]
     if records:
         print(quality_table(records))
     if args.scale:
