@@ -46,6 +46,23 @@ def test_generate_counts_every_sample_of_every_call_on_the_active_display() -> N
     assert "samples" in drawn and "23/23" in drawn
 
 
+def test_a_reserved_run_shows_its_total_from_the_first_batch() -> None:
+    """A verb that reserves 7 samples and generates them in batches 3 + 3 + 1 shows 3/7 after
+    the first batch (not 3/3); work beyond the reservation grows the total again."""
+    pipe = pipeline()
+    with progress.shown(console=terminal()) as display:
+        assert display is not None
+        progress.reserve("samples", 7)
+        assert counts(display) == {}  # no bar before any work
+        seen = []
+        for size in (3, 3, 1):
+            pipe.generate(template(b=size), seed=0)
+            seen.append(counts(display)["samples"])
+        assert seen == [(3, 7), (6, 7), (7, 7)]
+        pipe.generate(template(b=2), seed=0)
+        assert counts(display) == {"samples": (9, 9)}
+
+
 def test_nothing_is_drawn_off_a_terminal_when_disabled_or_inside_another_display() -> None:
     plain = Console(file=io.StringIO(), force_terminal=False)
     with progress.shown(console=plain) as display:

@@ -1,7 +1,9 @@
 """Progress on long work: a CLI verb opens one live display (:func:`shown`) and the work inside
 it reports to it by unit (:func:`expect`, :func:`advance`): ``Pipeline.generate`` counts
 "samples", a domain its "episodes" or the clips of a data cache it builds. Each unit is one bar
-with its count, rate and time left, on stderr, so ``--json`` output on stdout stays clean.
+with its count, rate and time left, on stderr, so ``--json`` output on stdout stays clean. A
+verb that does the work in batches :func:`reserve` s the whole count first, so the bar shows the
+run's total from the start instead of growing batch by batch.
 
 Nothing is drawn outside a display, when stderr is not a terminal, or with ``--quiet``; the
 reporting calls then cost a context-variable lookup.
@@ -38,18 +40,26 @@ class RateColumn(ProgressColumn):
 
 
 class Display:
-    """One live rich display: a bar per unit, its total grown by every :meth:`expect`."""
+    """One live rich display: a bar per unit, its total grown by every :meth:`expect` beyond
+    what :meth:`reserve` announced."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, TaskID] = {}
+        self.reserved: dict[str, int] = {}
+
+    def reserve(self, unit: str, count: int) -> None:
+        self.reserved[unit] = self.reserved.get(unit, 0) + count
 
     def expect(self, unit: str, count: int) -> None:
-        if unit not in self.tasks:
-            self.tasks[unit] = self.progress.add_task(unit, total=0)
+        if unit not in self.tasks:  # the bar appears with the first work, at its planned total
+            self.tasks[unit] = self.progress.add_task(unit, total=self.reserved.get(unit, 0))
         task = self.tasks[unit]
+        covered = min(count, self.reserved.get(unit, 0))
+        self.reserved[unit] = self.reserved.get(unit, 0) - covered
         total = self.progress.tasks[self.progress.task_ids.index(task)].total or 0
-        self.progress.update(task, total=total + count)
+        if count > covered:
+            self.progress.update(task, total=total + count - covered)
 
     def advance(self, unit: str, count: int) -> None:
         if unit in self.tasks:
@@ -82,6 +92,14 @@ def shown(enabled: bool = True, console: Console | None = None) -> Iterator[Disp
             yield display
         finally:
             _active.reset(token)
+
+
+def reserve(unit: str, count: int) -> None:
+    """Announce a run of `count` units of `unit` whose work will :func:`expect` it piece by
+    piece: the bar shows the whole count from its first piece, and those pieces do not grow it."""
+    display = _active.get()
+    if display is not None:
+        display.reserve(unit, count)
 
 
 def expect(unit: str, count: int) -> None:

@@ -149,6 +149,9 @@ def _sample(domain: Domain) -> Callable[..., None]:
         started = time.perf_counter()
         generator = loaded(domain, opts)
         total = domain.sample_count(generator, opts)
+        unit = getattr(generator, "progress_unit", None)
+        if unit:
+            progress.reserve(unit, total)
         with output_directory(out) as staging:
             records = []
             for first in range(0, total, domain.sample_batch):
