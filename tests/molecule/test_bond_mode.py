@@ -167,6 +167,40 @@ def test_sample_8_equals_the_first_8_of_16_and_the_sdf_holds_the_generated_bonds
         assert same_bonds(written_orders(mol), a.bonds[i, :n, :n].numpy())
 
 
+def test_the_categorical_sampler_flags_reach_a_bond_model_and_others_refuse_them(
+    tiny_bond_model, tmp_path, run_cli, monkeypatch
+):
+    """sample --sampler dfm --omega --grid hand those settings to the core categorical sampler
+    (omitted: the model's defaults); an atoms-only model has no such setting and says so by
+    flag name."""
+    from polydit.core.errors import ConfigError
+    from polydit.molecule import bond_pipeline, load_pretrained
+
+    seen = []
+    real = bond_pipeline.sample_categorical
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bond_pipeline, "sample_categorical", spy)
+    out = tmp_path / "polydec"
+    run_cli("sample", "--model", str(tiny_bond_model), "--num", "2", "--grid", "polydec",
+            "--sampler", "dfm", "--omega", "0.1", "--eta", "3", "--out", str(out))  # fmt: skip
+    assert len(json.loads((out / "samples.json").read_text())) == 2
+    assert {k: seen[-1][k] for k in ("sampler", "omega", "eta", "grid")} == {
+        "sampler": "dfm", "omega": 0.1, "eta": 3.0, "grid": "polydec"
+    }  # fmt: skip
+    generator = load_pretrained(tiny_bond_model)
+    generator.generate_atoms(1)
+    assert seen[-1]["grid"] == "uniform" and seen[-1]["omega"] == 0.0  # the model's defaults
+    with pytest.raises(ConfigError, match="grid"):
+        generator.generate_atoms(2, grid="log")
+    atoms_only = load_pretrained("qm9")
+    with pytest.raises(ConfigError, match="--omega: not a sampling setting"):
+        atoms_only.generate_atoms(1, omega=0.1)
+
+
 def test_cli_trains_samples_and_evaluates_a_tiny_bond_model(tmp_path, run_cli):
     config = tmp_path / "bonds.json"
     config.write_text(

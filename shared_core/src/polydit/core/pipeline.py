@@ -74,8 +74,17 @@ class SamplingConfig(JsonConfig):
             raise ConfigError(f"cfg_rescale must be in [0, 1], got {self.cfg_rescale}")
 
     def override(self, **values: Any) -> SamplingConfig:
-        """A copy with every non-None value replaced."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        """A copy with every non-None value replaced; a setting this model does not have is a
+        ConfigError naming it."""
+        given = {k: v for k, v in values.items() if v is not None}
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ConfigError(
+                f"--{unknown[0].replace('_', '-')}: not a sampling setting of this model "
+                f"(its settings: {', '.join(sorted(known))})"
+            )
+        return replace(self, **given)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, run_cli
+from polydit.core.cli import CATEGORICAL_FLAGS, Domain, Flag, GalleryItem, make_cli, run_cli
 
 if TYPE_CHECKING:
     from polydit.core.cli import DataOptions, EvalOptions, SampleOptions, TrainOptions
@@ -22,22 +22,6 @@ if TYPE_CHECKING:
 #: graphs per evaluation: the issue's ≥ 128 (DiGress's final planar evaluation draws 40)
 EVAL_NUM = 128
 DEMO_NUM = 16
-ETA = Flag(
-    "eta", float, None, "DFM stochasticity η ≥ 0 (--sampler dfm); default: the model's.", min=0.0
-)
-OMEGA = Flag(
-    "omega",
-    float,
-    None,
-    "DeFoG target guidance ω ≥ 0 (--sampler dfm); default: the model's.",
-    min=0.0,
-)
-GRID = Flag(
-    "grid",
-    str,
-    None,
-    "Time grid (DeFoG's time distortion): uniform, polydec (finer near the data), polyinc, cos.",
-)
 SKIP_BAD = Flag("skip-bad", bool, False, "Skip malformed graph files and report them.")
 
 
@@ -58,10 +42,10 @@ class GraphDomain(Domain):
         Flag("node-attr", str, None, "Node attribute holding node categories (users' files)."),
         Flag("edge-attr", str, None, "Edge attribute holding edge categories (users' files)."),
     )
-    sample_options = (ETA, OMEGA, GRID)
+    sample_options = CATEGORICAL_FLAGS
     caches = False
     reports = True
-    eval_options = (ETA, OMEGA, GRID)
+    eval_options = CATEGORICAL_FLAGS
     data_options = (
         Flag("split", str, "train", "Which split.", choices=("train", "val", "test", "all")),
         SKIP_BAD,
@@ -77,9 +61,6 @@ class GraphDomain(Domain):
         for key, flag, off in (("cfg_scale", "--cfg", 1.0), ("cfg_rescale", "--cfg-rescale", 0.0)):
             if settings.pop(key, None) not in (None, off):
                 raise ConfigError(f"{flag}: graph models are unconditional (no guidance)")
-        for key in ("eta", "omega", "grid"):
-            if opts.extra.get(key) is not None:
-                settings[key] = opts.extra[key]
         return generator.sample(num, opts.seed, **settings)
 
     def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from polydit.core.config import from_dict
 from polydit.core.edge_dit import EdgeDiT, EdgeDiTConfig
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig, precision, seeded_noise
-from polydit.core.process import CATEGORICAL_SAMPLERS, sample_categorical
+from polydit.core.process import CATEGORICAL_SAMPLERS, TIME_GRIDS, sample_categorical, time_grid
 from polydit.core.process.categorical import STEP_SEED_OFFSET
 from polydit.molecule.bond_model import BondProcess, BondProcessConfig, run_network
 from polydit.molecule.codec import GeneratedAtoms, centre, real_pairs
@@ -37,14 +37,23 @@ COORD_SEED_OFFSET = 2 * STEP_SEED_OFFSET
 
 @dataclass(frozen=True)
 class BondSampling(SamplingConfig):
-    """Sampling defaults of a bond-mode model: `steps` of the shared grid, the categorical
-    sampler ("ancestral" or "dfm", with DeFoG's `eta`); coordinates always take Euler steps."""
+    """Sampling defaults of a bond-mode model: `steps` of the shared time `grid` (one of
+    TIME_GRIDS; "polydec" refines the steps near the data), the categorical sampler
+    ("ancestral" or "dfm", with DeFoG's `eta` and `omega`); coordinates always take Euler
+    steps."""
 
     samplers: ClassVar[tuple[str, ...]] = CATEGORICAL_SAMPLERS
 
     steps: int = 100
     sampler: str = "ancestral"
     eta: float = 0.0
+    omega: float = 0.0
+    grid: str = "uniform"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.grid not in TIME_GRIDS:
+            raise ConfigError(f"grid {self.grid!r} is not one of {', '.join(TIME_GRIDS)}")
 
 
 class BondGenerator(MoleculeGenerator):
@@ -79,7 +88,8 @@ class BondGenerator(MoleculeGenerator):
         cache: str = "none",
         **overrides: Any,
     ) -> GeneratedAtoms:
-        """`num` molecules with their bonds (module docstring); overrides: steps, sampler, eta."""
+        """`num` molecules with their bonds (module docstring); overrides: steps, sampler, eta,
+        omega, grid (see BondSampling)."""
         if gap is not None:
             raise ConfigError("--gap: this model is not gap-conditioned")
         if cache != "none" or overrides.pop("cache_opts", None):
@@ -117,7 +127,7 @@ class BondGenerator(MoleculeGenerator):
         state = {"x": centre(seeded_noise(shape, COORD_SEED_OFFSET + seed, device), mask)}
         # sample_categorical calls `denoise` once per step of this grid, in order (t = grid[k]);
         # the coordinates take their Euler step from grid[k] to grid[k + 1] in the same call
-        grid = torch.linspace(1.0, 0.0, settings.steps + 1, dtype=torch.float64)
+        grid = time_grid(settings.steps, settings.grid)
         step = iter(range(settings.steps))
 
         def denoise(states: tuple[Tensor, ...], t: Tensor) -> tuple[Tensor, Tensor]:
@@ -142,6 +152,8 @@ class BondGenerator(MoleculeGenerator):
             seed,
             sampler=settings.sampler,
             eta=settings.eta,
+            omega=settings.omega,
+            grid=settings.grid,
             project=project,
             device=device,
         )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from polydit.core.cli import Domain, Flag, GalleryItem, make_cli, run_cli
+from polydit.core.cli import CATEGORICAL_FLAGS, Domain, Flag, GalleryItem, make_cli, run_cli
 from polydit.molecule import PRETRAINED
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ SKIP_BAD = Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ/CIF records and
 GENERATION_FLAGS = (
     Flag("kind", str, "auto", KIND_HELP, choices=KINDS),
     Flag("gap", float, None, GAP_HELP),
+    *CATEGORICAL_FLAGS,  # bond-mode models' atom and bond types
 )
 
 

@@ -6,6 +6,7 @@ sampling verbs, :func:`with_generation` (the options `sample` and `eval` share).
 
 from polydit.core.cli.app import new_app, run_cli
 from polydit.core.cli.domain import (
+    CATEGORICAL_FLAGS,
     DataOptions,
     Domain,
     EvalOptions,
@@ -21,6 +22,7 @@ from polydit.core.cli.output import REPORT_FILE, SAMPLES_FILE, output_directory
 from polydit.core.cli.params import parse_cache_opts, with_flags
 
 __all__ = [
+    "CATEGORICAL_FLAGS",
     "REPORT_FILE",
     "SAMPLES_FILE",
     "DataOptions",

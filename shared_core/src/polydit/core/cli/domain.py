@@ -59,6 +59,33 @@ class Flag:
         return self.name.replace("-", "_")
 
 
+#: the categorical samplers' settings (polydit.core.process.categorical), for the domains whose
+#: models have discrete states; GenerationOptions.generation() passes whichever was given
+CATEGORICAL_FLAGS = (
+    Flag(
+        "eta",
+        float,
+        None,
+        "DeFoG stochasticity η ≥ 0 (--sampler dfm); default: the model's.",
+        min=0.0,
+    ),
+    Flag(
+        "omega",
+        float,
+        None,
+        "DeFoG target guidance ω ≥ 0 (--sampler dfm); default: the model's.",
+        min=0.0,
+    ),
+    Flag(
+        "grid",
+        str,
+        None,
+        "Time grid (DeFoG's time distortion): uniform, polydec (finer steps near the data), "
+        "polyinc (finer near the noise), cos (both ends); default: the model's.",
+    ),
+)
+
+
 @dataclass(frozen=True)
 class GalleryItem:
     """One file of a demo gallery: `file` (relative to the demo's output directory, or absolute),
@@ -89,13 +116,14 @@ class GenerationOptions:
 
     def generation(self) -> dict[str, Any]:
         """The keyword arguments of ``Pipeline.generate`` these flags set: the sampler settings
-        the user overrode (steps, sampler, cfg_scale, cfg_rescale), dtype, and cache and
-        cache_opts where a cache was asked for."""
+        the user overrode (steps, sampler, cfg_scale, cfg_rescale and any CATEGORICAL_FLAGS),
+        dtype, and cache and cache_opts where a cache was asked for."""
         given = {
             "steps": self.steps,
             "sampler": self.sampler,
             "cfg_scale": self.cfg,
             "cfg_rescale": self.cfg_rescale,
+            **{f.key: self.extra.get(f.key) for f in CATEGORICAL_FLAGS},
         }
         cached = self.cache != "none" or self.cache_opts
         return {
