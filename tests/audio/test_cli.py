@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from polydit.audio.cli import app
 from polydit.audio.io import read_audio, write_wav
+from polydit.core.precision_choice import resolve_dtype
 
 runner = CliRunner()
 FAST = ("--steps", "2")
@@ -45,8 +46,9 @@ def test_sample_writes_one_wav_per_clip_and_the_records(micro_model_dir: Path, t
     with Image.open(out / "spectrograms.png") as picture:  # 3 tiles of 64 × 64 mel cells, ×2
         assert picture.mode == "L" and picture.size == (3 * 128 + 2 * 2, 128)
     records = json.loads((out / "samples.json").read_text())
+    auto = resolve_dtype("auto", "cpu")  # the default --dtype, as resolved on this machine
     assert records == [
-        {"file": p.name, "seed": 4 + i, "conditioning": {"label": "C4"}, "dtype": "fp32"}
+        {"file": p.name, "seed": 4 + i, "conditioning": {"label": "C4"}, "dtype": auto}
         for i, p in enumerate(wavs)
     ]
 

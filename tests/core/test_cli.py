@@ -27,6 +27,7 @@ from polydit.core.cli import (
     run_cli,
 )
 from polydit.core.hub import load_pretrained, save_pretrained
+from polydit.core.precision_choice import resolve_dtype
 
 PACKAGE, VERSION = "polydit-fake", "0.1.0"
 
@@ -152,7 +153,8 @@ def test_sample_writes_one_record_per_sample(app: Any, tmp_path: Path) -> None:
     records = json.loads((tmp_path / "samples.json").read_text())
     assert [r["seed"] for r in records] == [7, 8, 9]
     assert all((tmp_path / r["file"]).is_file() for r in records)
-    assert {r["dtype"] for r in records} == {"fp32"}  # the resolved --dtype of the run
+    auto = resolve_dtype("auto", "cpu")
+    assert {r["dtype"] for r in records} == {auto}  # the default --dtype auto, as resolved
     assert records[0]["conditioning"] == {
         "label": "dog",
         "sampler": "heun",
@@ -209,7 +211,7 @@ def test_eval_json_is_the_last_stdout_line(app: Any) -> None:
     assert result.stdout.splitlines()[0] == "evaluating the fake domain..."
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(metrics) == {"mean", "std", "nan", "eval_seconds", "dtype"}
-    assert metrics["nan"] is None and metrics["dtype"] == "fp32"
+    assert metrics["nan"] is None and metrics["dtype"] == resolve_dtype("auto", "cpu")
     assert metrics["eval_seconds"] > 0
     table = invoke(app, "eval").stdout
     assert "mean" in table and "{" not in table
@@ -357,8 +359,6 @@ def test_eval_report_writes_the_domains_figures_whole_or_refuses(
 
 
 def test_dtype_auto_reaches_the_domain_resolved(app: Any, tmp_path: Path) -> None:
-    from polydit.core.precision_choice import resolve_dtype
-
     result = invoke(app, "sample", "--dtype", "auto", "--num", "1", "--out", tmp_path / "a")
     assert result.exit_code == 0, result.output  # the fake domain knows only fp32 and bf16
     assert resolve_dtype("auto", "cpu") in ("fp32", "bf16")

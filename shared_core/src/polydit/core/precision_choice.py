@@ -2,7 +2,14 @@
 
 Native means a CUDA device that supports bf16, or a CPU whose flags include ``avx512_bf16`` or
 ``amx_bf16`` (there bf16 matrix products run several times faster than fp32; on AVX2-only CPUs
-they run far slower, so auto keeps fp32). Torch-free: the CLI resolves it before a model loads.
+they run far slower, so auto keeps fp32). A domain whose sampling measured slower in bf16 even
+on native hardware (``Domain.bf16_speeds_up = False``) keeps fp32 under auto.
+
+auto is the default of the CLI's generation verbs (``sample``, ``eval`` and the domain verbs
+built with ``with_generation``), which record the resolved precision in samples.json and in the
+eval JSON; an explicit ``--dtype fp32`` / ``--dtype bf16`` is always obeyed. The Python API
+(``Pipeline.generate(dtype="fp32")`` and the domain generators) keeps fp32 as its default and
+knows no auto. Torch-free: the CLI resolves it before a model loads.
 """
 
 from __future__ import annotations
@@ -25,11 +32,20 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
-def resolve_dtype(dtype: str, device: str, flags: frozenset[str] | None = None) -> str:
+def resolve_dtype(
+    dtype: str,
+    device: str,
+    flags: frozenset[str] | None = None,
+    *,
+    bf16_speeds_up: bool = True,
+) -> str:
     """`dtype` itself unless "auto": then "bf16" on a bf16-capable CUDA device or a CPU with
-    native bf16 (`flags`, default this machine's), else "fp32"."""
+    native bf16 (`flags`, default this machine's), else "fp32"; always "fp32" where
+    `bf16_speeds_up` is False (a domain that measured slower in bf16)."""
     if dtype != "auto":
         return dtype
+    if not bf16_speeds_up:
+        return "fp32"
     if device.startswith("cuda"):
         import torch
 

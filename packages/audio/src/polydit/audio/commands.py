@@ -150,12 +150,14 @@ def demo(generator: AudioGenerator, out: Path, *, seed: int) -> list[GalleryItem
             Path("spectrograms.png"),
             f"log-mel spectrograms of one clip per class ({', '.join(names)}) from the shipped "
             f"{generator.codec.data or 'audio'} model ({how})",
-            f"polydit-audio sample --label {names[0]} --num 1 --seed {seed} --out DIR, and so on "
+            f"polydit-audio sample --label {names[0]} --num 1 --seed {seed} --dtype fp32 --out DIR, and so on "
             "for each class (seed + class id)",
         )
     ]
     for i, record in enumerate(records):
         label = record["conditioning"]["label"]
-        command = f"polydit-audio sample --label {label} --num 1 --seed {seed + i} --out DIR"
+        command = (
+            f"polydit-audio sample --label {label} --num 1 --seed {seed + i} --dtype fp32 --out DIR"
+        )
         items.append(GalleryItem(Path(record["file"]), f"{label!r} ({how})", command))
     return items

@@ -148,7 +148,9 @@ class ImageDomain(Domain):
             f"class ({', '.join(codec.class_names)}), {sampling.sampler} {sampling.steps} steps, "
             f"CFG {sampling.cfg_scale}"
         )
-        command = f"polydit-image sample --per-class {per_class} --seed {seed} --out DIR"
+        command = (
+            f"polydit-image sample --per-class {per_class} --seed {seed} --dtype fp32 --out DIR"
+        )
         return [GalleryItem(Path("classes.png"), caption, command)]
 
 

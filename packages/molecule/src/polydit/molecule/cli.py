@@ -169,7 +169,7 @@ class MoleculeDomain(Domain):
         write_sdf(out / SDF_NAME, mols)
         draw_grid(out / "molecules.png", mols)
         valid = sum(m.GetIntProp(VALID_PROP) for m in mols)
-        command = f"polydit-molecule sample --num {DEMO_NUM} --seed {seed} --out DIR"
+        command = f"polydit-molecule sample --num {DEMO_NUM} --seed {seed} --dtype fp32 --out DIR"
         caption = (
             f"{DEMO_NUM} molecules generated atom by atom (3D coordinates + element types) by the "
             f"shipped {generator.codec.data} model; {valid}/{DEMO_NUM} pass RDKit sanitisation "

@@ -154,9 +154,7 @@ class PointCloudDomain(Domain):
         for name in generator.codec.class_names:
             clouds = generator.sample(DEMO_NUM, label=name, seed=seed).numpy()
             draw_grid(out / f"{name}.png", list(clouds), GRID_COLUMNS)
-            command = (
-                f"polydit-pointcloud sample --label {name} --num {DEMO_NUM} --seed {seed} --out DIR"
-            )
+            command = f"polydit-pointcloud sample --label {name} --num {DEMO_NUM} --seed {seed} --dtype fp32 --out DIR"
             sampling = generator.sampling
             caption = (
                 f"{DEMO_NUM} {name} clouds of the shipped {self.default_model} model "

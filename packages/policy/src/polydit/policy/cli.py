@@ -24,6 +24,10 @@ class PolicyDomain(Domain):
     name = "policy"
     default_model = DEFAULT_MODEL
     generator = "polydit.policy.pipeline:PolicyGenerator"
+    # bf16 autocast sampled 0.75x as fast as fp32 on an AVX512-BF16 CPU (BENCHMARKS.md, "Sampling
+    # speed of every domain"): the 1.9 M-parameter DiT at batch 1 is bound by per-op overhead,
+    # which the casts add to; so --dtype auto keeps fp32 here
+    bf16_speeds_up = False
     sample_options = (
         Flag("task", str, None, "Task to roll out (default: the model's first)."),
         Flag("max-steps", int, None, "Step limit of each episode (default: the task's).", min=1),

@@ -173,7 +173,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
             GalleryItem(
                 Path(f"sample_{i}.gif"),
                 f"unconditional moving digit (seed {seed + i})",
-                f"polydit-video sample --num 4 --seed {seed} --out samples",
+                f"polydit-video sample --num 4 --seed {seed} --dtype fp32 --out samples",
             )
         )
     clips = eval_set(data_config(generator), 3)
@@ -191,7 +191,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
             GalleryItem(
                 Path(f"predict_{i}.gif"),
                 f"test clip {i}: frames 5-8 predicted from the first 4",
-                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --out predict",
+                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --dtype fp32 --out predict",
             ),
         ]
         write_comparison(out / f"compare_{i}.png", video, predicted, given=4)
@@ -200,7 +200,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
                 Path(f"compare_{i}.png"),
                 f"test clip {i}: truth (top) and prediction (bottom) frame by frame; orange: "
                 "the 4 given frames",
-                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --out predict",
+                f"polydit-video predict --input data/data_{i:03d}.gif --given 4 --seed {seed} --dtype fp32 --out predict",
             )
         )
         if i == 0:
@@ -210,7 +210,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
                 GalleryItem(
                     Path("interpolate_0.gif"),
                     "test clip 0: frames 2-7 interpolated from the first and last",
-                    f"polydit-video interpolate --input data/data_000.gif --seed {seed} --out interpolate",
+                    f"polydit-video interpolate --input data/data_000.gif --seed {seed} --dtype fp32 --out interpolate",
                 )
             )
     return items

@@ -109,7 +109,7 @@ class GenerationOptions:
     cache: str  # a name of polydit.core.accel.CACHE_NAMES
     cache_opts: dict[str, str]  # --cache-opts KEY=VALUE pairs for that cache
     device: str  # "cpu", "cuda" or "cuda:N"
-    dtype: str  # "fp32" or "bf16"
+    dtype: str  # "fp32" or "bf16" (--dtype auto already resolved)
     quiet: bool  # --quiet: no progress display
     compile: bool  # --compile: torch.compile the network (Pipeline.compile)
     extra: dict[str, Any]  # the domain's flags, by Flag.key
@@ -199,6 +199,10 @@ class Domain(ABC):
     A domain whose models cannot use the training-free caches sets ``caches = False``: its
     `sample` and `eval` then offer no --cache / --cache-opts. A domain whose `evaluate` draws
     report figures into ``opts.report`` (when set) sets ``reports = True``: `eval --report DIR`.
+    `bf16_speeds_up`: auto picks bf16 on native-bf16 hardware only where it measured faster for
+    this domain; a domain whose sampling is slower in bf16 autocast even there sets it False and
+    its generation verbs keep fp32 under ``--dtype auto`` (their default; an explicit
+    ``--dtype bf16`` is still obeyed).
     `sample` streams: the core asks :meth:`sample` for at most ``sample_batch`` samples at a time
     (memory stays flat in --num) and a sample must not depend on the batch it is drawn in.
     The module defining it must stay light: import torch and the domain's models inside the
@@ -214,6 +218,7 @@ class Domain(ABC):
     data_options: Sequence[Flag] = ()
     caches: bool = True
     reports: bool = False
+    bf16_speeds_up: bool = True
     sample_batch: int = 256
 
     @functools.cached_property

@@ -35,7 +35,6 @@ from polydit.core.cli.options import (
     Config,
     Data,
     Device,
-    Dtype,
     GivenScale,
     Json,
     Num,
@@ -44,6 +43,7 @@ from polydit.core.cli.options import (
     Sampler,
     Seed,
     Steps,
+    dtype_option,
     model_option,
 )
 from polydit.core.cli.output import (
@@ -77,7 +77,9 @@ def make_cli(domain: Domain) -> typer.Typer:
 
 def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., None]:
     """`verb(common, ..., extra)` exposed with the options `sample` and `eval` share before its
-    own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype,
+    own: --model, --seed, --steps, --sampler, --cfg, --cache, --cache-opts, --device, --dtype
+    (default auto, resolved to "fp32" or "bf16" by
+    :func:`~polydit.core.precision_choice.resolve_dtype` with ``domain.bf16_speeds_up``),
     --quiet (the verb runs inside a :func:`polydit.core.progress.shown` display unless set).
     `common` holds them as the fields of :class:`GenerationOptions` but `extra` (model resolved
     through ``Domain.select_model`` with the verb's `extra` flags, cache options parsed); wrap
@@ -93,7 +95,7 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         "cache": (Cache, "none"),
         "cache_opts": (CacheOpts, None),
         "device": (Device, "cpu"),
-        "dtype": (Dtype, "fp32"),
+        "dtype": (dtype_option(domain.bf16_speeds_up), "auto"),
         "quiet": (Quiet, False),
         "compile": (Compile, False),
     }
@@ -111,7 +113,9 @@ def with_generation(domain: Domain, verb: Callable[..., None]) -> Callable[..., 
         common = fixed | {name: values.pop(name) for name in shared}
         common["model"] = domain.select_model(Path(common["model"]), values.get("extra", {}))
         common["cache_opts"] = parse_cache_opts(common["cache_opts"])
-        common["dtype"] = resolve_dtype(common["dtype"], common["device"])
+        common["dtype"] = resolve_dtype(
+            common["dtype"], common["device"], bf16_speeds_up=domain.bf16_speeds_up
+        )
         with progress.shown(not common["quiet"]):
             verb(common, **values)
 

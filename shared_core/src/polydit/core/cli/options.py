@@ -4,7 +4,8 @@
     def predict(model: ModelOption = DOMAIN.default_model, seed: Seed = 0, out: Out = ...): ...
 
 `model_option(domain)` is the ``--model NAME|DIR`` type (a shipped model name or a directory,
-resolved to the directory). Names that live in torch-importing modules (samplers, caches) are
+resolved to the directory); `dtype_option(bf16_speeds_up)` is ``--dtype``, its help saying
+what auto picks for the domain. Names that live in torch-importing modules (samplers, caches) are
 checked only when a value is given, so ``--help`` imports no torch.
 """
 
@@ -74,10 +75,6 @@ CacheOpts = Annotated[
     ),
 ]
 Device = Annotated[str, typer.Option(callback=parse_device, help="cpu, cuda or cuda:N.")]
-Dtype = Annotated[
-    Literal["fp32", "bf16", "auto"],
-    typer.Option(help="Compute precision; auto: bf16 where the CPU or GPU computes it natively."),
-]
 Quiet = Annotated[
     bool, typer.Option("--quiet", help="No progress bars (they are drawn only on a terminal).")
 ]
@@ -118,5 +115,22 @@ def model_option(domain: Domain, *, optional: bool = False, help: str | None = N
             metavar="NAME|DIR",
             callback=model_resolver(domain, optional=optional),
             help=help or f"A shipped model ({shipped}) or a pretrained directory.",
+        ),
+    ]
+
+
+def dtype_option(bf16_speeds_up: bool = True) -> Any:
+    """The ``--dtype fp32|bf16|auto`` option type; its help says what auto picks for a domain
+    with :attr:`Domain.bf16_speeds_up` = `bf16_speeds_up`."""
+    auto = (
+        "bf16 where the CPU or GPU computes it natively, else fp32"
+        if bf16_speeds_up
+        else "fp32 (this domain samples faster in fp32, even where bf16 is native)"
+    )
+    return Annotated[
+        Literal["fp32", "bf16", "auto"],
+        typer.Option(
+            help=f"Compute precision (autocast over fp32 weights); auto: {auto}. samples.json "
+            "and the eval JSON record the precision that ran; fp32 reproduces the quoted numbers."
         ),
     ]
