@@ -231,7 +231,9 @@ def test_cli_trains_samples_and_evaluates_a_tiny_bond_model(tmp_path, run_cli):
 def test_a_tiny_bond_model_beats_the_no_bond_model_of_equal_size_on_valid_and_connected(
     tmp_path,
 ):
-    """Not run on the shared machine (it trains two models): same data, size, steps, seed."""
+    """Two tiny models, same data, size, steps and seed; the bond model's valid-and-connected
+    (from its generated bonds) beats the no-bond model's (EDM's distance-based bonds). Passed
+    2026-12-03 in 31 min on one loaded core of the AMD EPYC (AVX-512 + AVX512-BF16)."""
     from polydit.core.train import RunOptions, TrainConfig, TrainData, fit
     from polydit.molecule.data import load_qm9
     from polydit.molecule.train import RECIPE, MoleculeTrainSpec
