@@ -304,3 +304,55 @@ def test_the_coordinate_head_predicts_a_velocity_whose_clean_estimate_is_the_inp
     assert torch.allclose(at_half.coords, coords - 0.5 * at_half.velocity)
     real = mask[0]
     assert torch.allclose(at_half.velocity[0, real].sum(0), torch.zeros(3), atol=1e-5)  # CoM kept
+
+
+def test_the_trajectory_probe_with_an_oracle_network_returns_the_data_from_any_t(
+    tiny_bond_model, bonded, monkeypatch
+):
+    """denoise_from + the trajectory probe: with a network that always predicts the clean
+    molecule (coordinates, atom types, bonds), sampling from the data noised to any t — up to
+    pure noise at t = 1 — ends on the data itself: its own EDM metrics and bonds."""
+    from polydit.bench.molecule.probe import trajectory_probe
+    from polydit.molecule import bond_pipeline, load_pretrained
+    from polydit.molecule.bond_model import BondOutput
+    from polydit.molecule.metrics import edm_metrics
+
+    generator = load_pretrained(tiny_bond_model)
+    data = bonded.subset(np.arange(12))  # one chunk of sample_rows = 16 (rows 12–15 repeat 11)
+    rows = torch.arange(generator.sample_rows).clamp(max=len(data) - 1)
+    tokens, bonds = generator.codec.encode_bonds(data.batch(torch.arange(len(data))))
+    n = generator.codec.max_atoms
+    pad = n - tokens.x.shape[1]
+    x0 = torch.nn.functional.pad(tokens.x[..., :3], (0, 0, 0, pad))[rows]
+    types = torch.nn.functional.pad(
+        data.batch(torch.arange(len(data)))["types"].clamp_min(0), (0, pad)
+    )[rows]
+    bonds = torch.nn.functional.pad(bonds, (0, pad, 0, pad))[rows]
+
+    def oracle(model, coords, a, b, mask, t):
+        k = model.config.out_dim
+        velocity = (coords - x0) / t.view(-1, 1, 1)
+        type_logits = 30.0 * torch.nn.functional.one_hot(types, k).float()
+        bond_logits = 30.0 * torch.nn.functional.one_hot(bonds, 4).float()
+        return BondOutput(x0 * mask[..., None], velocity, type_logits, bond_logits)
+
+    monkeypatch.setattr(bond_pipeline, "run_network", oracle)
+    truth = edm_metrics(data.molecule(i) for i in range(len(data)))
+    for row in trajectory_probe(generator, data, (0.05, 0.5, 1.0), seed=0):
+        assert row["atom_stability"] == pytest.approx(truth["atom_stability"]), row
+        assert row["molecule_stability"] == pytest.approx(truth["molecule_stability"]), row
+        assert row["generated_bonds_atom_stability"] == 1.0 and row["bond_pair_agreement"] > 0.98
+        assert row["steps"] == max(1, round(row["t"] * generator.sampling.steps))
+
+    # a network that copies its input keeps whatever the sampler starts from: the data's own
+    # atoms from t = 0.02 (5 steps), pure noise from t = 1
+    def copy(model, coords, a, b, mask, t):
+        k = model.config.out_dim
+        logits = 30.0 * torch.nn.functional.one_hot(a, k).float()
+        zero = torch.zeros_like(coords)
+        return BondOutput(coords, zero, logits, 30.0 * torch.nn.functional.one_hot(b, 4).float())
+
+    monkeypatch.setattr(bond_pipeline, "run_network", copy)
+    near, far = trajectory_probe(generator, data, (0.02, 1.0), seed=0)
+    assert near["generated_bonds_atom_stability"] > 0.9, near
+    assert far["generated_bonds_atom_stability"] < 0.5, far

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from polydit.core import arguments
@@ -27,6 +28,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.pipeline import SamplingConfig, precision, seeded_noise
 from polydit.core.process import CATEGORICAL_SAMPLERS, TIME_GRIDS, sample_categorical, time_grid
 from polydit.core.process.categorical import STEP_SEED_OFFSET
+from polydit.core.tokens import Tokens
 from polydit.molecule.bond_model import BondProcess, BondProcessConfig, run_network
 from polydit.molecule.codec import GeneratedAtoms, centre, real_pairs
 from polydit.molecule.pipeline import MoleculeGenerator
@@ -96,16 +98,57 @@ class BondGenerator(MoleculeGenerator):
             raise ConfigError("--cache: a bond-mode model runs without training-free caches")
         if overrides.pop("cfg_scale", 1.0) != 1.0 or overrides.pop("cfg_rescale", 0.0) != 0.0:
             raise ConfigError("--cfg: a bond-mode model is unconditional (no guidance)")
-        started = time.perf_counter()
         num, seed = arguments.count(num), arguments.seed(seed)
         settings = self.sampling.override(**overrides)
         template = self.codec.template(num, seed, num_atoms)
+        return self._run(template, seed, settings, dtype, None)
+
+    def denoise_from(
+        self,
+        coords: Tensor,
+        types: Tensor,
+        bonds: Tensor,
+        num_atoms: Tensor,
+        t: float,
+        seed: int = 0,
+        *,
+        dtype: str = "fp32",
+        **overrides: Any,
+    ) -> GeneratedAtoms:
+        """Continue sampling from noisy states at time `t` ∈ (0, 1] down to 0 (SDEdit-style:
+        e.g. real molecules corrupted to t, as the trajectory probe does) on `steps` steps of
+        the grid scaled to [0, t]. coords (B, N, 3) in the codec's units and centred
+        (:meth:`MoleculeCodec.encode_bonds`), types (B, N) and bonds (B, N, N) long, num_atoms
+        (B,); N ≤ the codec's max_atoms (padded to it). Row i's step randomness comes from
+        seed + i."""
+        seed = arguments.seed(seed)
+        settings = self.sampling.override(**overrides)
+        template = self.codec.template(len(num_atoms), seed, num_atoms)
+        pad = self.codec.max_atoms - coords.shape[1]
+        if pad < 0:
+            raise ConfigError(f"{coords.shape[1]} atoms exceed this model's {self.codec.max_atoms}")
+        coords = F.pad(coords, (0, 0, 0, pad))
+        types, bonds = F.pad(types, (0, pad)), F.pad(bonds, (0, pad, 0, pad))
+        return self._run(template, seed, settings, dtype, (coords, types, bonds, float(t)))
+
+    def _run(
+        self,
+        template: Tokens,
+        seed: int,
+        settings: BondSampling,
+        dtype: str,
+        start: tuple[Tensor, Tensor, Tensor, float] | None,
+    ) -> GeneratedAtoms:
+        """Sample every row of `template` in chunks of :attr:`sample_rows` and decode them."""
+        started = time.perf_counter()
+        num = template.x.shape[0]
         rows = self.sample_rows or num
         coords, types, bonds = [], [], []
         with torch.no_grad(), precision(dtype, self.device):
             for begin in range(0, num, rows):
                 index = torch.arange(begin, begin + rows).clamp(max=num - 1)
-                x, a, b = self._chunk(template.mask[index], seed + begin, settings)
+                part = None if start is None else (*(v[index] for v in start[:3]), start[3])
+                x, a, b = self._chunk(template.mask[index], seed + begin, settings, part)
                 keep = min(rows, num - begin)
                 coords.append(x[:keep].cpu())
                 types.append(a[:keep].cpu())
@@ -117,17 +160,30 @@ class BondGenerator(MoleculeGenerator):
         return self.codec.decode_bonds(x, torch.cat(bonds), template)
 
     def _chunk(
-        self, mask: Tensor, seed: int, settings: BondSampling
+        self,
+        mask: Tensor,
+        seed: int,
+        settings: BondSampling,
+        start: tuple[Tensor, Tensor, Tensor, float] | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """(coords (R, N, 3), types (R, N), bonds (R, N, N)) of one chunk; row i from seed + i."""
+        """(coords (R, N, 3), types (R, N), bonds (R, N, N)) of one chunk; row i from seed + i;
+        from `start` = (coords, types, bonds, t) instead of the noise at t = 1 when given."""
         device, (r, n) = self.device, mask.shape
         mask = mask.to(device)
         pairs = real_pairs(mask)
-        shape = (r, n, 3)
-        state = {"x": centre(seeded_noise(shape, COORD_SEED_OFFSET + seed, device), mask)}
+        if start is None:
+            x, t_start, states = (
+                seeded_noise((r, n, 3), COORD_SEED_OFFSET + seed, device),
+                1.0,
+                None,
+            )
+        else:
+            x, t_start = start[0].to(device), start[3]
+            states = (start[1].to(device), start[2].to(device))
+        state = {"x": centre(x, mask)}
         # sample_categorical calls `denoise` once per step of this grid, in order (t = grid[k]);
         # the coordinates take their Euler step from grid[k] to grid[k + 1] in the same call
-        grid = time_grid(settings.steps, settings.grid)
+        grid = time_grid(settings.steps, settings.grid) * t_start
         step = iter(range(settings.steps))
 
         def denoise(states: tuple[Tensor, ...], t: Tensor) -> tuple[Tensor, Tensor]:
@@ -156,6 +212,8 @@ class BondGenerator(MoleculeGenerator):
             grid=settings.grid,
             project=project,
             device=device,
+            start=states,
+            t_start=t_start,
         )
         return state["x"], types, bonds
 

@@ -394,12 +394,16 @@ def sample_categorical(
     grid: str = "uniform",
     project: Callable[[tuple[Tensor, ...]], tuple[Tensor, ...]] | None = None,
     device: Any = "cpu",
+    start: Sequence[Tensor] | None = None,
+    t_start: float = 1.0,
 ) -> tuple[Tensor, ...]:
     """Jointly sample several categorical states that share t and one network (DiGress's node
     and edge types): state n has shape shapes[n] (B, ...) under processes[n].
 
     denoise_fn(states, t (B,) float32) → one logits tensor (B, ..., K_n) per state.
-    project(states) → states is applied to every drawn tuple of states. Sample i's randomness
+    project(states) → states is applied to every drawn tuple of states. start: the states at
+    t_start (e.g. data corrupted to t_start, SDEdit-style: the grid then runs from t_start to 0);
+    default: drawn from the limit at t_start = 1. Sample i's randomness
     comes from generators seeded seed + i (start) and STEP_SEED_OFFSET + seed + i (steps), drawn
     in a fixed order over the states, so it depends on seed + i only.
     """
@@ -418,14 +422,21 @@ def sample_categorical(
     batch = shapes[0][0]
     if any(shape[0] != batch for shape in shapes):
         raise ValueError(f"state shapes {list(shapes)} do not share one batch size")
-    start = [torch.Generator().manual_seed(seed + i) for i in range(batch)]
+    if not 0.0 < t_start <= 1.0:
+        raise ConfigError(f"t_start={t_start}: expected 0 < t_start <= 1")
     noise = [torch.Generator().manual_seed(STEP_SEED_OFFSET + seed + i) for i in range(batch)]
-    states = tuple(
-        _draw(p.limit(), _uniforms(start, tuple(shape[1:]))).to(device)
-        for p, shape in zip(processes, shapes, strict=True)
-    )
+    if start is None:
+        first = [torch.Generator().manual_seed(seed + i) for i in range(batch)]
+        states = tuple(
+            _draw(p.limit(), _uniforms(first, tuple(shape[1:]))).to(device)
+            for p, shape in zip(processes, shapes, strict=True)
+        )
+    else:
+        states = tuple(x.to(device) for x in start)
+        if [tuple(x.shape) for x in states] != [tuple(shape) for shape in shapes]:
+            raise ValueError(f"start states {[tuple(x.shape) for x in states]} ≠ {list(shapes)}")
     states = project(states) if project is not None else states
-    times = time_grid(steps, grid)
+    times = time_grid(steps, grid) * t_start
     for n in range(steps):
         t, s = times[n], times[n + 1]
         logits = denoise_fn(states, torch.full((batch,), float(t), device=device))

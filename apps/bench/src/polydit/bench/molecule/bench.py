@@ -9,7 +9,8 @@
     python -m polydit.bench.molecule.bench plot --curve CURVE.jsonl --out PNG [--floor 0.191]
     python -m polydit.bench.molecule.bench denoise --run RUN   # x0 error (Å) / type accuracy
     python -m polydit.bench.molecule.bench probe --model qm9|DIR [--run RUN] [--t 0.02,0.05,0.1]
-        [--num 1000] [--seed 0]              # the denoising probe (probe.py): one line per t
+        [--num 1000] [--seed 0] [--trajectory] [--steps N] [--grid G]
+                                             # the denoising probe (probe.py): one line per t
 
 `export` is ``polydit-molecule export`` plus an evaluation: it turns a run's EMA checkpoint
 (molecule, crystal or joint, from run.json) into a pretrained directory whose metrics.json holds
@@ -217,19 +218,40 @@ def denoise(run: Path, num: int = 512) -> None:
         print(json.dumps(row), flush=True)
 
 
-def run_probe(model: str, run: Path | None, times: str, num: int, seed: int) -> None:
+def run_probe(
+    model: str,
+    run: Path | None,
+    times: str,
+    num: int,
+    seed: int,
+    trajectory: bool = False,
+    **sampling: Any,
+) -> None:
     """The denoising probe of `model` (a shipped name or directory) or of the newest checkpoint
-    of `run` on `num` QM9 test molecules: one JSON line per t."""
-    from polydit.bench.molecule.probe import bond_probe, probe, probe_molecules
+    of `run` on `num` QM9 test molecules: one JSON line per t; `trajectory`: the trajectory
+    probe (bond-mode models), with `sampling` overrides (steps, grid, ...)."""
+    from polydit.bench.molecule.probe import (
+        bond_probe,
+        probe,
+        probe_molecules,
+        trajectory_probe,
+    )
     from polydit.molecule import load_pretrained
 
     generator = from_run(MoleculeGenerator, run) if run else load_pretrained(model)
     bonds = generator.codec.bonds
+    if trajectory and not bonds:
+        raise SystemExit("error: --trajectory needs a bond-mode model")
     test = load_qm9("test", hydrogens=generator.codec.data != "qm9-noh", bonds=bonds)
     data = probe_molecules(test, num, seed)
     grid = [float(t) for t in times.split(",")]
-    measure = bond_probe if bonds else probe
-    for row in measure(generator.model, generator.process, generator.codec, data, grid, seed):
+    if trajectory:
+        sampling = {k: v for k, v in sampling.items() if v is not None}
+        rows = trajectory_probe(generator, data, grid, seed, **sampling)
+    else:
+        measure = bond_probe if bonds else probe
+        rows = measure(generator.model, generator.process, generator.codec, data, grid, seed)
+    for row in rows:
         print(json.dumps({"model": str(run or model), **row}), flush=True)
 
 
@@ -269,6 +291,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--t", dest="times", default="0.02,0.05,0.1")
     p.add_argument("--num", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trajectory", action="store_true", help="sample from t to 0 (bond mode)")
+    p.add_argument("--steps", type=int, default=None, help="trajectory: steps of a full 1 → 0")
+    p.add_argument("--grid", default=None, help="trajectory: the time grid")
+    p.add_argument("--sampler", default=None, help="trajectory: the categorical sampler")
     p = sub.add_parser("plot")
     p.add_argument("--curve", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
@@ -285,7 +311,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "denoise":
         denoise(args.run, args.num)
     elif args.command == "probe":
-        run_probe(args.model, args.run, args.times, args.num, args.seed)
+        run_probe(
+            args.model, args.run, args.times, args.num, args.seed, args.trajectory,
+            steps=args.steps, grid=args.grid, sampler=args.sampler,
+        )  # fmt: skip
     elif args.command == "plot":
         plot(args.curve, args.out, args.floor)
     elif args.command == "crystal-random":
