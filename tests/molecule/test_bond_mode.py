@@ -356,3 +356,24 @@ def test_the_trajectory_probe_with_an_oracle_network_returns_the_data_from_any_t
     near, far = trajectory_probe(generator, data, (0.02, 1.0), seed=0)
     assert near["generated_bonds_atom_stability"] > 0.9, near
     assert far["generated_bonds_atom_stability"] < 0.5, far
+
+
+def test_the_specs_training_time_distribution_reaches_the_bond_process(bonded):
+    """A config's "process": {"t_sampling": "logit_normal", "logit_loc": -0.5} trains the bond
+    mode on those times (median t = sigmoid(−0.5) ≈ 0.38), not on the uniform default."""
+    from polydit.core.config import from_dict
+    from polydit.molecule.bond_model import BondProcess
+    from polydit.molecule.bond_train import fitted_process
+    from polydit.molecule.train import MoleculeTrainSpec
+
+    spec = from_dict(
+        MoleculeTrainSpec,
+        {"bonds": True, "process": {"t_sampling": "logit_normal", "logit_loc": -0.5}},
+        where="config",
+    )
+    process = BondProcess(fitted_process(spec, bonded))
+    t = process.coords.sample_t(20_000, torch.Generator().manual_seed(0), "cpu")
+    assert abs(float(t.median()) - float(torch.sigmoid(torch.tensor(-0.5)))) < 0.01
+    uniform = BondProcess(fitted_process(MoleculeTrainSpec(bonds=True), bonded))
+    u = uniform.coords.sample_t(20_000, torch.Generator().manual_seed(0), "cpu")
+    assert abs(float(u.median()) - 0.5) < 0.01

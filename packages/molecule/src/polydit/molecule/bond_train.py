@@ -42,7 +42,12 @@ def fitted_process(spec: MoleculeTrainSpec, data: MoleculeSet) -> BondProcessCon
             num_classes=len(frequencies), transition="marginal", marginals=frequencies
         )
 
-    coords = ProcessConfig(prediction="velocity", t_sampling=spec.process.t_sampling)
+    coords = ProcessConfig(
+        prediction="velocity",
+        t_sampling=spec.process.t_sampling,
+        logit_loc=spec.process.logit_loc,
+        logit_scale=spec.process.logit_scale,
+    )
     return BondProcessConfig(
         coords=coords,
         types=marginal(class_frequencies(types.clamp_min(0), k, types >= 0)),
