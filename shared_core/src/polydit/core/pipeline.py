@@ -27,6 +27,7 @@ from polydit.core.errors import CheckpointError, ConfigError, SamplingError
 from polydit.core.hub import load_pretrained, package_version, resolve_pretrained, save_pretrained
 from polydit.core.process import (
     CATEGORICAL_SAMPLERS,
+    TIME_GRIDS,
     AffineProcess,
     ProcessConfig,
     build_process,
@@ -85,6 +86,29 @@ class SamplingConfig(JsonConfig):
                 f"(its settings: {', '.join(sorted(known))})"
             )
         return replace(self, **given)
+
+
+@dataclass(frozen=True)
+class CategoricalSampling(SamplingConfig):
+    """Sampling defaults of a model with categorical states (:mod:`polydit.core.process.
+    categorical`): sampler "ancestral" (DiGress) or "dfm" (DeFoG) with its stochasticity `eta`
+    and target guidance `omega` (dfm only), on a time `grid` (one of TIME_GRIDS)."""
+
+    samplers: ClassVar[tuple[str, ...]] = CATEGORICAL_SAMPLERS
+
+    sampler: str = "ancestral"
+    eta: float = 0.0
+    omega: float = 0.0
+    grid: str = "uniform"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.grid not in TIME_GRIDS:
+            raise ConfigError(f"grid {self.grid!r} is not one of {', '.join(TIME_GRIDS)}")
+        for name in ("eta", "omega"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value}")
 
 
 @contextlib.contextmanager

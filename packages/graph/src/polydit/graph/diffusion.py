@@ -9,9 +9,8 @@ their edges to every earlier node, grown block by block (PARD, :mod:`polydit.gra
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
@@ -19,10 +18,8 @@ from torch.nn import functional as F
 
 from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import SamplingConfig
+from polydit.core.pipeline import CategoricalSampling
 from polydit.core.process import (
-    CATEGORICAL_SAMPLERS,
-    TIME_GRIDS,
     CategoricalConfig,
     CategoricalDiffusion,
     class_frequencies,
@@ -147,24 +144,8 @@ def fitted_config(
 
 
 @dataclass(frozen=True)
-class GraphSampling(SamplingConfig):
+class GraphSampling(CategoricalSampling):
     """Sampling defaults of a graph model: `steps` per generated block (the whole graph in
-    "oneshot"), sampler "ancestral" (DiGress) or "dfm" (DeFoG) with its stochasticity `eta` and
-    target guidance `omega`, on a time `grid` (one of TIME_GRIDS; DeFoG's time distortion)."""
-
-    samplers: ClassVar[tuple[str, ...]] = CATEGORICAL_SAMPLERS
+    "oneshot"); the categorical sampler settings of :class:`CategoricalSampling`."""
 
     steps: int = 500
-    sampler: str = "ancestral"
-    eta: float = 0.0
-    omega: float = 0.0
-    grid: str = "uniform"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.grid not in TIME_GRIDS:
-            raise ConfigError(f"grid {self.grid!r} is not one of {', '.join(TIME_GRIDS)}")
-        for name in ("eta", "omega"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(f"{name} must be a finite number >= 0, got {value}")

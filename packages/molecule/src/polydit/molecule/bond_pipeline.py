@@ -25,8 +25,8 @@ from polydit.core import arguments
 from polydit.core.config import from_dict
 from polydit.core.edge_dit import EdgeDiT, EdgeDiTConfig
 from polydit.core.errors import ConfigError
-from polydit.core.pipeline import SamplingConfig, precision, seeded_noise
-from polydit.core.process import CATEGORICAL_SAMPLERS, TIME_GRIDS, sample_categorical, time_grid
+from polydit.core.pipeline import CategoricalSampling, precision, seeded_noise
+from polydit.core.process import sample_categorical, time_grid
 from polydit.core.process.categorical import STEP_SEED_OFFSET
 from polydit.core.tokens import Tokens
 from polydit.molecule.bond_model import BondProcess, BondProcessConfig, run_network
@@ -38,24 +38,12 @@ COORD_SEED_OFFSET = 2 * STEP_SEED_OFFSET
 
 
 @dataclass(frozen=True)
-class BondSampling(SamplingConfig):
-    """Sampling defaults of a bond-mode model: `steps` of the shared time `grid` (one of
-    TIME_GRIDS; "polydec" refines the steps near the data), the categorical sampler
-    ("ancestral" or "dfm", with DeFoG's `eta` and `omega`); coordinates always take Euler
-    steps."""
-
-    samplers: ClassVar[tuple[str, ...]] = CATEGORICAL_SAMPLERS
+class BondSampling(CategoricalSampling):
+    """Sampling defaults of a bond-mode model: `steps` of the shared time grid; atom and bond
+    types take the categorical sampler of :class:`CategoricalSampling` ("polydec" refines the
+    steps near the data), coordinates always Euler steps."""
 
     steps: int = 100
-    sampler: str = "ancestral"
-    eta: float = 0.0
-    omega: float = 0.0
-    grid: str = "uniform"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.grid not in TIME_GRIDS:
-            raise ConfigError(f"grid {self.grid!r} is not one of {', '.join(TIME_GRIDS)}")
 
 
 class BondGenerator(MoleculeGenerator):

@@ -103,6 +103,23 @@ def probe(
     return rows
 
 
+def noised_molecules(
+    process: BondProcess, codec: MoleculeCodec, data: MoleculeSet, t: float, seed: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The molecules of `data` (with bonds) noised to `t` as in training: coordinates x_t
+    (B, N, 3) with centred noise from seed + i, atom types (B, N) and bonds (B, N, N) corrupted
+    by their categorical processes (one generator seeded `seed`); the same noise for every t."""
+    batch = data.batch(torch.arange(len(data)))
+    tokens, bonds = codec.encode_bonds(batch)
+    mask, x0 = tokens.mask, tokens.x[..., :3]
+    noise = probe_noise(tuple(x0.shape), mask, True, seed)
+    rng = torch.Generator().manual_seed(seed)
+    tt = torch.full((len(data),), t)
+    xt = process.coords.corrupt(x0, tt, noise)[0] * mask[..., None]
+    types_t = torch.where(mask, process.types.corrupt(batch["types"].clamp_min(0), tt, rng), 0)
+    return xt, types_t, process.corrupt_bonds(bonds, tt, mask, rng)
+
+
 @torch.no_grad()
 def bond_probe(
     model: torch.nn.Module,
@@ -115,18 +132,12 @@ def bond_probe(
     """:func:`probe` for a bond-mode model on `data` with bonds: coordinates noised with centred
     noise, atom and bond types corrupted at the same t (one generator seeded `seed`), one call
     per PROBE_ROWS molecules; the clean estimate is x̂0 and the argmax types and bonds."""
-    batch = data.batch(torch.arange(len(data)))
-    tokens, bonds = codec.encode_bonds(batch)
-    mask, x0 = tokens.mask, tokens.x[..., :3]
-    types = batch["types"].clamp_min(0)
-    noise = probe_noise(tuple(x0.shape), mask, True, seed)
+    tokens = codec.encode_bonds(data.batch(torch.arange(len(data))))[0]
+    mask = tokens.mask
     rows = []
     for t in times:
-        rng = torch.Generator().manual_seed(seed)
         tt = torch.full((len(data),), float(t))
-        xt = process.coords.corrupt(x0, tt, noise)[0] * mask[..., None]
-        types_t = torch.where(mask, process.types.corrupt(types, tt, rng), 0)
-        bonds_t = process.corrupt_bonds(bonds, tt, mask, rng)
+        xt, types_t, bonds_t = noised_molecules(process, codec, data, float(t), seed)
         parts = []
         for begin in range(0, len(data), PROBE_ROWS):
             r = slice(begin, begin + PROBE_ROWS)
@@ -159,20 +170,12 @@ def trajectory_probe(
     :func:`bond_probe` plus the wall seconds."""
     import time
 
-    batch = data.batch(torch.arange(len(data)))
-    codec, process = generator.codec, generator.process
-    tokens, bonds = codec.encode_bonds(batch)
-    mask, x0 = tokens.mask, tokens.x[..., :3]
-    types = batch["types"].clamp_min(0)
-    noise = probe_noise(tuple(x0.shape), mask, True, seed)
+    mask = generator.codec.encode_bonds(data.batch(torch.arange(len(data))))[0].mask
     full = generator.sampling.override(**overrides).steps
     rows = []
     for t in times:
-        rng = torch.Generator().manual_seed(seed)
-        tt = torch.full((len(data),), float(t))
-        xt = process.coords.corrupt(x0, tt, noise)[0] * mask[..., None]
-        types_t = torch.where(mask, process.types.corrupt(types, tt, rng), 0)
-        bonds_t = process.corrupt_bonds(bonds, tt, mask, rng)
+        noised = noised_molecules(generator.process, generator.codec, data, float(t), seed)
+        xt, types_t, bonds_t = noised
         steps = max(1, round(float(t) * full))
         started = time.perf_counter()
         atoms = generator.denoise_from(
