@@ -27,6 +27,8 @@ from polydit.audio.evaluate import builtin_name
 from polydit.audio.metrics import accuracy, classifier_outputs
 from polydit.audio.waveform import quantise_pcm16
 
+pytestmark = pytest.mark.bf16
+
 NUM = 10
 MAX_EMBEDDING_RATIO = 0.10
 MAX_POSTERIOR_RATIO = 0.10

@@ -23,6 +23,8 @@ import pytest
 from polydit.graph.cli import DOMAIN
 from polydit.graph.metrics import STATISTICS, mmd_metrics
 
+pytestmark = pytest.mark.bf16
+
 NUM = 8
 MAX_MMD_RATIO = 0.8
 MIN_TWIN_JACCARD = 0.6

@@ -20,6 +20,8 @@ from torch import Tensor
 from polydit.image.cli import DOMAIN
 from polydit.image.metrics import classify, quantize
 
+pytestmark = pytest.mark.bf16
+
 NUM = 100
 ACCURACY_POINTS = 0.03
 MIN_CLASS_AGREEMENT = 0.95

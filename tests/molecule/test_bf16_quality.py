@@ -23,6 +23,8 @@ from polydit.molecule.cli import DOMAIN
 from polydit.molecule.codec import GeneratedAtoms
 from polydit.molecule.metrics import atom_stability, edm_metrics
 
+pytestmark = pytest.mark.bf16
+
 NUM = 32
 STABILITY_POINTS = 0.04
 MIN_STABLE_AGREEMENT = 0.90

@@ -24,6 +24,8 @@ from polydit.pointcloud.cli import DOMAIN
 from polydit.pointcloud.data import load_shapes
 from polydit.pointcloud.distances import pairwise_chamfer
 
+pytestmark = pytest.mark.bf16
+
 NUM = 8
 MMD_RELATIVE_CHANGE = 0.05
 MAX_TWIN_RATIO = 0.05

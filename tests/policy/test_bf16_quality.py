@@ -56,6 +56,7 @@ def chunks() -> dict[str, np.ndarray]:
     return out | {"redraw": policy.predict(obs, tasks, seed=1, dtype="fp32")}
 
 
+@pytest.mark.bf16
 def test_bf16_action_chunks_match_fp32_far_inside_the_sampling_spread(
     chunks: dict[str, np.ndarray],
 ) -> None:

@@ -21,6 +21,8 @@ from polydit.video.commands import data_config
 from polydit.video.data import eval_set
 from polydit.video.metrics import psnr, stack_clips
 
+pytestmark = pytest.mark.bf16
+
 NUM, GIVEN = 12, 4
 MAX_PSNR_DB_CHANGE = 0.5
 MIN_TWIN_PSNR_DB = 35.0
