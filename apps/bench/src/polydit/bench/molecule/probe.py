@@ -17,6 +17,7 @@ precision the one-call probe has.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -168,8 +169,6 @@ def trajectory_probe(
     as in :func:`bond_probe` (same noise), then ``generator.denoise_from`` them to 0 in
     round(t · steps) steps (`steps` the model's default, or an override), scored like
     :func:`bond_probe` plus the wall seconds."""
-    import time
-
     mask = generator.codec.encode_bonds(data.batch(torch.arange(len(data))))[0].mask
     full = generator.sampling.override(**overrides).steps
     rows = []
