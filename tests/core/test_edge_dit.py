@@ -118,3 +118,34 @@ def test_bad_edges_and_configs_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match="no context tokens"):
         CONFIG.replace(context_dim=4)
     assert EdgeDiTConfig.from_dict(CONFIG.to_dict()) == CONFIG
+
+
+def test_self_conditioning_starts_as_the_plain_model_and_then_reads_both_streams() -> None:
+    from polydit.core.tokens import Cond
+    from polydit.core.train import warm_start
+
+    plain = randomised(EdgeDiT(CONFIG))
+    model = EdgeDiT(CONFIG.replace(self_condition=True))
+    added = warm_start(model, plain, "plain")
+    embeds = ("edge_self_embed", "self_embed")
+    assert added == [f"{name}.{p}" for name in embeds for p in ("bias", "weight")]
+    tokens, edges, t = graph()
+    estimate = Cond(self_cond=torch.randn_like(tokens.x))
+    edges_self = torch.randn_like(edges)
+    reference = plain(tokens, t, edges=edges)
+    for out in (
+        model(tokens, t, edges=edges),
+        model(tokens, t, estimate, edges, edges_self=edges_self),
+    ):
+        assert all(torch.equal(a, b) for a, b in zip(out, reference, strict=True))
+    torch.nn.init.normal_(model.edge_self_embed.weight)
+    nodes, out = model(tokens, t, edges=edges, edges_self=edges_self)
+    assert not torch.allclose(nodes, reference[0]) and not torch.allclose(out, reference[1])
+    with pytest.raises(
+        ConfigError, match="edges_self was given but this EdgeDiT has self_condition=False"
+    ):
+        plain(tokens, t, edges=edges, edges_self=edges_self)
+    with pytest.raises(
+        ConfigError, match=r"edges_self of shape \(2, 5, 5, 2\), got \(2, 5, 5, 1\)"
+    ):
+        model(tokens, t, edges=edges, edges_self=edges_self[..., :1])

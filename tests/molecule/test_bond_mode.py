@@ -275,7 +275,7 @@ def test_the_bond_mode_refuses_what_it_does_not_implement(qm9_sample):
     from polydit.core.errors import ConfigError
     from polydit.molecule.train import MoleculeTrainSpec, build, molecule_data
 
-    for option in ({"pair_bias": True}, {"condition_gap": True}, {"self_condition": True}):
+    for option in ({"pair_bias": True}, {"condition_gap": True}):
         with pytest.raises(ConfigError, match=next(iter(option))):
             MoleculeTrainSpec(bonds=True, **option)
     spec = MoleculeTrainSpec(preset="tiny", bonds=True)
@@ -329,7 +329,7 @@ def test_the_trajectory_probe_with_an_oracle_network_returns_the_data_from_any_t
     )[rows]
     bonds = torch.nn.functional.pad(bonds, (0, pad, 0, pad))[rows]
 
-    def oracle(model, coords, a, b, mask, t):
+    def oracle(model, coords, a, b, mask, t, previous=None):
         k = model.config.out_dim
         velocity = (coords - x0) / t.view(-1, 1, 1)
         type_logits = 30.0 * torch.nn.functional.one_hot(types, k).float()
@@ -346,7 +346,7 @@ def test_the_trajectory_probe_with_an_oracle_network_returns_the_data_from_any_t
 
     # a network that copies its input keeps whatever the sampler starts from: the data's own
     # atoms from t = 0.02 (5 steps), pure noise from t = 1
-    def copy(model, coords, a, b, mask, t):
+    def copy(model, coords, a, b, mask, t, previous=None):
         k = model.config.out_dim
         logits = 30.0 * torch.nn.functional.one_hot(a, k).float()
         zero = torch.zeros_like(coords)
@@ -377,3 +377,62 @@ def test_the_specs_training_time_distribution_reaches_the_bond_process(bonded):
     uniform = BondProcess(fitted_process(MoleculeTrainSpec(bonds=True), bonded))
     u = uniform.coords.sample_t(20_000, torch.Generator().manual_seed(0), "cpu")
     assert abs(float(u.median()) - 0.5) < 0.01
+
+
+def test_a_self_conditioned_bond_model_starts_as_its_donor_and_feeds_back_every_estimate(
+    tiny_bond_model, bonded, monkeypatch
+):
+    """Warm-started from a plain model, a self-conditioned one samples the donor's molecules
+    bit-exactly (zero-initialised embeddings); the sampler hands call k the estimates of call
+    k − 1 (none to the first); training runs the gradient-free first pass on about half the
+    batches, and the self-conditioning embeddings get gradients."""
+    from polydit.core.train import warm_start
+    from polydit.molecule import bond_pipeline, bond_train, load_pretrained
+    from polydit.molecule.bond_model import run_network
+    from polydit.molecule.train import MoleculeTrainSpec, build, loss
+
+    donor = load_pretrained(tiny_bond_model)
+    for p in donor.model.parameters():  # a random network, not the zero-initialised one
+        torch.nn.init.normal_(p, std=0.05)
+    spec = MoleculeTrainSpec(
+        preset="tiny", bonds=True, self_condition=True, sampling=SamplingConfig(steps=4)
+    )
+    model = build(spec, bonded, seed=0)
+    assert warm_start(model.model, donor.model, "donor") == [
+        "edge_self_embed.bias", "edge_self_embed.weight", "self_embed.bias", "self_embed.weight"
+    ]  # fmt: skip
+    a, b = donor.generate_atoms(4, seed=1), model.generate_atoms(4, seed=1)
+    for field in ("types", "coords", "bonds"):
+        assert torch.equal(getattr(a, field), getattr(b, field)), field
+
+    calls = []
+
+    def spy(net, coords, types, bonds, mask, t, previous=None):
+        out = run_network(net, coords, types, bonds, mask, t, previous)
+        calls.append((previous, out))
+        return out
+
+    monkeypatch.setattr(bond_pipeline, "run_network", spy)
+    model.generate_atoms(2, seed=0)
+    assert len(calls) == 4 and calls[0][0] is None
+    assert all(calls[k][0] is calls[k - 1][1] for k in range(1, 4))
+
+    monkeypatch.setattr(bond_train, "run_network", spy)
+    calls.clear()
+    fn = loss(spec, model)
+    g = torch.Generator().manual_seed(0)
+    batches = 20
+    for _ in range(batches):
+        fn(model.model, bonded.batch(torch.arange(8)), g)
+    conditioned = [i for i, (previous, _) in enumerate(calls) if previous is not None]
+    assert len(calls) == batches + len(conditioned) and 4 <= len(conditioned) <= 16
+    assert all(calls[i][0] is calls[i - 1][1] for i in conditioned)  # the first pass's output
+    for _ in range(50):  # a self-conditioned batch, so the embeddings are in use
+        calls.clear()
+        out = fn(model.model, bonded.batch(torch.arange(8)), g)
+        if calls[-1][0] is not None:
+            break
+    model.model.zero_grad()
+    out["loss"].backward()
+    assert model.model.edge_self_embed.weight.grad.abs().sum() > 0
+    assert model.model.self_embed.weight.grad.abs().sum() > 0

@@ -5,8 +5,12 @@ Tokens and conditioning are embedded as in :class:`~polydit.core.dit.DiT`; the p
 ``edges (B, N, N, edge_dim)`` get their own embedding and stream through every
 :class:`~polydit.core.nn.edges.EdgeBlock`. ``allowed (B, N, N)`` restricts attention (e.g.
 :func:`~polydit.core.nn.edges.block_causal_mask`). With ``symmetric_edges`` the edge output is
-symmetrised, ``(ê + êᵀ) / 2``, as DiGress does for undirected graphs. Edge models run without
-MM-DiT context tokens and outside the training-free caches.
+symmetrised, ``(ê + êᵀ) / 2``, as DiGress does for undirected graphs. With ``self_condition``
+the previous clean estimate enters both streams through zero-initialised embeddings: the nodes'
+as ``Cond.self_cond`` (B, N, in_dim) (the DiT's), the edges' as ``edges_self`` (B, N, N,
+edge_dim); either is zeros when absent, so a checkpoint without self-conditioning loads with
+unchanged outputs. Edge models run without MM-DiT context tokens and outside the training-free
+caches.
 """
 
 from __future__ import annotations
@@ -66,6 +70,15 @@ class EdgeDiT(DiT):
         self.edge_head = EdgeHead(
             cfg.hidden, cfg.edge_hidden, cfg.edge_out_dim or cfg.edge_dim, cfg.norm_eps
         )
+        self.edge_self_embed = (
+            nn.Linear(cfg.edge_dim, cfg.edge_hidden) if cfg.self_condition else None
+        )
+
+    def _init_weights(self) -> None:
+        super()._init_weights()
+        if self.edge_self_embed is not None:
+            nn.init.zeros_(self.edge_self_embed.weight)
+            nn.init.zeros_(self.edge_self_embed.bias)
 
     def forward(  # type: ignore[override]
         self,
@@ -74,17 +87,27 @@ class EdgeDiT(DiT):
         cond: Cond | None = None,
         edges: Tensor | None = None,
         allowed: Tensor | None = None,
+        edges_self: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """tokens.x (B, N, in_dim), t (B,), edges (B, N, N, edge_dim), allowed (B, N, N) bool
-        → (nodes (B, N, out_dim), edges (B, N, N, edge_out_dim))."""
+        """tokens.x (B, N, in_dim), t (B,), edges and edges_self (B, N, N, edge_dim), allowed
+        (B, N, N) bool → (nodes (B, N, out_dim), edges (B, N, N, edge_out_dim))."""
         b, n = tokens.x.shape[:2]
-        if edges is None or edges.shape[:3] != (b, n, n) or edges.shape[3] != self.config.edge_dim:
-            got = None if edges is None else tuple(edges.shape)
-            raise ConfigError(
-                f"EdgeDiT needs edges of shape ({b}, {n}, {n}, {self.config.edge_dim}), got {got}"
-            )
+        expected = (b, n, n, self.config.edge_dim)
+        checked = (
+            {"edges": edges} if edges_self is None else {"edges": edges, "edges_self": edges_self}
+        )
+        for name, value in checked.items():
+            if value is None or tuple(value.shape) != expected:
+                got = None if value is None else tuple(value.shape)
+                raise ConfigError(f"EdgeDiT needs {name} of shape {expected}, got {got}")
         h, inputs = self.prepare(tokens, t, cond)
         e = self.edge_embed(edges)
+        if self.edge_self_embed is not None:
+            e = e + self.edge_self_embed(
+                edges.new_zeros(()).expand_as(edges) if edges_self is None else edges_self
+            )
+        elif edges_self is not None:
+            raise ConfigError("edges_self was given but this EdgeDiT has self_condition=False")
         for block in self.blocks:
             h, e = block(h, e, inputs, allowed)
         out = self.edge_head(e, inputs)

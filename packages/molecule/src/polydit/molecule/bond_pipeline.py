@@ -3,7 +3,8 @@
 Sampling runs one t grid from 1 to 0: at every step one network call gives the clean estimates;
 atom and bond types take the core categorical step (``sample_categorical``: ancestral, or
 discrete flow matching) and the coordinates the Euler step of the flow towards the estimate,
-``x_s = x_t + (s − t)(x_t − x̂0)/t`` (the last step lands on x̂0). Sample i's atom count, its
+``x_s = x_t + (s − t)(x_t − x̂0)/t`` (the last step lands on x̂0); a self-conditioned model sees
+the previous call's estimates (none at the first). Sample i's atom count, its
 starting coordinates (generator seed COORD_SEED_OFFSET + seed + i), its starting types and bonds
 and every step's draws depend on seed + i only; chunks of :attr:`sample_rows` rows keep every
 network call the same shape, so ``sample(8)`` is bit-identical to the first 8 of ``sample(16)``.
@@ -168,7 +169,8 @@ class BondGenerator(MoleculeGenerator):
         else:
             x, t_start = start[0].to(device), start[3]
             states = (start[1].to(device), start[2].to(device))
-        state = {"x": centre(x, mask)}
+        state: dict[str, Any] = {"x": centre(x, mask), "previous": None}
+        self_condition = self.model.config.self_condition
         # sample_categorical calls `denoise` once per step of this grid, in order (t = grid[k]);
         # the coordinates take their Euler step from grid[k] to grid[k + 1] in the same call
         grid = time_grid(settings.steps, settings.grid) * t_start
@@ -176,7 +178,9 @@ class BondGenerator(MoleculeGenerator):
 
         def denoise(states: tuple[Tensor, ...], t: Tensor) -> tuple[Tensor, Tensor]:
             types, bonds = states
-            out = run_network(self.model, state["x"], types, bonds, mask, t)
+            out = run_network(self.model, state["x"], types, bonds, mask, t, state["previous"])
+            if self_condition:
+                state["previous"] = out
             k = next(step)
             now, then = float(grid[k]), float(grid[k + 1])
             x0 = out.coords.float()

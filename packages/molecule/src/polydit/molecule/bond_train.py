@@ -4,7 +4,9 @@ the fitted processes and the loss.
 One t per molecule for coordinates, atom types and bonds; randomly rotated molecules (the
 network is not equivariant); coordinate noise centred over each molecule's atoms; the loss is
 ``λ_x · MSE(v̂, ε − x0) + λ_a · CE(atom types) + λ_b · CE(bonds over the pairs i < j)`` (the
-coordinates' flow-matching velocity, :mod:`polydit.molecule.bond_model`).
+coordinates' flow-matching velocity, :mod:`polydit.molecule.bond_model`). With
+``self_condition`` half the batches (Chen et al. 2022) first run a gradient-free pass whose
+estimate the trained pass sees.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def build(spec: MoleculeTrainSpec, data: MoleculeSet, seed: int) -> BondGenerato
     codec = fit_codec(data, coord_scale=1.0, centre_noise=True, bonds=True)
     process = BondProcess(fitted_process(spec, data))
     torch.manual_seed(seed)
-    net = network_config(len(codec.atom_types), spec.dit_size(), spec.edge_hidden)
+    size, k = spec.dit_size(), len(codec.atom_types)
+    net = network_config(k, size, spec.edge_hidden, self_condition=spec.self_condition)
     model = BondGenerator.build_model(net, codec.to_dict())
     sampling = BondSampling(steps=spec.sampling.steps)
     return BondGenerator(model, process, sampling, codec=codec)
@@ -78,6 +81,7 @@ def loss(spec: MoleculeTrainSpec, pipeline: BondGenerator) -> LossFn:
     """loss(model, batch, generator) → {"loss", "coords", "types", "bonds"} (module docstring)."""
     process, codec = pipeline.process, pipeline.codec
     cfg = process.config
+    self_condition = 0.5 if spec.self_condition else 0.0  # Chen et al.: half the batches
 
     def bond_loss(model: torch.nn.Module, batch: dict, generator) -> dict[str, torch.Tensor]:
         tokens, bonds = codec.encode_bonds(rotated(batch, generator) if spec.rotate else batch)
@@ -89,7 +93,11 @@ def loss(spec: MoleculeTrainSpec, pipeline: BondGenerator) -> LossFn:
         xt = xt * mask[..., None]
         types_t = torch.where(mask, process.types.corrupt(types, t, generator), 0)
         bonds_t = process.corrupt_bonds(bonds, t, mask, generator)
-        out = run_network(model, xt, types_t, bonds_t, mask, t)
+        previous = None
+        if self_condition and float(torch.rand((), generator=generator)) < self_condition:
+            with torch.no_grad():
+                previous = run_network(model, xt, types_t, bonds_t, mask, t)
+        out = run_network(model, xt, types_t, bonds_t, mask, t, previous)
         upper = torch.triu(mask[:, :, None] & mask[:, None, :], 1)
         scores = {
             "coords": masked_mse(out.velocity, velocity, mask),

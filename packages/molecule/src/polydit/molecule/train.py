@@ -34,7 +34,7 @@ class MoleculeTrainSpec(AtomTrainSpec):
     probability cfg_dropout for CFG. bonds: the bond mode (:mod:`polydit.molecule.bond_model`;
     QM9 with its RDKit bonds; an EdgeDiT of the same size with edge stream width edge_hidden;
     coord_weight / type_weight / bond_weight its loss weights, MiDi's; sampling.steps its grid,
-    the categorical sampler "ancestral")."""
+    the categorical sampler "ancestral"; self_condition there feeds back all three estimates)."""
 
     type_scale: float = 0.25
     coord_scale: float = 1.0
@@ -62,8 +62,7 @@ class MoleculeTrainSpec(AtomTrainSpec):
             raise ConfigError('loss_weight="adit" needs process.prediction="x0"')
         if self.bonds:
             unsupported = {
-                "condition_gap": self.condition_gap, "self_condition": self.self_condition,
-                "pair_bias": self.pair_bias, "loss_weight": self.loss_weight != "none",
+                "condition_gap": self.condition_gap, "pair_bias": self.pair_bias, "loss_weight": self.loss_weight != "none",
                 "centre_noise": not self.centre_noise, "coord_scale": self.coord_scale != 1.0,
             }  # fmt: skip
             for name, used in unsupported.items():
