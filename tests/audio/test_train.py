@@ -55,7 +55,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(note_clips, micro_spec, tmp_p
     assert resumed.result.step == 4
     a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "split")
     assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(ConfigError, match="only --steps may change"):
+    with pytest.raises(ConfigError, match="only --steps and --dtype may change"):
         changed = spec.replace(label_dropout=0.2)
         fit(RECIPE, changed, data, RunOptions(tmp_path / "split", resume=True, progress=False))
 

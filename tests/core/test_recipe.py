@@ -63,6 +63,29 @@ def test_resume_refuses_other_settings_and_names_them(tmp_path: Path) -> None:
         run(spec(steps=20, hidden=16), tmp_path, resume=True)
 
 
+def test_a_run_resumes_in_another_precision_and_auto_takes_the_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Precision is the machine's choice: a bf16 run resumes under --dtype fp32 (e.g. on a CPU
+    without native bf16) and on; "auto" autocasts in bf16 exactly where resolve_dtype says so."""
+    from polydit.core.precision_choice import resolve_dtype
+    from polydit.core.train import trainer
+
+    started = []
+    original = trainer.Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        started.append(self.dtype)
+
+    monkeypatch.setattr(trainer.Trainer, "__init__", spy)
+    run(spec(steps=10).overridden(dtype="bf16"), tmp_path)
+    run(spec(steps=20).overridden(dtype="fp32"), tmp_path, resume=True)
+    run(spec(steps=30).overridden(dtype="auto"), tmp_path, resume=True)
+    assert started == ["bf16", "fp32", resolve_dtype("auto", "cpu")]
+    assert read_run(tmp_path)["result"]["step"] == 30
+
+
 def test_warm_start_copies_weights_and_checks_the_codec(tmp_path: Path) -> None:
     donor = run(spec(steps=10), tmp_path / "donor")
     warm = run(spec(steps=0), tmp_path / "warm", init_from=tmp_path / "donor" / "model")

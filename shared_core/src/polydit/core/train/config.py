@@ -8,7 +8,7 @@ from polydit.core.config import JsonConfig
 from polydit.core.errors import ConfigError
 
 SCHEDULES = ("cosine", "constant")
-DTYPES = ("fp32", "bf16")
+DTYPES = ("fp32", "bf16", "auto")  # auto: bf16 autocast where native (precision_choice)
 PARALLEL = ("ddp", "fsdp")  # see polydit.core.train.distributed.sharding
 
 
@@ -22,7 +22,10 @@ class TrainConfig(JsonConfig):
     after step `s`, so short runs still get a useful EMA. `seed` fixes the data order and every
     micro-batch's randomness (see `polydit.core.train.data`). The defaults of `warmup_steps`,
     `ema_decay` and `log_every` are what every domain's recipe of a few thousand steps uses.
-    `parallel` is the layout under `torchrun`: "ddp" (every rank holds the whole model) or
+    `dtype` is the forward's precision over fp32 master weights: "bf16" autocast, "fp32", or
+    "auto" — bf16 where the device computes it natively, else fp32
+    (:func:`polydit.core.precision_choice.resolve_dtype`), resolved when the Trainer starts, so a
+    run resumed on another machine takes that machine's choice. `parallel` is the layout under `torchrun`: "ddp" (every rank holds the whole model) or
     "fsdp" (FSDP2: parameters, gradients and optimizer state sharded over the ranks); a
     one-process run ignores it.
     """

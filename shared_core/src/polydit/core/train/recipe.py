@@ -244,20 +244,22 @@ def _write_run(out: Path, record: dict[str, Any]) -> None:
 
 
 def _check_resumable(stored: dict[str, Any], recipe: Recipe, spec: TrainSpec, out: Path) -> None:
-    """A resumed run must be the recipe it started as, with the same spec but for its steps."""
+    """A resumed run must be the recipe it started as, with the same spec but for its steps and
+    the forward's precision (a machine's choice: ``--dtype``, e.g. fp32 on a CPU without native
+    bf16; the weights stay fp32 either way)."""
     path = out / RUN_FILE
     if stored["recipe"] != recipe.name:
         raise ConfigError(
             f"{path}: a {stored['recipe']} run; --resume cannot continue it as a {recipe.name} run"
         )
     before = recipe.spec.from_dict(stored["spec"], where=f"{path}: spec")
-    now = spec.overridden(steps=before.train.steps)
+    now = spec.overridden(steps=before.train.steps, dtype=before.train.dtype)
     if now != before:
         differ = _differences(before.to_dict(), now.to_dict())
         raise ConfigError(
             f"{path}: --resume with other settings than the run started with ("
             + ", ".join(differ)
-            + "); only --steps may change"
+            + "); only --steps and --dtype may change"
         )
 
 

@@ -24,6 +24,7 @@ from polydit.core.errors import (
     TrainingDiverged,
     TrainingInterrupted,
 )
+from polydit.core.precision_choice import resolve_dtype
 from polydit.core.train.checkpoint import (
     FORMAT,
     checkpoint_path,
@@ -138,6 +139,7 @@ class Trainer:
         self.checkpoint_dir = self.out_dir / "checkpoints"
         self.progress = progress
         self.device = resolve_device(device, env)
+        self.dtype = resolve_dtype(config.dtype, self.device.type)  # "auto" → this machine's
         self.model = model.to(self.device)
         self._build_optimizer()
         self._sharding: Sharding = sharding(config.parallel, env)
@@ -232,7 +234,7 @@ class Trainer:
         num_micro = env.world_size * cfg.grad_accum
         self.optimizer.zero_grad(set_to_none=True)
         autocast = torch.autocast(
-            self.device.type, dtype=torch.bfloat16, enabled=cfg.dtype == "bf16"
+            self.device.type, dtype=torch.bfloat16, enabled=self.dtype == "bf16"
         )
         sums: Tensor | None = None
         keys: list[str] = []
