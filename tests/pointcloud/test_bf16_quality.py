@@ -40,7 +40,9 @@ def runs() -> tuple[Tensor, dict[str, Tensor]]:
     )
     codec = generator.codec
     test = load_shapes("test", codec.class_names, codec.num_points).denormalised()
-    clouds = {d: generator.sample(NUM, seed=0, dtype=d) for d in ("fp32", "bf16")}
+    clouds = {
+        d: torch.from_numpy(generator.sample(NUM, seed=0, dtype=d).points) for d in ("fp32", "bf16")
+    }
     return test, clouds
 
 

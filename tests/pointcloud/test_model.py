@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import trimesh
@@ -17,7 +18,7 @@ from polydit.core.process import ProcessConfig, build_process
 from polydit.core.tokens import Cond, Tokens
 from polydit.pointcloud.codec import VoxelCodec
 from polydit.pointcloud.model import PRESETS, VoxelDiT, voxel_dit_config
-from polydit.pointcloud.pipeline import PointCloudGenerator, to_point_clouds
+from polydit.pointcloud.pipeline import PointCloudGenerator, PointCloudSamples, to_point_clouds
 from polydit.pointcloud.voxel import devoxelize, voxelize
 
 CODEC = VoxelCodec(
@@ -95,19 +96,43 @@ def generator(seed: int = 0) -> PointCloudGenerator:
 
 def test_samples_are_seeded_labelled_and_denormalised() -> None:
     gen = generator()
-    a = gen.sample(3, label="chair", seed=5, steps=2)
+    a = torch.from_numpy(gen.sample(3, label="chair", seed=5, steps=2).points)
     assert a.shape == (3, 64, 3) and torch.isfinite(a).all()
-    b = gen.sample(3, label="chair", seed=5, steps=2, normalised=True)
+    b = torch.from_numpy(gen.sample(3, label="chair", seed=5, steps=2, normalised=True).points)
     torch.testing.assert_close(a, b * 2.0 + torch.tensor([0.0, 1.0, 2.0]))
     # sample i comes from seed + i alone (up to float32 rounding of another batch size,
     # which x0 = (x - σ ε) / α amplifies near t = 1); another seed differs by O(1)
-    alone = gen.sample(1, label=0, seed=6, steps=2)
+    alone = torch.from_numpy(gen.sample(1, label=0, seed=6, steps=2).points)
     torch.testing.assert_close(alone, a[1:2], rtol=1e-4, atol=1e-4 * a.abs().max().item())
-    assert (gen.sample(1, label=0, seed=7, steps=2) - alone).abs().max() > 0.1 * a.abs().max()
+    other = torch.from_numpy(gen.sample(1, label=0, seed=7, steps=2).points)
+    assert (other - alone).abs().max() > 0.1 * a.abs().max()
     with pytest.raises(ConfigError, match="'sofa' is not one of this model's classes"):
         gen.sample(1, label="sofa")
     (cloud,) = to_point_clouds(a[:1])
     assert isinstance(cloud, trimesh.PointCloud) and cloud.vertices.shape == (64, 3)
+
+
+def test_samples_are_typed_numpy_clouds_equal_to_the_tensor_path() -> None:
+    """`sample` returns PointCloudSamples: float32 numpy points (B, N, 3) in the data's units
+    and each cloud's class name; the points are exactly what generate → decode → denormalise
+    (the tensor the method returned before it was typed) gives for the same seed."""
+    gen = generator()
+    samples = gen.sample(3, seed=4, steps=2)
+    labels = gen.labels_for(3, None, 4)
+    assert isinstance(samples, PointCloudSamples) and not samples.normalised
+    assert isinstance(samples.points, np.ndarray) and samples.points.dtype == np.float32
+    assert samples.points.shape == (3, CODEC.num_points, 3)
+    assert samples.labels == tuple(CODEC.class_names[int(k)] for k in labels)
+    template = CODEC.template(3)
+    x = gen.generate(template, Cond(labels=labels), seed=4, steps=2)
+    tensor = CODEC.denormalise(CODEC.decode(x, template), labels)
+    assert np.array_equal(samples.points, tensor.numpy())
+    normalised = gen.sample(3, seed=4, steps=2, normalised=True)
+    assert normalised.normalised and np.array_equal(normalised.points, CODEC.decode(x, template))
+    clouds = samples.to_trimesh()
+    assert [type(c) for c in clouds] == [trimesh.PointCloud] * 3
+    assert np.array_equal(clouds[2].vertices, samples.points[2].astype(np.float64))
+    assert np.array_equal(gen(3, seed=4, steps=2).points, samples.points)
 
 
 def test_a_saved_generator_loads_with_the_same_config_weights_and_samples(tmp_path: Path) -> None:
@@ -119,4 +144,7 @@ def test_a_saved_generator_loads_with_the_same_config_weights_and_samples(tmp_pa
     for key, value in gen.model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value), key
     assert [type(b) for b in loaded.model.blocks] == [type(b) for b in gen.model.blocks]
-    torch.testing.assert_close(loaded.sample(2, seed=1, steps=3), gen.sample(2, seed=1, steps=3))
+    torch.testing.assert_close(
+        torch.from_numpy(loaded.sample(2, seed=1, steps=3).points),
+        torch.from_numpy(gen.sample(2, seed=1, steps=3).points),
+    )

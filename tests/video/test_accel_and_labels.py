@@ -82,9 +82,10 @@ def test_class_conditioning_changes_samples_and_keeps_given_frames() -> None:
     a = generator.sample(2, seed=0, labels=torch.tensor([3]), steps=2)
     b = generator.sample(2, seed=0, labels=torch.tensor([7]), steps=2)
     null = generator.sample(2, seed=0, steps=2)
-    assert not torch.equal(a, b) and not torch.equal(a, null)
+    assert not torch.equal(a.clips, b.clips) and not torch.equal(a.clips, null.clips)
+    assert a.labels.tolist() == [3, 3] and null.labels.tolist() == [-1, -1]
     clips = torch.from_numpy(make_clip(MovingDigitsConfig(), "test", 0).video)[None]
-    out = generator.predict(clips, 4, labels=torch.tensor([5]), steps=2)
+    out = generator.predict(clips, 4, labels=torch.tensor([5]), steps=2).clips
     assert torch.equal(out[:, :4], clips[:, :4])
     with pytest.raises(ConfigError, match="labels must be in"):
         generator.sample(1, labels=torch.tensor([10]), steps=1)
@@ -114,7 +115,10 @@ def test_labelled_training_and_warm_start(tmp_path: Path) -> None:
     assert warm.model.config.num_classes == 10
     second = train(spec, tmp_path / "b", init=first)
     assert read_run(tmp_path / "b")["init_from"] == str(first)
-    assert VideoGenerator.from_pretrained(second).sample(1, labels=torch.tensor([2])).shape[1] == 8
+    assert (
+        VideoGenerator.from_pretrained(second).sample(1, labels=torch.tensor([2])).clips.shape[1]
+        == 8
+    )
     with pytest.raises(ConfigError, match="init-from"):
         train(tiny_spec(), tmp_path / "c", init=first)  # drops the labels
     unlabelled = train(tiny_spec(), tmp_path / "d")
@@ -138,7 +142,7 @@ def test_self_conditioned_training_warm_starts_and_samples(tmp_path: Path) -> No
     assert generator.model.config.self_condition
     # the weight (unlike the bias) moves only in a self-conditioned batch (seeded: deterministic)
     assert generator.model.self_embed.weight.abs().sum() > 0
-    clips = generator.sample(2, seed=0, steps=3)
+    clips = generator.sample(2, seed=0, steps=3).clips
     assert clips.shape == (2, 8, 1, 24, 24) and torch.isfinite(clips).all()
 
 

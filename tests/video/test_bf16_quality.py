@@ -35,7 +35,9 @@ def runs() -> tuple[Tensor, dict[str, Tensor]]:
         DOMAIN.pretrained_root / DOMAIN.default_model, device="cpu", dtype="fp32"
     )
     videos, _ = stack_clips(eval_set(data_config(generator), NUM))
-    predicted = {d: generator.predict(videos, GIVEN, seed=0, dtype=d) for d in ("fp32", "bf16")}
+    predicted = {
+        d: generator.predict(videos, GIVEN, seed=0, dtype=d).clips for d in ("fp32", "bf16")
+    }
     return videos, predicted
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from polydit.bench.video.calibration import calibration
+from polydit.video.pipeline import VideoSamples
 
 SIGMA = 0.1
 
@@ -16,10 +17,10 @@ class CalibratedFake:
     def _draw(self, videos, seed, steps):
         error = torch.randn(videos.shape, generator=torch.Generator().manual_seed(12345))
         mean = videos + SIGMA * error
-        if steps == 1:
-            return mean
-        noise = torch.randn(videos.shape, generator=torch.Generator().manual_seed(seed))
-        return mean + SIGMA * noise
+        if steps != 1:
+            noise = torch.randn(videos.shape, generator=torch.Generator().manual_seed(seed))
+            mean = mean + SIGMA * noise
+        return VideoSamples(mean, torch.full((len(videos),), -1))
 
     def predict(self, videos, given, *, seed=0, steps=None):
         return self._draw(videos, seed, steps)

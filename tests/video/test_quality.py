@@ -31,7 +31,7 @@ def test_tiny_model_beats_the_best_trivial_baseline_on_prediction(tmp_path: Path
     fitted = fit(RECIPE, spec, RECIPE.data(spec, None, {}), RunOptions(tmp_path, progress=False))
     generator = VideoGenerator.from_pretrained(fitted.model_dir)
     videos, _ = stack_clips(eval_set(MovingDigitsConfig(), 64))
-    predicted = generator.predict(videos, 4, seed=0, steps=1)
+    predicted = generator.predict(videos, 4, seed=0, steps=1).clips
     model_psnr = float(psnr(predicted[:, 4:], videos[:, 4:]).mean())
     best = max(
         float(psnr(b[:, 4:], videos[:, 4:]).mean())

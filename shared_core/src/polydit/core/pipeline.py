@@ -232,6 +232,10 @@ class Pipeline:
         return True
 
     # --- sampling -------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``generator(...)`` is ``generator.sample(...)`` (diffusers' ``pipe(...)``)."""
+        return self.sample(*args, **kwargs)  # type: ignore[attr-defined]
+
     def generate(
         self,
         template: Tokens,

@@ -78,17 +78,13 @@ class PointCloudDomain(Domain):
 
         label = _label(opts.extra.get("label"))
         settings = opts.generation()
-        labels = generator.labels_for(opts.num, label, opts.seed)
-        clouds = generator.sample(opts.num, label, seed=opts.seed, **settings).numpy()
-        names = generator.codec.class_names
+        samples = generator.sample(opts.num, label, seed=opts.seed, **settings)
+        clouds = samples.points
         records = []
-        for i, cloud in enumerate(clouds):
-            name = f"shape_{opts.first + i:04d}.ply"
-            write_ply(out / name, cloud)
-            k = int(labels[i])
-            records.append(
-                {"file": name, "seed": opts.seed + i, "conditioning": {"label": names[k]}}
-            )
+        for i, (cloud, name) in enumerate(zip(clouds, samples.labels, strict=True)):
+            file = f"shape_{opts.first + i:04d}.ply"
+            write_ply(out / file, cloud)
+            records.append({"file": file, "seed": opts.seed + i, "conditioning": {"label": name}})
         if opts.first == 0:
             draw_grid(out / "grid.png", list(clouds), min(GRID_COLUMNS, len(clouds)))
         return records
@@ -152,7 +148,7 @@ class PointCloudDomain(Domain):
 
         items = []
         for name in generator.codec.class_names:
-            clouds = generator.sample(DEMO_NUM, label=name, seed=seed).numpy()
+            clouds = generator.sample(DEMO_NUM, label=name, seed=seed).points
             draw_grid(out / f"{name}.png", list(clouds), GRID_COLUMNS)
             command = f"polydit-pointcloud sample --label {name} --num {DEMO_NUM} --seed {seed} --dtype fp32 --out DIR"
             sampling = generator.sampling

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from polydit.pointcloud.data import BUILTIN, PointCloudSet, load_dataset, load_shapes
 from polydit.pointcloud.metrics import DISTANCES, copy_check, evaluate
 
@@ -62,7 +64,7 @@ def evaluate_generator(
     for name in classes:
         reference = test.of_label(name).denormalised()
         count = num or len(reference)
-        clouds = generator.sample(count, label=name, seed=seed, **settings)
+        clouds = torch.from_numpy(generator.sample(count, label=name, seed=seed, **settings).points)
         scores = evaluate(
             clouds, reference, distances=distances, batch_size=batch_size, emd_points=emd_points
         )

@@ -1,12 +1,14 @@
 """`PointCloudGenerator`: VoxelCodec + VoxelDiT + process, class-conditional sampling with CFG.
 
-``PointCloudGenerator.from_pretrained(path).sample(4, label="chair", seed=0)`` → ``(4, N, 3)``
-float32 clouds in the training data's units (de-normalised with the class statistics the codec
-stores). Sample i depends only on seed + i; labels omitted are drawn uniformly from `seed`.
+``PointCloudGenerator.from_pretrained(path).sample(4, label="chair", seed=0)`` →
+:class:`PointCloudSamples` whose ``points`` are ``(4, N, 3)`` float32 clouds in the training
+data's units (de-normalised with the class statistics the codec stores). Sample i depends only on
+seed + i; labels omitted are drawn uniformly from `seed`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +26,21 @@ from polydit.pointcloud.model import VoxelDiT, VoxelDiTConfig
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 SAMPLE_CHUNK = 64  # clouds per sampler call
+
+
+@dataclass(frozen=True)
+class PointCloudSamples:
+    """points (B, N, 3) float32 numpy, x y z in the training data's units, or in the
+    class-normalised frame of training (the class mean removed, divided by its std) when
+    `normalised`; labels: the class name of each cloud (B,)."""
+
+    points: np.ndarray
+    labels: tuple[str, ...]
+    normalised: bool = False
+
+    def to_trimesh(self) -> list[trimesh.PointCloud]:
+        """One ``trimesh.PointCloud`` per cloud (:func:`to_point_clouds`)."""
+        return to_point_clouds(self.points)
 
 
 class PointCloudGenerator(Pipeline):
@@ -70,9 +87,9 @@ class PointCloudGenerator(Pipeline):
         dtype: str = "fp32",
         normalised: bool = False,
         **overrides: Any,
-    ) -> Tensor:
-        """`num` clouds (num, N, 3), de-normalised unless `normalised`; overrides: steps,
-        sampler, cfg_scale, shift."""
+    ) -> PointCloudSamples:
+        """`num` clouds (:class:`PointCloudSamples`, points (num, N, 3)), de-normalised unless
+        `normalised`; overrides: steps, sampler, cfg_scale, shift."""
         labels = self.labels_for(num, label, seed)
         chunks = []
         for start in range(0, num, SAMPLE_CHUNK):
@@ -83,7 +100,10 @@ class PointCloudGenerator(Pipeline):
             )
             points = self.codec.decode(x, template).cpu()
             chunks.append(points if normalised else self.codec.denormalise(points, part))
-        return torch.cat(chunks)
+        names = self.codec.class_names
+        return PointCloudSamples(
+            torch.cat(chunks).numpy(), tuple(names[int(k)] for k in labels), normalised
+        )
 
 
 def to_point_clouds(points: Tensor | np.ndarray) -> list[trimesh.PointCloud]:

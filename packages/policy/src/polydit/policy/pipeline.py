@@ -72,6 +72,11 @@ class PolicyGenerator(SingleEnvPolicy, Pipeline):
             self._experts = (self.model, ExpertCache(self.model))
         return self._experts[1]
 
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        """``policy(obs_history, task, ...)`` is :meth:`predict` (a policy predicts, it does
+        not sample unconditionally)."""
+        return self.predict(*args, **kwargs)
+
     @torch.no_grad()
     def predict(
         self,

@@ -34,7 +34,7 @@ def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list
 def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, Any]]:
     digit = opts.extra.get("digit", -1)
     labels = None if digit < 0 else torch.tensor([digit])
-    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **opts.generation())
+    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **opts.generation()).clips
     conditioning = {} if labels is None else {"digit": digit}
     records = []
     for i, clip in enumerate(clips):
@@ -72,10 +72,10 @@ def run_task(
     batch = video.expand(num, -1, -1, -1, -1)
     conditioning: dict[str, Any] = {"input": str(clip)}
     if task == "predict":
-        results = generator.predict(batch, given, seed=seed, **overrides)
+        results = generator.predict(batch, given, seed=seed, **overrides).clips
         conditioning["given"] = given
     else:
-        results = generator.interpolate(batch[:, 0], batch[:, -1], seed=seed, **overrides)
+        results = generator.interpolate(batch[:, 0], batch[:, -1], seed=seed, **overrides).clips
     return _write_results(out, task, video[0], results, seed, conditioning, mp4)
 
 
@@ -166,7 +166,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
     """Unconditional, predicted and interpolated clips, each next to its ground truth."""
     out.mkdir(parents=True, exist_ok=True)
     items = []
-    samples = generator.sample(4, seed=seed)
+    samples = generator.sample(4, seed=seed).clips
     for i, clip in enumerate(samples):
         write_gif(out / f"sample_{i}.gif", clip, scale=GIF_SCALE)
         items.append(
@@ -180,7 +180,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
     for i, clip in enumerate(clips):
         video = torch.round(torch.from_numpy(clip.video) * 255) / 255  # as a GIF stores it
         write_gif(out / f"truth_{i}.gif", video, scale=GIF_SCALE)
-        predicted = generator.predict(video[None], 4, seed=seed)[0]
+        predicted = generator.predict(video[None], 4, seed=seed).clips[0]
         write_gif(out / f"predict_{i}.gif", predicted, scale=GIF_SCALE)
         items += [
             GalleryItem(
@@ -204,7 +204,7 @@ def demo(generator: VideoGenerator, out: Path, *, seed: int) -> list[GalleryItem
             )
         )
         if i == 0:
-            inter = generator.interpolate(video[None, 0], video[None, -1], seed=seed)[0]
+            inter = generator.interpolate(video[None, 0], video[None, -1], seed=seed).clips[0]
             write_gif(out / "interpolate_0.gif", inter, scale=GIF_SCALE)
             items.append(
                 GalleryItem(

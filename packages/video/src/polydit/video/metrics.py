@@ -138,7 +138,7 @@ def evaluate(
     t = videos.shape[1]
     out: dict[str, float] = {}
 
-    predicted = generator.predict(videos, given, seed=seed, **overrides)
+    predicted = generator.predict(videos, given, seed=seed, **overrides).clips
     scored = slice(given, t)
     out |= {f"predict.{k}": v for k, v in score(predicted, videos, scored).items()}
     for name, base in prediction_baselines(videos, given).items():
@@ -152,7 +152,7 @@ def evaluate(
     true_classes, real_features = classify(classifier, videos)
     out["data.classifier_accuracy"] = float((true_classes == labels[:, None]).float().mean())
 
-    interpolated = generator.interpolate(videos[:, 0], videos[:, -1], seed=seed, **overrides)
+    interpolated = generator.interpolate(videos[:, 0], videos[:, -1], seed=seed, **overrides).clips
     inner = slice(1, t - 1)
     out |= {f"interpolate.{k}": v for k, v in score(interpolated, videos, inner).items()}
     for name, base in interpolation_baselines(videos).items():
@@ -171,7 +171,7 @@ def evaluate(
         write_report(report, videos, predicted, interpolated, given)
 
     if num_unconditional > 0:
-        samples = generator.sample(num_unconditional, seed=seed, **overrides)
+        samples = generator.sample(num_unconditional, seed=seed, **overrides).clips
         sample_classes, sample_features = classify(classifier, samples)
         out["unconditional.frechet_frames"] = frechet_frames(sample_features, real_features)
         out["unconditional.temporal_consistency"] = temporal_consistency(sample_classes)

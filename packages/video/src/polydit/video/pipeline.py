@@ -2,11 +2,13 @@
 
 Every task is the same call — sample the tokens that are not `given`, holding the given ones at
 the values of a conditioning clip (VDT mask modeling; LTX per-token t = 0 conditioning) — with
-a different given mask. Clips are (B, T, C, H, W) float in [0, 1].
+a different given mask. Clips are (B, T, C, H, W) float in [0, 1]; the task methods return them
+as :class:`VideoSamples`, :meth:`VideoGenerator.fill` as the bare tensor.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,29 @@ from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline
 from polydit.core.tokens import Cond
 from polydit.video.codec import VideoCodec
+from polydit.video.io import to_uint8, write_gif
 from polydit.video.tasks import box_pixels, interpolate_frames, predict_frames
+
+
+@dataclass(frozen=True)
+class VideoSamples:
+    """clips (B, T, C, H, W) float32 in [0, 1] (C = 1 grey or 3 RGB); labels (B,) long digit
+    classes of a class-conditional draw (-1: none given)."""
+
+    clips: Tensor
+    labels: Tensor
+
+    def frames(self, i: int, scale: int = 1) -> list[Any]:
+        """Clip i as T PIL RGB images, [0, 1] mapped to 0…255 as GIFs store them, each enlarged
+        `scale`× (nearest)."""
+        from PIL import Image
+
+        return [Image.fromarray(frame) for frame in to_uint8(self.clips[i], scale)]
+
+    def save_gif(self, i: int, path: str | Path, scale: int = 1) -> Path:
+        """Write clip i as a looping GIF (:func:`~polydit.video.io.write_gif`); returns the
+        path."""
+        return write_gif(path, self.clips[i], scale=scale)
 
 
 class VideoGenerator(Pipeline):
@@ -73,36 +97,71 @@ class VideoGenerator(Pipeline):
         keep = codec.tokens_to_pixels(given)[:, :, None]  # given pixels are returned unchanged
         return torch.where(keep, clips, out)
 
-    def sample(self, num: int, *, seed: int = 0, **overrides: Any) -> Tensor:
-        """`num` unconditional clips (num, T, C, H, W)."""
+    def sample(
+        self, num: int, *, seed: int = 0, labels: Tensor | None = None, **overrides: Any
+    ) -> VideoSamples:
+        """`num` clips (num, T, C, H, W) from nothing given (of class `labels` when given)."""
         num, c = arguments.count(num), self.codec
         nothing = torch.zeros(num, c.frames, c.size, c.size, dtype=torch.bool)
-        return self.fill(None, nothing, seed=seed, **overrides)
+        return self._samples(None, nothing, seed, labels, overrides)
 
-    def predict(self, clips: Tensor, given: int, *, seed: int = 0, **overrides: Any) -> Tensor:
+    def predict(
+        self,
+        clips: Tensor,
+        given: int,
+        *,
+        seed: int = 0,
+        labels: Tensor | None = None,
+        **overrides: Any,
+    ) -> VideoSamples:
         """Continue clips (B, T', C, H, W) with T' >= `given` from their first `given` frames."""
         full = self._pad(clips, given)
         mask = predict_frames(full.shape[0], self.codec.frames, given)
-        return self.fill(full, self._frames(mask), seed=seed, **overrides)
+        return self._samples(full, self._frames(mask), seed, labels, overrides)
 
     def interpolate(
-        self, first: Tensor, last: Tensor, *, seed: int = 0, **overrides: Any
-    ) -> Tensor:
+        self,
+        first: Tensor,
+        last: Tensor,
+        *,
+        seed: int = 0,
+        labels: Tensor | None = None,
+        **overrides: Any,
+    ) -> VideoSamples:
         """The T-frame clips from frames `first` to `last`, each (B, C, H, W)."""
         c = self.codec
         full = torch.zeros(first.shape[0], c.frames, c.channels, c.size, c.size)
         full[:, 0], full[:, -1] = first, last
         mask = interpolate_frames(first.shape[0], c.frames)
-        return self.fill(full, self._frames(mask), seed=seed, **overrides)
+        return self._samples(full, self._frames(mask), seed, labels, overrides)
 
     def complete(
-        self, clips: Tensor, box: tuple[int, int, int, int], *, seed: int = 0, **overrides: Any
-    ) -> Tensor:
+        self,
+        clips: Tensor,
+        box: tuple[int, int, int, int],
+        *,
+        seed: int = 0,
+        labels: Tensor | None = None,
+        **overrides: Any,
+    ) -> VideoSamples:
         """Regenerate everything of `clips` outside the box (top, left, height, width) that is
         given in every frame (pixel units; snap it to the patch grid for an exact hold)."""
         c = self.codec
         mask = box_pixels(clips.shape[0], c.frames, c.size, *box)
-        return self.fill(clips, mask, seed=seed, **overrides)
+        return self._samples(clips, mask, seed, labels, overrides)
+
+    def _samples(
+        self,
+        clips: Tensor | None,
+        given_pixels: Tensor,
+        seed: int,
+        labels: Tensor | None,
+        overrides: dict[str, Any],
+    ) -> VideoSamples:
+        """:meth:`fill` as :class:`VideoSamples`."""
+        out = self.fill(clips, given_pixels, seed=seed, labels=labels, **overrides)
+        drawn = self._labels(labels, out.shape[0])
+        return VideoSamples(out, torch.full((len(out),), -1) if drawn is None else drawn.clone())
 
     def _labels(self, labels: Tensor | None, batch: int) -> Tensor | None:
         if labels is None:

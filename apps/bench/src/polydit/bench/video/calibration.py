@@ -51,11 +51,11 @@ def calibration(
     t = videos.shape[1]
     if task == "predict":
         scored = slice(given, t)
-        run = lambda s, **o: generator.predict(videos, given, seed=s, **o)  # noqa: E731
+        run = lambda s, **o: generator.predict(videos, given, seed=s, **o).clips  # noqa: E731
         baselines = prediction_baselines(videos, given)
     elif task == "interpolate":
         scored = slice(1, t - 1)
-        run = lambda s, **o: generator.interpolate(videos[:, 0], videos[:, -1], seed=s, **o)  # noqa: E731
+        run = lambda s, **o: generator.interpolate(videos[:, 0], videos[:, -1], seed=s, **o).clips  # noqa: E731
         baselines = interpolation_baselines(videos)
     else:
         raise ValueError(f"task must be 'predict' or 'interpolate', got {task!r}")
