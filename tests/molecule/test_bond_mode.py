@@ -436,3 +436,64 @@ def test_a_self_conditioned_bond_model_starts_as_its_donor_and_feeds_back_every_
     out["loss"].backward()
     assert model.model.edge_self_embed.weight.grad.abs().sum() > 0
     assert model.model.self_embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.5, 1.0])
+def test_a_coordinate_step_towards_the_true_x0_keeps_the_paths_marginal(eta):
+    """With x̂0 the true x0, x_t = (1 − t) x0 + t ε steps to x_s = (1 − s) x0 + s ε' whose noise
+    ε' has the centred noise's variance (n − 1)/n for every η; η > 0 replaces part of ε by fresh
+    noise, so the correlation of ε' with ε is √(s² − c²)/s (1 at η = 0, the Euler step)."""
+    from polydit.core.sampling.samplers import StepNoise
+    from polydit.molecule.bond_pipeline import coordinate_step
+    from polydit.molecule.codec import centred_noise
+
+    rows, n, t, s = 4000, 8, 0.6, 0.4
+    mask = torch.ones(rows, n, dtype=torch.bool)
+    g = torch.Generator().manual_seed(0)
+    x0 = centred_noise((rows, n, 3), mask, g) * 1.5
+    eps = centred_noise((rows, n, 3), mask, g)
+    x_s = coordinate_step((1 - t) * x0 + t * eps, x0, t, s, eta, StepNoise(7, rows, 1), mask)
+    new = (x_s - (1 - s) * x0) / s
+    assert torch.allclose(new.sum(1), torch.zeros(rows, 3), atol=1e-4)  # still centred
+    assert abs(float(new.var()) - (n - 1) / n) < 0.02
+    c2 = eta**2 * s**2 * (1 - ((1 - t) * s / ((1 - s) * t)) ** 2)
+    correlation = float((new * eps).mean() / (eps * eps).mean())
+    assert abs(correlation - (s**2 - c2) ** 0.5 / s) < 0.02
+    if eta == 0:  # the flow's Euler step itself
+        assert torch.equal(x_s, coordinate_step((1 - t) * x0 + t * eps, x0, t, s, 0.0,
+                                                StepNoise(8, rows, 1), mask))  # fmt: skip
+
+
+def test_coord_eta_reaches_the_coordinate_steps_and_is_checked(
+    tiny_bond_model, tmp_path, run_cli, monkeypatch
+):
+    """sample --coord-eta 1 makes the coordinate steps stochastic (other molecules than the
+    default η = 0 from the same seed, each reproducible); out of [0, 1] is an error naming the
+    flag, and an atoms-only model has no such setting."""
+    from polydit.core.errors import ConfigError
+    from polydit.molecule import bond_pipeline, load_pretrained
+
+    seen = []
+    real = bond_pipeline.coordinate_step
+
+    def spy(*args):
+        seen.append(args[4])
+        return real(*args)
+
+    monkeypatch.setattr(bond_pipeline, "coordinate_step", spy)
+    run_cli("sample", "--model", str(tiny_bond_model), "--num", "2", "--coord-eta", "1",
+            "--out", str(tmp_path / "s"))  # fmt: skip
+    assert seen and set(seen) == {1.0}
+    generator = load_pretrained(tiny_bond_model)
+    for p in generator.model.parameters():  # a random network moves the coordinates
+        torch.nn.init.normal_(p, std=0.05)
+    plain, stochastic = (
+        generator.generate_atoms(2, 0),
+        generator.generate_atoms(2, 0, coord_eta=1.0),
+    )
+    assert not torch.equal(plain.coords, stochastic.coords)
+    assert torch.equal(stochastic.coords, generator.generate_atoms(2, 0, coord_eta=1.0).coords)
+    with pytest.raises(ConfigError, match=r"--coord-eta must be in \[0, 1\]"):
+        generator.generate_atoms(1, coord_eta=1.5)
+    with pytest.raises(ConfigError, match="--coord-eta: not a sampling setting"):
+        load_pretrained("qm9").generate_atoms(1, coord_eta=0.5)

@@ -29,6 +29,7 @@ from polydit.core.errors import ConfigError
 from polydit.core.pipeline import CategoricalSampling, precision, seeded_noise
 from polydit.core.process import sample_categorical, time_grid
 from polydit.core.process.categorical import STEP_SEED_OFFSET
+from polydit.core.sampling.samplers import StepNoise
 from polydit.core.tokens import Tokens
 from polydit.molecule.bond_model import BondProcess, BondProcessConfig, run_network
 from polydit.molecule.codec import GeneratedAtoms, centre, real_pairs
@@ -42,9 +43,17 @@ COORD_SEED_OFFSET = 2 * STEP_SEED_OFFSET
 class BondSampling(CategoricalSampling):
     """Sampling defaults of a bond-mode model: `steps` of the shared time grid; atom and bond
     types take the categorical sampler of :class:`CategoricalSampling` ("polydec" refines the
-    steps near the data), coordinates always Euler steps."""
+    steps near the data); coordinates take DDIM steps on the linear path (α = 1 − t, σ = t) with
+    stochasticity `coord_eta`: 0 is the Euler step of the flow (deterministic), 1 DDPM's
+    posterior (fresh centred noise every step, as EDM samples)."""
 
     steps: int = 100
+    coord_eta: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.coord_eta <= 1.0:
+            raise ConfigError(f"--coord-eta must be in [0, 1], got {self.coord_eta}")
 
 
 class BondGenerator(MoleculeGenerator):
@@ -172,9 +181,10 @@ class BondGenerator(MoleculeGenerator):
         state: dict[str, Any] = {"x": centre(x, mask), "previous": None}
         self_condition = self.model.config.self_condition
         # sample_categorical calls `denoise` once per step of this grid, in order (t = grid[k]);
-        # the coordinates take their Euler step from grid[k] to grid[k + 1] in the same call
+        # the coordinates take their step from grid[k] to grid[k + 1] in the same call
         grid = time_grid(settings.steps, settings.grid) * t_start
         step = iter(range(settings.steps))
+        noise = StepNoise(COORD_SEED_OFFSET + seed, r, settings.steps)
 
         def denoise(states: tuple[Tensor, ...], t: Tensor) -> tuple[Tensor, Tensor]:
             types, bonds = states
@@ -183,8 +193,9 @@ class BondGenerator(MoleculeGenerator):
                 state["previous"] = out
             k = next(step)
             now, then = float(grid[k]), float(grid[k + 1])
-            x0 = out.coords.float()
-            state["x"] = centre(state["x"] + (then - now) * (state["x"] - x0) / now, mask)
+            state["x"] = coordinate_step(
+                state["x"], out.coords.float(), now, then, settings.coord_eta, noise, mask
+            )
             return out.type_logits, out.bond_logits
 
         def project(states: tuple[Tensor, ...]) -> tuple[Tensor, Tensor]:
@@ -216,3 +227,20 @@ class BondGenerator(MoleculeGenerator):
 
         atoms = self.generate_atoms(num, seed, **kwargs)
         return [to_rdkit(*atoms.molecule(i), atoms.bond_orders(i)) for i in range(num)]
+
+
+def coordinate_step(
+    x: Tensor, x0: Tensor, t: float, s: float, eta: float, noise: StepNoise, mask: Tensor
+) -> Tensor:
+    """Coordinates x_t (R, N, 3) → x_s, s < t, by DDIM on the linear path (α = 1 − t, σ = t)
+    towards the clean estimate x0: ``x_s = α_s x̂0 + √(σ_s² − c²) ε̂ + c z`` with ε̂ = (x_t −
+    α_t x̂0)/σ_t and ``c² = η² σ_s² (1 − (α_t σ_s / (α_s σ_t))²)`` (η = 0: the flow's Euler step;
+    η = 1: DDPM's posterior, the EDM sampler); z is the row's next step noise, centred over its
+    atoms (mask). η = 0 is computed as the Euler step ``x_t + (s − t)(x_t − x̂0)/t`` itself."""
+    z = noise.like(x)  # drawn every step, so a row's stream does not depend on η
+    if eta == 0 or s == 0:
+        return centre(x + (s - t) * (x - x0) / t, mask)
+    eps = (x - (1 - t) * x0) / t
+    c2 = eta**2 * s**2 * (1 - ((1 - t) * s / ((1 - s) * t)) ** 2)
+    out = (1 - s) * x0 + max(s**2 - c2, 0.0) ** 0.5 * eps + c2**0.5 * centre(z.to(x), mask)
+    return centre(out, mask)

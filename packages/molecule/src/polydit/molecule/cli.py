@@ -34,12 +34,23 @@ KIND_HELP = (
     "What to generate: auto follows the model (a joint model needs molecule or crystal); "
     "crystal with the default model uses the shipped crystal model."
 )
+COORD_ETA_HELP = (
+    "Bond-mode coordinates: DDIM stochasticity in [0, 1] (0 the flow's Euler step, 1 DDPM's "
+    "posterior as EDM samples); default: the model's."
+)
 SKIP_BAD = Flag("skip-bad", bool, False, "Skip malformed SDF/XYZ/CIF records and report them.")
 GENERATION_FLAGS = (
     Flag("kind", str, "auto", KIND_HELP, choices=KINDS),
     Flag("gap", float, None, GAP_HELP),
     *CATEGORICAL_FLAGS,  # bond-mode models' atom and bond types
+    Flag("coord-eta", float, None, COORD_ETA_HELP, min=0.0),
 )
+
+
+def generation(opts: SampleOptions | EvalOptions) -> dict[str, Any]:
+    """The sampler settings of `opts` (``opts.generation()``) and the bond mode's --coord-eta."""
+    coord_eta = opts.extra.get("coord_eta")
+    return opts.generation() | ({} if coord_eta is None else {"coord_eta": coord_eta})
 
 
 class MoleculeDomain(Domain):
@@ -114,7 +125,7 @@ class MoleculeDomain(Domain):
 
         if opts.first == 0:
             self.written = {}  # records per SDF of this run so far (a run's batches append)
-        mols = generator.sample(opts.num, opts.seed, gap=gap, **opts.generation())
+        mols = generator.sample(opts.num, opts.seed, gap=gap, **generation(opts))
         conditioning = {} if gap is None else {"gap": gap}
         return write_records(out, mols, opts.seed, conditioning, self.written, opts.first)
 
@@ -134,7 +145,7 @@ class MoleculeDomain(Domain):
                 )
             return evaluate_crystal_generator(generator, num, opts.seed, **opts.generation())
         metrics = evaluate_generator(
-            generator, num, opts.seed, gap=gap, report=opts.report, **opts.generation()
+            generator, num, opts.seed, gap=gap, report=opts.report, **generation(opts)
         )
         return metrics if gap is None else {**metrics, "target_gap": gap}
 
