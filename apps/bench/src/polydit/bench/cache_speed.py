@@ -12,6 +12,9 @@ cache configuration, at the same sampler and step count, and reports per configu
 A speedup counts only next to its quality: the caches are compared at equal steps, and a
 metric change is printed in the metric's own unit (percentage points for rates).
 
+E-DiT routers (``--cache elastic``) need a router file from ``polydit-<domain> train-router``;
+``--elastic 'LABEL:routers=PATH,threshold=0.6'`` adds such a row (repeat the flag for more).
+
 Each run is a separate process (``polydit-<domain> eval ...``), so a run's timing is not
 affected by another run's memory or threads. Set ``OMP_NUM_THREADS`` to pin the thread count.
 
@@ -95,6 +98,15 @@ DOMAINS: dict[str, DomainBench] = {
 }
 
 
+def elastic_row(spec: str) -> tuple[str, str, tuple[str, ...]]:
+    """The configuration of an ``--elastic LABEL:OPTS`` flag."""
+    label, sep, opts = spec.partition(":")
+    options = tuple(o.strip() for o in opts.split(",") if o.strip())
+    if not sep or not label or not any(o.startswith("routers=") for o in options):
+        raise SystemExit(f"error: --elastic {spec!r}: expected LABEL:routers=PATH[,KEY=VALUE...]")
+    return f"elastic {label}", "elastic", options
+
+
 def run_eval(bench: DomainBench, cache: str, opts: tuple[str, ...], extra: list[str]) -> dict:
     """One ``eval --json`` in a fresh process; its parsed last stdout line."""
     exe = shutil.which(bench.script)
@@ -149,10 +161,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--eval-args", default="", help="Extra eval flags for every run, e.g. '--num 200'."
     )
+    parser.add_argument(
+        "--elastic",
+        action="append",
+        default=[],
+        metavar="LABEL:OPTS",
+        help="Add an E-DiT row: a label, then its comma-separated --cache-opts "
+        "(routers=PATH required), e.g. 'routers:routers=runs/r.safetensors,threshold=0.6'.",
+    )
     parser.add_argument("--out", type=Path, help="Write results.jsonl and tables.md here.")
     args = parser.parse_args(argv)
     wanted = {c.strip() for c in args.caches.split(",") if c.strip()}
     configs = [c for c in CACHES if c[0] == "none" or not wanted or c[0] in wanted]
+    configs += [elastic_row(spec) for spec in args.elastic]
     records, tables = [], []
     for domain in (d.strip() for d in args.domains.split(",")):
         if domain not in DOMAINS:

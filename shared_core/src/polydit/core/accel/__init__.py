@@ -1,4 +1,5 @@
-"""Training-free accelerators: denoiser wrappers driven by the sampler's StepContext.
+"""Accelerators: denoiser wrappers driven by the sampler's StepContext — the training-free caches
+and E-DiT's learned routers (:mod:`.elastic`, trained briefly on top of a frozen model).
 
 They work on the DiT's plain list of blocks (no registry, no monkey-patching) and keep separate
 state per classifier-free-guidance branch. ``--cache NAME --cache-opts key=value`` selects one
@@ -7,11 +8,13 @@ of :data:`CACHES` (each method in its own module; the shared base in :mod:`.base
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from polydit.core.accel.base import CacheMethod, Usage
 from polydit.core.accel.delta import DeltaDiT
 from polydit.core.accel.denoiser import CachedDenoiser
+from polydit.core.accel.elastic import ElasticCache, ElasticConfig, ElasticRouters, train_routers
 from polydit.core.accel.experts import ExpertCache
 from polydit.core.accel.firstblock import FirstBlockCache
 from polydit.core.accel.fora import Fora
@@ -25,6 +28,7 @@ CACHES: dict[str, type[CacheMethod]] = {
     "taylorseer": TaylorSeer,
     "firstblock": FirstBlockCache,
     "ras": RegionAdaptive,
+    "elastic": ElasticCache,
 }
 
 CACHE_NAMES = ("none", *CACHES)
@@ -40,7 +44,7 @@ def build_cache(name: str, options: dict[str, Any] | None = None) -> CacheMethod
     if name not in CACHES:
         raise ConfigError(f"unknown cache {name!r}; choose one of none, {', '.join(CACHES)}")
     cls = CACHES[name]
-    fields = {f: type(getattr(cls(), f)) for f in cls.__dataclass_fields__}
+    fields = {f.name: type(f.default) for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
     for key, value in (options or {}).items():
         if key not in fields:
@@ -62,6 +66,9 @@ __all__ = [
     "CacheMethod",
     "CachedDenoiser",
     "DeltaDiT",
+    "ElasticCache",
+    "ElasticConfig",
+    "ElasticRouters",
     "ExpertCache",
     "FirstBlockCache",
     "Fora",
@@ -70,4 +77,5 @@ __all__ = [
     "Usage",
     "build_cache",
     "newton_extrapolate",
+    "train_routers",
 ]

@@ -1,6 +1,7 @@
 """`make_cli`: the same verbs and flags for every domain package.
 
-Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``, ``export``. Domain flags
+Verbs: ``train``, ``sample``, ``eval``, ``data show``, ``info``, ``export`` and, for domains whose
+models take caches, ``train-router`` (E-DiT routers, :mod:`polydit.core.cli.router`). Domain flags
 (`Domain.*_options`) are added to their verb and arrive in ``opts.extra``.
 """
 
@@ -55,6 +56,7 @@ from polydit.core.cli.output import (
     to_json,
 )
 from polydit.core.cli.params import parse_cache_opts, with_flags
+from polydit.core.cli.router import train_router_verb
 from polydit.core.precision_choice import resolve_dtype
 
 
@@ -72,6 +74,8 @@ def make_cli(domain: Domain) -> typer.Typer:
     app.add_typer(data_app, name="data")
     app.command("info")(_info(domain))
     app.command("export")(_export(domain))
+    if domain.caches:
+        app.command("train-router")(train_router_verb(domain))
     return app
 
 
