@@ -315,6 +315,11 @@ def test_a_compiled_pipeline_samples_what_the_eager_one_does(monkeypatch):
     compiled = pipeline()
     assert compiled.compile()
     assert torch.allclose(compiled.generate(template(), seed=3), eager, atol=1e-4)
+    # the caches call the pieces one by one, compiled as well: the same as the eager cache
+    for cache in ("fora", "taylorseer"):
+        cached = pipeline().generate(template(), seed=3, cache=cache)
+        assert torch.allclose(compiled.generate(template(), seed=3, cache=cache), cached, atol=1e-4)
+    assert set(compiled.model.state_dict()) == set(pipeline().model.state_dict())
     monkeypatch.setattr("shutil.which", lambda name: None)  # no C++ compiler on this CPU
     fallback = pipeline()
     assert not fallback.compile() and torch.equal(fallback.generate(template(), seed=3), eager)

@@ -25,6 +25,7 @@ from polydit.core.config import JsonConfig, from_dict, to_dict
 from polydit.core.dit import DiT, DiTConfig
 from polydit.core.errors import CheckpointError, ConfigError, SamplingError
 from polydit.core.hub import load_pretrained, package_version, resolve_pretrained, save_pretrained
+from polydit.core.nn.blocks import DiTBlock
 from polydit.core.process import (
     CATEGORICAL_SAMPLERS,
     TIME_GRIDS,
@@ -219,16 +220,30 @@ class Pipeline:
         return self
 
     def compile(self) -> bool:
-        """Compile the network's forward with torch.compile (inductor) for the sampler's calls;
-        False (and nothing changed) on a CPU without a C++ compiler, which inductor needs there.
-        The caches call blocks one by one and stay uncompiled. Compiling costs tens of seconds
-        once per shape; a small model at batch 1 then runs several times faster (the policy:
+        """Compile the network with torch.compile (inductor) for the sampler's calls; False (and
+        nothing changed) on a CPU without a C++ compiler, which inductor needs there. Compiled:
+        the whole forward, and the pieces the caches call one by one (``prepare``, each block's
+        forward and a DiT block's modulation / attention / MLP branches, the head), so a cached
+        sampler runs compiled too. Only bound methods are replaced, never modules, so the
+        state dict and ``save_pretrained`` are unchanged. Compiling costs tens of seconds once
+        per shape; a small model at batch 1 then runs several times faster (the policy:
         BENCHMARKS.md)."""
         if self.device.type == "cpu" and not any(
             shutil.which(c) for c in ("c++", "g++", "clang++")
         ):
             return False
-        self.model.forward = torch.compile(self.model.forward)
+        model = self.model
+        pieces: list[tuple[Any, str]] = [
+            (model, "forward"),
+            (model, "prepare"),
+            (model.head, "forward"),
+        ]
+        for block in model.blocks:
+            pieces.append((block, "forward"))
+            if isinstance(block, DiTBlock):
+                pieces += [(block, n) for n in ("modulation", "attn_branch", "mlp_branch")]
+        for owner, name in pieces:
+            setattr(owner, name, torch.compile(getattr(owner, name)))
         return True
 
     # --- sampling -------------------------------------------------------------------------
