@@ -1,6 +1,6 @@
 """Latency of one action chunk of the shipped `mt10-dit` (batch 1, as a controller calls it),
 per lever: eager fp32 (the baseline), bf16 autocast, the FORA cache (interval 3, the cache that
-kept MT10 success in BENCHMARKS.md), torch.compile, and compile + bf16.
+kept MT10 success in BENCHMARKS.md), torch.compile, compile + bf16 and compile + FORA.
 
 The levers are interleaved chunk by chunk (one chunk of each, round after round), so a change of
 machine load hits them alike; p50 and p95 over `--chunks` chunks after 3 warm-up chunks each,
@@ -26,6 +26,7 @@ LEVERS: dict[str, tuple[bool, dict[str, Any]]] = {
     "eager fp32 + fora 3": (False, {"cache": "fora", "cache_opts": {"interval": "3"}}),
     "compiled fp32": (True, {}),
     "compiled bf16": (True, {"dtype": "bf16"}),
+    "compiled fp32 + fora 3": (True, {"cache": "fora", "cache_opts": {"interval": "3"}}),
 }
 
 
@@ -49,6 +50,7 @@ def main() -> None:
         raise SystemExit("no C++ compiler: torch.compile cannot run here")
     compiled.predict(obs, "push-v3", seed=0)
     compiled.predict(obs, "push-v3", seed=0, dtype="bf16")
+    compiled.predict(obs, "push-v3", seed=0, **LEVERS["compiled fp32 + fora 3"][1])
     print(f"compile + first calls: {time.perf_counter() - started:.0f} s")
 
     def chunk(lever: str, seed: int) -> float:
