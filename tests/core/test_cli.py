@@ -461,3 +461,20 @@ def test_sample_refuses_an_out_it_must_not_replace(app: Any, tmp_path: Path, kin
     assert (
         target.read_text() if target.is_file() else (target / "notes.txt").read_text()
     ) == "mine"
+
+
+def test_a_repeated_flag_collects_its_values_in_order(root: Path, tmp_path: Path) -> None:
+    class Tagging(FakeDomain):
+        sample_options = (Flag("tag", str, None, "A tag (repeatable).", repeat=True),)
+
+        def sample(self, generator: Any, opts: SampleOptions, out: Path) -> list[dict[str, Any]]:
+            return [{"file": "none", "seed": opts.seed, "conditioning": {"tag": opts.extra["tag"]}}]
+
+    app = make_cli(Tagging(root))
+    for args, tags in ((("--tag", "a", "--tag", "b"), ["a", "b"]), ((), None)):
+        out = tmp_path / str(len(args))
+        result = invoke(app, "sample", "--num", "1", *args, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "samples.json").read_text())[0]["conditioning"]["tag"] == tags
+    with pytest.raises(ValueError, match="repeated"):
+        Flag("many", bool, False, repeat=True)

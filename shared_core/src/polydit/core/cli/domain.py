@@ -33,6 +33,8 @@ class Flag:
 
     type: str, int, float, bool (a ``--name/--no-name`` switch) or Path.
     choices: the accepted values of a str flag. min: the smallest value of an int/float flag.
+    repeat: the flag may be given several times; its value is the list of values in order
+    (None when it is absent; not for bool flags).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Flag:
     help: str = ""
     choices: tuple[str, ...] | None = None
     min: float | None = None
+    repeat: bool = False
 
     def __post_init__(self) -> None:
         if not _FLAG_NAME.fullmatch(self.name):
@@ -51,6 +54,10 @@ class Flag:
             raise ValueError(f"flag --{self.name}: choices need type=str")
         if self.min is not None and self.type not in (int, float):
             raise ValueError(f"flag --{self.name}: min needs type=int or float")
+        if self.repeat and (self.type is bool or self.default is not None):
+            raise ValueError(
+                f"flag --{self.name}: a repeated flag needs a non-bool type, no default"
+            )
         if self.type is bool and not isinstance(self.default, bool):
             raise ValueError(f"flag --{self.name}: a bool flag needs a bool default")
 

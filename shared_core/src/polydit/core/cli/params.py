@@ -127,6 +127,8 @@ def with_flags(verb: Callable[..., None], flags: list[Flag]) -> Callable[..., No
 
 def _parameter(flag: Flag) -> inspect.Parameter:
     kind: Any = Literal[flag.choices] if flag.choices else flag.type
+    if flag.repeat:
+        kind = list[kind]
     if flag.default is None:
         kind = kind | None
     names = f"--{flag.name}/--no-{flag.name}" if flag.type is bool else f"--{flag.name}"
