@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from polydit.core.errors import ConfigError
-from polydit.video.data import Clip
+from polydit.video.data import Clip, MovingDigits
 
 #: (σ_y, σ_x) → words; σ_y < 0 is up (rows count downwards)
 DIRECTIONS: dict[tuple[int, int], str] = {
@@ -113,6 +116,30 @@ def parse_caption(text: str) -> Motion:
     if any(direction[a] != s for a, s in zip(bounces, signs, strict=True)):
         raise ConfigError(f"--prompt {text!r}: a digit bounces off the wall it moves towards")
     return Motion(int(found.group(1)), direction, bounces)
+
+
+@lru_cache(maxsize=1)
+def _caption_ids() -> dict[str, int]:
+    return {text: i for i, text in enumerate(all_captions())}
+
+
+class CaptionedDigits:
+    """Moving-digits clips with their captions: ``batch(indices)`` is (clips (K, T, 1, H, W),
+    caption ids (K,) long into :func:`all_captions`)."""
+
+    def __init__(self, digits: MovingDigits):
+        if digits.config.max_digits != 1:
+            raise ConfigError("text models caption one digit: codec.data.max_digits must be 1")
+        self.digits = digits
+
+    def __len__(self) -> int:
+        return len(self.digits)
+
+    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        clips = [self.digits.clip(int(i)) for i in indices]
+        videos = torch.stack([torch.from_numpy(c.video) for c in clips])
+        ids = [_caption_ids()[clip_caption(c)] for c in clips]
+        return videos, torch.tensor(ids, dtype=torch.long)
 
 
 def all_captions() -> list[str]:

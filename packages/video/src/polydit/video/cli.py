@@ -27,6 +27,21 @@ class VideoDomain(core.Domain):
     sample_options = (
         MP4,
         core.Flag("digit", int, -1, "Class-conditional models: the digit to sample (-1: any)."),
+        core.Flag(
+            "prompt",
+            str,
+            None,
+            "Text models: a caption, e.g. 'a 3 moving up'. Repeat it for one longer clip whose "
+            "consecutive time spans follow the prompts in turn (DiTCtrl; see --frames).",
+            repeat=True,
+        ),
+        core.Flag(
+            "frames",
+            int,
+            None,
+            "Frames of a multi-prompt clip (default: the model's frames per prompt).",
+            min=2,
+        ),
     )
     eval_options = (
         GIVEN,

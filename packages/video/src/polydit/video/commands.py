@@ -34,8 +34,29 @@ def write_clip(out: Path, name: str, clip: Tensor, *, mp4: bool = False) -> list
 def sample(generator: VideoGenerator, opts: Any, out: Path) -> list[dict[str, Any]]:
     digit = opts.extra.get("digit", -1)
     labels = None if digit < 0 else torch.tensor([digit])
-    clips = generator.sample(opts.num, seed=opts.seed, labels=labels, **opts.generation()).clips
-    conditioning = {} if labels is None else {"digit": digit}
+    prompts = opts.extra.get("prompt") or None
+    frames = opts.extra.get("frames")
+    if frames is not None and (prompts is None or len(prompts) < 2):
+        raise ConfigError("--frames: only for multi-prompt clips (give --prompt twice or more)")
+    if prompts is not None and len(prompts) > 1:
+        from polydit.video.multiprompt import sample_prompts
+
+        clips = sample_prompts(
+            generator, prompts, opts.num, frames=frames, seed=opts.seed, **opts.generation()
+        )
+    else:
+        clips = generator.sample(
+            opts.num,
+            seed=opts.seed,
+            labels=labels,
+            prompts=None if prompts is None else prompts[0],
+            **opts.generation(),
+        ).clips
+    conditioning: dict[str, Any] = {} if labels is None else {"digit": digit}
+    if prompts is not None:
+        conditioning["prompts" if len(prompts) > 1 else "prompt"] = (
+            prompts if len(prompts) > 1 else prompts[0]
+        )
     records = []
     for i, clip in enumerate(clips):
         files = write_clip(out, f"clip_{opts.first + i:03d}", clip, mp4=opts.extra["mp4"])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from polydit.core.config import JsonConfig
 from polydit.core.dit import DiTConfig
 from polydit.core.errors import ConfigError
+from polydit.core.text_encoder import FEATURE_DIM
 from polydit.video.codec import VideoCodec
 
 
@@ -27,13 +28,17 @@ class VideoModelConfig(JsonConfig):
     qk_norm: bool = True
     num_classes: int = 0  # > 0: class-conditional (digit labels) with a null class for CFG
     self_condition: bool = False  # feed the network its previous clean estimate (core DiT option)
+    text: bool = False  # MM-DiT joint blocks over MiniLM token states of a caption (--prompt)
 
     def __post_init__(self) -> None:
         if self.num_classes < 0:
             raise ConfigError(f"VideoModelConfig.num_classes must be >= 0, got {self.num_classes}")
+        if self.text and self.num_classes:
+            raise ConfigError("VideoModelConfig: text and num_classes > 0 exclude each other")
 
     def dit_config(self, codec: VideoCodec) -> DiTConfig:
-        """The core DiT config for `codec`'s tokens: 3-axis RoPE over (t, h, w)."""
+        """The core DiT config for `codec`'s tokens: 3-axis RoPE over (t, h, w); a text model has
+        ``context_dim`` = MiniLM's 384 (joint blocks)."""
         return DiTConfig(
             in_dim=codec.token_dim,
             hidden=self.hidden,
@@ -45,4 +50,5 @@ class VideoModelConfig(JsonConfig):
             qk_norm=self.qk_norm,
             num_classes=self.num_classes,
             self_condition=self.self_condition,
+            context_dim=FEATURE_DIM if self.text else 0,
         )

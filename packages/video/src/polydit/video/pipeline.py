@@ -8,6 +8,7 @@ as :class:`VideoSamples`, :meth:`VideoGenerator.fill` as the bare tensor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from torch import Tensor
 from polydit.core import arguments
 from polydit.core.errors import ConfigError
 from polydit.core.pipeline import Pipeline
+from polydit.core.text_encoder import FEATURE_DIM
 from polydit.core.tokens import Cond
 from polydit.video.codec import VideoCodec
 from polydit.video.io import to_uint8, write_gif
@@ -27,10 +29,12 @@ from polydit.video.tasks import box_pixels, interpolate_frames, predict_frames
 @dataclass(frozen=True)
 class VideoSamples:
     """clips (B, T, C, H, W) float32 in [0, 1] (C = 1 grey or 3 RGB); labels (B,) long digit
-    classes of a class-conditional draw (-1: none given)."""
+    classes of a class-conditional draw (-1: none given); prompts: the caption of each clip of a
+    text model's draw (None: none given)."""
 
     clips: Tensor
     labels: Tensor
+    prompts: tuple[str, ...] | None = None
 
     def frames(self, i: int, scale: int = 1) -> list[Any]:
         """Clip i as T PIL RGB images, [0, 1] mapped to 0…255 as GIFs store them, each enlarged
@@ -68,6 +72,7 @@ class VideoGenerator(Pipeline):
         *,
         seed: int = 0,
         labels: Tensor | None = None,
+        prompts: Sequence[str] | None = None,
         **overrides: Any,
     ) -> Tensor:
         """Sample everything of `clips` (B, T, C, H, W) outside `given_pixels` (B, T, H, W) bool.
@@ -75,8 +80,9 @@ class VideoGenerator(Pipeline):
         Given tokens (a token is given when all its pixels are) are returned exactly as in
         `clips`; the rest is generated. clips may be None when nothing is given. Clip i is drawn
         from noise seeded by seed + i. labels: (B,) digit classes for a class-conditional model
-        (None: the null class). overrides: steps, sampler, cfg_scale, shift, dtype, cache,
-        cache_opts. Returns (B, T, C, H, W) clamped to [0, 1].
+        (None: the null class); prompts: (B,) captions for a text model (None: the null
+        context). overrides: steps, sampler, cfg_scale, shift, dtype, cache, cache_opts.
+        Returns (B, T, C, H, W) clamped to [0, 1].
         """
         codec = self.codec
         b = given_pixels.shape[0]
@@ -88,8 +94,9 @@ class VideoGenerator(Pipeline):
         given = codec.pixels_to_tokens(given_pixels.cpu())
         has_given = bool(given.any())
         cond = None
-        if has_given or labels is not None:
-            cond = Cond(given=given if has_given else None, labels=self._labels(labels, b))
+        text = self._context(prompts, b)
+        if has_given or labels is not None or text:
+            cond = Cond(given=given if has_given else None, labels=self._labels(labels, b), **text)
         template = codec.template(b)
         known = tokens.x if has_given else None
         x = self.generate(template, cond, known=known, seed=seed, **overrides)
@@ -98,12 +105,19 @@ class VideoGenerator(Pipeline):
         return torch.where(keep, clips, out)
 
     def sample(
-        self, num: int, *, seed: int = 0, labels: Tensor | None = None, **overrides: Any
+        self,
+        num: int,
+        *,
+        seed: int = 0,
+        labels: Tensor | None = None,
+        prompts: Sequence[str] | str | None = None,
+        **overrides: Any,
     ) -> VideoSamples:
-        """`num` clips (num, T, C, H, W) from nothing given (of class `labels` when given)."""
+        """`num` clips (num, T, C, H, W) from nothing given (of class `labels`, or following
+        `prompts` — one caption for all or one per clip — when given)."""
         num, c = arguments.count(num), self.codec
         nothing = torch.zeros(num, c.frames, c.size, c.size, dtype=torch.bool)
-        return self._samples(None, nothing, seed, labels, overrides)
+        return self._samples(None, nothing, seed, labels, overrides, prompts)
 
     def predict(
         self,
@@ -112,12 +126,14 @@ class VideoGenerator(Pipeline):
         *,
         seed: int = 0,
         labels: Tensor | None = None,
+        prompts: Sequence[str] | str | None = None,
         **overrides: Any,
     ) -> VideoSamples:
-        """Continue clips (B, T', C, H, W) with T' >= `given` from their first `given` frames."""
+        """Continue clips (B, T', C, H, W) with T' >= `given` from their first `given` frames
+        (following `prompts` on a text model)."""
         full = self._pad(clips, given)
         mask = predict_frames(full.shape[0], self.codec.frames, given)
-        return self._samples(full, self._frames(mask), seed, labels, overrides)
+        return self._samples(full, self._frames(mask), seed, labels, overrides, prompts)
 
     def interpolate(
         self,
@@ -157,11 +173,47 @@ class VideoGenerator(Pipeline):
         seed: int,
         labels: Tensor | None,
         overrides: dict[str, Any],
+        prompts: Sequence[str] | str | None = None,
     ) -> VideoSamples:
         """:meth:`fill` as :class:`VideoSamples`."""
-        out = self.fill(clips, given_pixels, seed=seed, labels=labels, **overrides)
-        drawn = self._labels(labels, out.shape[0])
-        return VideoSamples(out, torch.full((len(out),), -1) if drawn is None else drawn.clone())
+        b = given_pixels.shape[0]
+        prompts = self._prompts(prompts, b)
+        out = self.fill(clips, given_pixels, seed=seed, labels=labels, prompts=prompts, **overrides)
+        drawn = self._labels(labels, b)
+        drawn = torch.full((b,), -1) if drawn is None else drawn.clone()
+        return VideoSamples(out, drawn, None if prompts is None else tuple(prompts))
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the model is text-conditional (MM-DiT context from MiniLM token states)."""
+        return self.model.config.context_dim > 0
+
+    def _prompts(self, prompts: Sequence[str] | str | None, batch: int) -> list[str] | None:
+        """One caption per clip (a single string is repeated); checked against the model."""
+        if prompts is None:
+            return None
+        if not self.is_text:
+            raise ConfigError(
+                "--prompt needs a text-conditional model (model.text); this one is not"
+            )
+        prompts = [prompts] * batch if isinstance(prompts, str) else list(prompts)
+        if len(prompts) != batch:
+            raise ConfigError(f"--prompt: got {len(prompts)} prompts for {batch} clips")
+        return prompts
+
+    def _context(self, prompts: Sequence[str] | None, batch: int) -> dict[str, Tensor]:
+        """Cond fields of `prompts`; a text model without prompts gets the null context (the
+        dropped conditioning of training), a model without text none."""
+        if not self.is_text:
+            self._prompts(prompts, batch)
+            return {}
+        if prompts is None:
+            null = torch.zeros(batch, 1, FEATURE_DIM)
+            return {"context": null, "dropped": torch.ones(batch, dtype=torch.bool)}
+        from polydit.video.text import encode_prompts
+
+        context, mask = encode_prompts(self._prompts(prompts, batch))
+        return {"context": context, "context_mask": mask}
 
     def _labels(self, labels: Tensor | None, batch: int) -> Tensor | None:
         if labels is None:
