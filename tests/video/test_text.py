@@ -89,9 +89,7 @@ def test_cli_prompt_is_recorded_and_refused_by_a_model_without_text(
     assert result.exit_code == 0, result.output
     records = json.loads((tmp_path / "a" / "samples.json").read_text())
     assert records[0]["conditioning"] == {"prompt": "a 3 moving up"}
-    plain = VideoGenerator(  # the same shapes without text
-        *_plain_parts(), codec=VideoGenerator.from_pretrained(text_model).codec
-    ).save_pretrained(tmp_path / "plain")
+    plain = _plain_generator().save_pretrained(tmp_path / "plain")
     result = invoke(*args, "--model", plain, "--prompt", "a 3 moving up", "--out", tmp_path / "b")
     assert (
         result.exit_code == 1 and "--prompt" in result.output and "Traceback" not in result.output
@@ -100,12 +98,14 @@ def test_cli_prompt_is_recorded_and_refused_by_a_model_without_text(
     assert result.exit_code == 1 and "--frames" in result.output
 
 
-def _plain_parts() -> tuple[Any, Any]:
+def _plain_generator() -> VideoGenerator:
+    """A tiny model of the text spec's shapes without text (untrained)."""
     from polydit.core.dit import DiT
     from polydit.core.process import build_process
 
     spec = text_spec(text=False)
-    return DiT(spec.model.dit_config(spec.codec)), build_process(spec.process)
+    model = DiT(spec.model.dit_config(spec.codec))
+    return VideoGenerator(model, build_process(spec.process), codec=spec.codec)
 
 
 def test_a_text_model_warm_starts_from_one_without_text(tmp_path: Path) -> None:
@@ -123,3 +123,17 @@ def test_a_text_model_warm_starts_from_one_without_text(tmp_path: Path) -> None:
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)  # lr 1e-12: one tiny step
     caption = warm.model(tokens, t, Cond(**warm._context(["a 3 moving up"] * 2, 2)))
     assert not torch.allclose(caption, expected, atol=1e-3)  # the new path is live
+
+
+def test_eval_reports_adherence_for_text_models_and_on_request(text_model: Path) -> None:
+    args = ("eval", "--num", "3", "--unconditional", "0", "--steps", "2", "--json")
+    result = invoke(*args, "--model", text_model)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["text.conditioned"] == 1.0 and metrics["data.direction_accuracy"] == 1.0
+    assert 0 <= metrics["text.named_digit_accuracy"] <= 1 and "predict.psnr" in metrics
+    plain = _plain_generator().save_pretrained(text_model.parent / "plain")
+    metrics = json.loads(invoke(*args, "--model", plain).stdout.strip().splitlines()[-1])
+    assert "text.conditioned" not in metrics
+    result = invoke(*args, "--model", plain, "--adherence")
+    assert json.loads(result.stdout.strip().splitlines()[-1])["text.conditioned"] == 0.0

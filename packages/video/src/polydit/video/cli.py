@@ -54,6 +54,13 @@ class VideoDomain(core.Domain):
             None,
             "Guidance on the given frames (1: none); default: the model's.",
         ),
+        core.Flag(
+            "adherence",
+            bool,
+            False,
+            "Also prompt adherence (named digit, motion direction) on a model without text, "
+            "whose unconditional clips are the chance reference (always on for text models).",
+        ),
     )
     data_options = (
         core.Flag("split", str, "train", "Moving-digits split.", choices=("train", "test")),

@@ -137,10 +137,11 @@ def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:
     from polydit.video.metrics import evaluate as run
 
     clips = eval_set(data_config(generator), opts.num or 128)
-    return run(
+    classifier = load_classifier()
+    out = run(
         generator,
         clips,
-        load_classifier(),
+        classifier,
         given=opts.extra["given"],
         num_unconditional=opts.extra["unconditional"],
         seed=opts.seed,
@@ -148,6 +149,11 @@ def evaluate(generator: VideoGenerator, opts: Any) -> dict[str, float]:
         given_scale=opts.extra["given_scale"],
         **opts.generation(),
     )
+    if generator.is_text or opts.extra["adherence"]:
+        from polydit.video.adherence import evaluate_adherence
+
+        out |= evaluate_adherence(generator, clips, classifier, seed=opts.seed, **opts.generation())
+    return out
 
 
 def data_show(opts: Any) -> None:
