@@ -297,3 +297,46 @@ def test_training_loss_self_conditioning_pass():
     with torch.no_grad():
         model.self_embed.weight.normal_(0, 0.5)
     assert not torch.allclose(loss(1.0), loss(0.0))
+
+
+def _halves_bias(m: int, n: int) -> torch.Tensor:
+    """(L, L) joint bias over [ctx A (m); ctx B (m); tokens A (n); tokens B (n)]: each half
+    attends only to itself and its own context."""
+    group = torch.tensor([0] * m + [1] * m + [0] * n + [1] * n)
+    same = group[:, None] == group[None, :]
+    return torch.zeros(same.shape).masked_fill(~same, float("-inf"))
+
+
+def test_joint_bias_of_two_halves_equals_two_separate_calls():
+    model = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2, context_dim=4)))
+    m, n = 3, 5
+    tok, t = tokens(n=2 * n), torch.rand(2)
+    ctx = torch.randn(2, 2 * m, 4)
+    bias = _halves_bias(m, n).expand(2, -1, -1)
+    joint = model(tok, t, Cond(context=ctx, joint_bias=bias))
+    for half in range(2):
+        part = Tokens(tok.x[:, half * n : (half + 1) * n], tok.pos[:, half * n : (half + 1) * n])
+        alone = model(part, t, Cond(context=ctx[:, half * m : (half + 1) * m]))
+        torch.testing.assert_close(joint[:, half * n : (half + 1) * n], alone, atol=1e-3, rtol=1e-3)
+    whole = model(tok, t, Cond(context=ctx))
+    assert not torch.allclose(joint, whole, atol=0.05)  # the bias really restricts attention
+    zeros = model(
+        tok, t, Cond(context=ctx, joint_bias=torch.zeros(2, 2 * m + 2 * n, 2 * m + 2 * n))
+    )
+    torch.testing.assert_close(zeros, whole)
+    with pytest.raises(ConfigError, match="joint_bias"):
+        model(tok, t, Cond(context=ctx, joint_bias=torch.zeros(2, 4, 4)))
+
+
+def test_joint_bias_keeps_the_null_context_and_composes_with_it():
+    model = randomised(DiT(DiTConfig.preset("tiny", in_dim=8, pos_axes=2, context_dim=4)))
+    m, n = 3, 5
+    tok, t = tokens(n=2 * n), torch.rand(2)
+    cond = Cond(context=torch.randn(2, 2 * m, 4), joint_bias=_halves_bias(m, n).expand(2, -1, -1))
+    null = model(tok, t, cond.unconditional())
+    no_context = model(tok, t, Cond(context=torch.randn(2, 2 * m, 4)).unconditional())
+    assert torch.isfinite(null).all() and not torch.allclose(null, no_context, atol=0.05)
+    for half in range(2):  # dropped: each half attends to its own tokens only
+        part = Tokens(tok.x[:, half * n : (half + 1) * n], tok.pos[:, half * n : (half + 1) * n])
+        alone = model(part, t, Cond(context=torch.zeros(2, m, 4)).unconditional())
+        torch.testing.assert_close(null[:, half * n : (half + 1) * n], alone, atol=1e-3, rtol=1e-3)

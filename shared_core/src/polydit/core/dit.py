@@ -201,6 +201,14 @@ class DiT(nn.Module):
             h = torch.cat([ctx, h], dim=1)
             if bias is not None:  # context rows and columns get no bias
                 bias = torch.nn.functional.pad(bias, (m, 0, m, 0))
+        if cond.joint_bias is not None:
+            if tuple(cond.joint_bias.shape[1:]) != (h.shape[1], h.shape[1]):
+                raise ConfigError(
+                    f"Cond.joint_bias must be (B, {h.shape[1]}, {h.shape[1]}) over [context; "
+                    f"tokens], got {tuple(cond.joint_bias.shape)}"
+                )
+            joint = cond.joint_bias[:, None].to(h.dtype)  # (B, 1, L, L), every head
+            bias = joint if bias is None else bias + joint
         inputs = BlockInputs(c=c, slot=slot, rope=rope, mask=mask, bias=bias, num_context=m)
         return h, inputs
 

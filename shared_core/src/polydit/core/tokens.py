@@ -42,6 +42,10 @@ class Cond:
                   conditioning (classifier-free guidance's unconditional branch).
     self_cond:    (B, N, C) the previous estimate of the clean tokens, for a DiT with
                   ``self_condition`` (self-conditioning); not dropped for guidance.
+    joint_bias:   (B, M + N, M + N) float additive attention logits over the joint sequence
+                  [context; tokens] (query rows, key columns; 0 = attend, -inf = never): e.g.
+                  time spans that attend only to their own prompt's tokens. Not dropped for
+                  guidance (the null context's key mask still applies).
     """
 
     labels: Tensor | None = None
@@ -51,6 +55,7 @@ class Cond:
     given: Tensor | None = None
     dropped: Tensor | None = None
     self_cond: Tensor | None = None
+    joint_bias: Tensor | None = None
 
     def _first(self) -> Tensor | None:
         return next((v for f in fields(self) if (v := getattr(self, f.name)) is not None), None)
