@@ -99,3 +99,16 @@ def test_cli_samples_a_two_prompt_clip(text_model: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "samples.json").read_text())[0]
     assert record["conditioning"] == {"prompts": [A, B]}
+
+
+def test_the_benchmark_prints_one_line_per_method(text_model: Path, capsys) -> None:
+    from polydit.bench.video.multiprompt import main
+
+    main(["--model", str(text_model), "--pairs", "2", "--steps", "1", "--windows", "0,4"])
+    lines = capsys.readouterr().out.strip().split("\n\n")[0].splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["method"] for r in records] == [
+        "ditctrl W=0", "ditctrl W=4", "cut", "chained", "one prompt, 2T frames"
+    ]  # fmt: skip
+    for r in records:
+        assert 0 <= r["span2.named_digit_accuracy"] <= 1 and r["smoothness"] > 0
