@@ -16,6 +16,7 @@ from polydit.video.captions import CaptionedDigits, all_captions, clip_caption
 from polydit.video.cli import app
 from polydit.video.data import MovingDigits, MovingDigitsConfig
 from polydit.video.pipeline import VideoGenerator
+from polydit.video.train import VideoTrainSpec
 
 from .conftest import text_spec, train
 
@@ -114,3 +115,11 @@ def test_eval_reports_adherence_for_text_models_and_on_request(text_model: Path)
     assert "text.conditioned" not in metrics
     result = invoke(*args, "--model", plain, "--adherence")
     assert json.loads(result.stdout.strip().splitlines()[-1])["text.conditioned"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["text.json", "text_pilot.json"])
+def test_the_text_configs_lay_over_the_shipped_recipe(name: str) -> None:
+    path = Path(__file__).parents[2] / "packages" / "video" / "configs" / name
+    spec = VideoTrainSpec().merged(json.loads(path.read_text()), where=name)
+    assert spec.model.text and spec.codec == VideoTrainSpec().codec
+    assert spec.model.replace(text=False) == VideoTrainSpec().model  # warm-startable from it
