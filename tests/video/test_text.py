@@ -47,6 +47,7 @@ def test_prompts_condition_the_samples_and_no_prompt_is_the_null_context(text_mo
     assert not torch.equal(three.clips, seven.clips) and not torch.equal(three.clips, null.clips)
     guided = generator.sample(2, seed=0, prompts="a 3 moving up", steps=2, cfg_scale=3.0)
     assert not torch.equal(guided.clips, three.clips)
+    assert torch.equal(generator.sample(2, seed=0, steps=2, cfg_scale=3.0).clips, null.clips)
     # the null context is the dropped conditioning: its contents do not matter
     tokens = generator.codec.encode(null.clips)
     t = torch.full((2,), 0.5)

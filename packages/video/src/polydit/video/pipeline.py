@@ -95,6 +95,8 @@ class VideoGenerator(Pipeline):
         has_given = bool(given.any())
         cond = None
         text = self._context(prompts, b)
+        if text and prompts is None:  # the null context is its own unconditional branch:
+            overrides = {**overrides, "cfg_scale": 1.0}  # guidance would repeat it unchanged
         if has_given or labels is not None or text:
             cond = Cond(given=given if has_given else None, labels=self._labels(labels, b), **text)
         template = codec.template(b)
