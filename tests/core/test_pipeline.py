@@ -315,6 +315,9 @@ def test_a_compiled_pipeline_samples_what_the_eager_one_does(monkeypatch):
     compiled = pipeline()
     assert compiled.compile()
     assert torch.allclose(compiled.generate(template(), seed=3), eager, atol=1e-4)
+    from polydit.core.sampling.samplers import compiled_sampler
+
+    assert compiled_sampler.cache_info().currsize == 1  # uncached: the whole loop compiled
     # the caches call the pieces one by one, compiled as well: the same as the eager cache
     for cache in ("fora", "taylorseer"):
         cached = pipeline().generate(template(), seed=3, cache=cache)
@@ -334,3 +337,14 @@ def test_seeded_labels_depend_on_the_sample_seed_alone() -> None:
     counts = torch.bincount(seeded_labels(2000, 5, seed=0), minlength=5)
     assert counts.min() > 330 and counts.max() < 470  # uniform: 400 ± 3.5 σ
     assert seeded_labels(0, 5, seed=0).shape == (0,)
+
+
+def test_sampled_rows_and_first_chunk_count_every_chunk():
+    pipe = pipeline()
+    pipe.sample_rows = 2  # an instance override: chunks of 2, 2 and 1 rows
+    pipe.generate(template(b=5), seed=0)
+    assert pipe.sampled_rows == 5
+    rows, seconds = pipe.first_chunk
+    assert rows == 2 and 0 < seconds < pipe.sampling_seconds
+    pipe.generate(template(b=3), seed=0)
+    assert pipe.sampled_rows == 8 and pipe.first_chunk == (rows, seconds)  # the first stays

@@ -205,6 +205,11 @@ class Pipeline:
         self.last_usage: Usage | None = None
         self.cache_usage = Usage()
         self.sampling_seconds = 0.0
+        #: rows sampled so far, and (rows, seconds) of the first chunk: with ``compile()`` that
+        #: chunk holds the one-time compile, so a steady rate leaves it out
+        self.sampled_rows = 0
+        self.first_chunk: tuple[int, float] | None = None
+        self.compiled = False  # set by compile(): uncached sampling runs one compiled loop
         self.configure()
 
     def configure(self) -> None:
@@ -224,9 +229,11 @@ class Pipeline:
         nothing changed) on a CPU without a C++ compiler, which inductor needs there. Compiled:
         the whole forward, and the pieces the caches call one by one (``prepare``, each block's
         forward and a DiT block's modulation / attention / MLP branches, the head), so a cached
-        sampler runs compiled too. Only bound methods are replaced, never modules, so the
-        state dict and ``save_pretrained`` are unchanged. Compiling costs tens of seconds once
-        per shape; a small model at batch 1 then runs several times faster (the policy:
+        sampler runs compiled too; uncached sampling compiles the sampler's whole loop over the
+        steps as well (``sample(compiled=True)``), which removes the per-step Python overhead.
+        Only bound methods are replaced, never modules, so the state dict and
+        ``save_pretrained`` are unchanged. Compiling costs tens of seconds once per shape and
+        step count; a small model at batch 1 then runs several times faster (the policy:
         BENCHMARKS.md)."""
         if self.device.type == "cpu" and not any(
             shutil.which(c) for c in ("c++", "g++", "clang++")
@@ -244,6 +251,7 @@ class Pipeline:
                 pieces += [(block, n) for n in ("modulation", "attn_branch", "mlp_branch")]
         for owner, name in pieces:
             setattr(owner, name, torch.compile(getattr(owner, name)))
+        self.compiled = True
         return True
 
     # --- sampling -------------------------------------------------------------------------
@@ -270,7 +278,8 @@ class Pipeline:
         cache: a training-free accelerator of :mod:`polydit.core.accel` with its `cache_opts`;
         afterwards :attr:`last_usage` holds this call's computed/total block evaluations and
         :attr:`cache_usage` the sum over every cached call so far; :attr:`sampling_seconds`
-        sums the wall time of every call.
+        sums the wall time of every call, :attr:`sampled_rows` their rows and :attr:`first_chunk`
+        the first chunk's rows and time.
         """
         started = time.perf_counter()
         seed = arguments.seed(seed)
@@ -280,6 +289,7 @@ class Pipeline:
         if self.progress_unit:
             progress.expect(self.progress_unit, batch)
         for begin, idx in _chunks(batch, rows):
+            chunk_started = time.perf_counter()
             part = self._generate_chunk(
                 Tokens(*(_take(v, idx, batch) for v in (template.x, template.pos, template.mask))),
                 None if cond is None else Cond(**_take_fields(cond, idx, batch)),
@@ -291,6 +301,7 @@ class Pipeline:
                 usage,
             )
             parts.append(part[: min(len(idx), batch - begin)])
+            self.record_chunk(len(parts[-1]), time.perf_counter() - chunk_started)
             if not torch.isfinite(parts[-1]).all():
                 raise SamplingError(
                     f"the model produced non-finite values (NaN or inf) for samples {begin}…"
@@ -304,6 +315,13 @@ class Pipeline:
             self.cache_usage.add(self.last_usage)
         self.sampling_seconds += time.perf_counter() - started
         return torch.cat(parts)
+
+    def record_chunk(self, rows: int, seconds: float) -> None:
+        """Count one sampled chunk in :attr:`sampled_rows` (and :attr:`first_chunk`); a
+        subclass with its own sampling loop calls it per chunk."""
+        self.sampled_rows += rows
+        if self.first_chunk is None:
+            self.first_chunk = (rows, seconds)
 
     def _generate_chunk(
         self,
@@ -348,6 +366,7 @@ class Pipeline:
                 known=_to(known, device),
                 shift=settings.shift,
                 seed=seed,
+                compiled=self.compiled and method is None,
             ).float()
         if isinstance(base, CachedDenoiser):
             usage.add(base.usage)

@@ -107,14 +107,17 @@ def elastic_row(spec: str) -> tuple[str, str, tuple[str, ...]]:
     return f"elastic {label}", "elastic", options
 
 
-def run_eval(bench: DomainBench, cache: str, opts: tuple[str, ...], extra: list[str]) -> dict:
-    """One ``eval --json`` in a fresh process; its parsed last stdout line."""
+def cache_flags(cache: str, opts: tuple[str, ...]) -> list[str]:
+    """The eval flags of one cache configuration."""
+    return ["--cache", cache, *(f for opt in opts for f in ("--cache-opts", opt))]
+
+
+def run_eval(bench: DomainBench, flags: list[str], extra: list[str]) -> dict:
+    """One ``eval --json`` with `flags` in a fresh process; its parsed last stdout line."""
     exe = shutil.which(bench.script)
     if exe is None:
         raise SystemExit(f"error: {bench.script} is not on PATH (run inside the uv workspace)")
-    cmd = [exe, "eval", "--json", *bench.args, *extra, "--cache", cache]
-    for opt in opts:
-        cmd += ["--cache-opts", opt]
+    cmd = [exe, "eval", "--json", *bench.args, *extra, *flags]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"error: {' '.join(cmd)} failed:\n{done.stderr.strip()}")
@@ -182,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         # the uncached run goes first and again last; its faster time is the baseline, so a
         # burst of load from other processes during one of them does not inflate every speedup
         for name, cache, opts in [*configs, configs[0]]:
-            metrics = run_eval(bench, cache, opts, args.eval_args.split())
+            metrics = run_eval(bench, cache_flags(cache, opts), args.eval_args.split())
             row = {"domain": domain, "name": name, "cache": cache, "opts": opts}
             rows.append({**row, "metrics": metrics})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ Samples are quantised to 16-bit levels, exactly as the WAV files store them. Rep
 * ``kl``: mean KL(p(real partner) ‖ p(sample)); ``inception_score`` of the samples and
   ``real_inception_score`` of the test clips;
 * notes models: ``pitch_accuracy`` (YIN f0 rounded to MIDI = the pitch asked for);
-* ``num``, ``steps``, ``real_time_factor``: seconds of audio generated per second of wall time
+* ``num``, ``steps``, ``clip_seconds``, ``real_time_factor``: seconds of audio generated per second of wall time
   of :meth:`~polydit.audio.pipeline.AudioGenerator.sample` (sampling and Griffin-Lim).
 
 Inpainting (``eval --inpaint``, :func:`evaluate_inpainting`): seconds [0.3, 0.6) of the first
@@ -93,6 +93,7 @@ def evaluate(
         "num": float(num),
         "steps": float(overrides.get("steps") or generator.sampling.steps),
         "real_time_factor": num * codec.num_samples / codec.sample_rate / seconds,
+        "clip_seconds": codec.num_samples / codec.sample_rate,
     }
     if name == "notes":
         midi = torch.as_tensor(test.info["pitch"][partner.numpy()])

@@ -73,8 +73,9 @@ class GraphGenerator(Pipeline):
         graphs: list[nx.Graph] = []
         with torch.no_grad(), precision(dtype, self.device):
             for start in range(0, num, batch_size):
-                count = min(batch_size, num - start)
+                count, chunk_started = min(batch_size, num - start), time.perf_counter()
                 graphs += draw(count, seed + start, settings)
+                self.record_chunk(count, time.perf_counter() - chunk_started)
         self.sampling_seconds += time.perf_counter() - started
         return graphs
 

@@ -146,8 +146,10 @@ class BondGenerator(MoleculeGenerator):
             for begin in range(0, num, rows):
                 index = torch.arange(begin, begin + rows).clamp(max=num - 1)
                 part = None if start is None else (*(v[index] for v in start[:3]), start[3])
+                chunk_started = time.perf_counter()
                 x, a, b = self._chunk(template.mask[index], seed + begin, settings, part)
                 keep = min(rows, num - begin)
+                self.record_chunk(keep, time.perf_counter() - chunk_started)
                 coords.append(x[:keep].cpu())
                 types.append(a[:keep].cpu())
                 bonds.append(b[:keep].cpu())

@@ -199,7 +199,9 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
         """Compute the domain's metrics; with --json the last stdout line is one JSON object.
 
         Also reports `eval_seconds` (wall time of the evaluation, model loading excluded),
-        `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models) and,
+        `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models; its
+        `sampled_rows` and the first chunk, which pays a --compile, as `first_chunk_rows` /
+        `first_chunk_seconds`) and,
         with --cache, `cache_block_fraction` (block evaluations computed / uncached).
         """
         if report is not None and not domain.reports:
@@ -217,6 +219,10 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
             metrics["dtype"] = opts.dtype  # what --dtype resolved to (auto: bf16 or fp32)
             if getattr(generator, "sampling_seconds", 0.0) > 0:
                 metrics["sampling_seconds"] = generator.sampling_seconds
+                first = getattr(generator, "first_chunk", None)
+                if first is not None:  # with --compile it holds the compile
+                    metrics["sampled_rows"] = generator.sampled_rows
+                    metrics["first_chunk_rows"], metrics["first_chunk_seconds"] = first
             usage = getattr(generator, "cache_usage", None)
             if opts.cache != "none" and usage is not None and usage.total:
                 metrics["cache_block_fraction"] = usage.fraction

@@ -9,6 +9,7 @@ samplers draw each sample's fresh noise from its own stream (:class:`StepNoise`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ class _Run:
     process: AffineProcess
     denoiser: Denoiser
     cond: Cond | None
-    grid: Tensor
+    grid: tuple[float, ...]  # 1 = t_0 > ... > t_S = 0 as Python floats (constants when compiled)
     known: Tensor | None
     noise: StepNoise
 
@@ -79,7 +80,7 @@ class _Run:
 
     def predict(self, x: Tensor, i: int, t: float, stage: int = 0) -> tuple[Tensor, Tensor]:
         tt = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)
-        ctx = StepContext(i, self.steps, t, float(self.grid[i + 1]), stage)
+        ctx = StepContext(i, self.steps, t, self.grid[i + 1], stage)
         out = self.denoiser(x, tt, self.cond, ctx)
         return self.process.to_x0_eps(x, tt, out.to(x.dtype))
 
@@ -103,7 +104,7 @@ class _Run:
 def euler(run: _Run, x: Tensor) -> Tensor:
     """First-order ODE integration of the probability-flow ODE."""
     for i in range(run.steps):
-        t, s = float(run.grid[i]), float(run.grid[i + 1])
+        t, s = run.grid[i], run.grid[i + 1]
         x0, eps = run.predict(x, i, t)
         x = run.hold(x + (s - t) * run.velocity(x0, eps, t))
     return x
@@ -112,7 +113,7 @@ def euler(run: _Run, x: Tensor) -> Tensor:
 def heun(run: _Run, x: Tensor) -> Tensor:
     """Second-order Heun (trapezoidal predictor–corrector); the final step to t = 0 is Euler (EDM)."""
     for i in range(run.steps):
-        t, s = float(run.grid[i]), float(run.grid[i + 1])
+        t, s = run.grid[i], run.grid[i + 1]
         d = run.velocity(*run.predict(x, i, t), t)
         x_next = x + (s - t) * d
         if s > 0:
@@ -125,7 +126,7 @@ def heun(run: _Run, x: Tensor) -> Tensor:
 def _ddim(run: _Run, x: Tensor, eta: float) -> Tensor:
     """DDIM on a general affine path; eta = 1 is DDPM's ancestral sampler (posterior variance)."""
     for i in range(run.steps):
-        t, s = float(run.grid[i]), float(run.grid[i + 1])
+        t, s = run.grid[i], run.grid[i + 1]
         x0, eps = run.predict(x, i, t)
         alpha_t, sigma_t = run.coefficients(t)
         alpha_s, sigma_s = run.coefficients(s)
@@ -155,7 +156,7 @@ def dpmpp2m(run: _Run, x: Tensor) -> Tensor:
     step (to t = 0)."""
     prev_x0, prev_h = None, None
     for i in range(run.steps):
-        t, s = float(run.grid[i]), float(run.grid[i + 1])
+        t, s = run.grid[i], run.grid[i + 1]
         x0, _ = run.predict(x, i, t)
         alpha_t, sigma_t = run.coefficients(t)
         alpha_s, sigma_s = run.coefficients(s)
@@ -194,16 +195,25 @@ def sample(
     known: Tensor | None = None,
     shift: float = 1.0,
     seed: int = 0,
+    compiled: bool = False,
 ) -> Tensor:
     """Integrate from ``noise`` (B, N, C) at t = 1 to samples at t = 0.
 
     known: (B, N, C) values of the tokens marked ``cond.given`` (held fixed throughout).
     seed: stochastic samplers (ddpm) draw sample i's step noise from its own stream of
         ``seed + i`` (:class:`StepNoise`); deterministic samplers ignore it.
+    compiled: run the whole integration loop through torch.compile (one graph of every step,
+        the per-step Python overhead gone; compiled once per sampler, step count and shapes).
     """
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLER_NAMES)}")
-    run = _Run(
-        process, denoiser, cond, time_grid(steps, shift), known, StepNoise(seed, len(noise), steps)
-    )
-    return SAMPLERS[sampler](run, run.hold(noise))
+    grid = tuple(time_grid(steps, shift).tolist())
+    run = _Run(process, denoiser, cond, grid, known, StepNoise(seed, len(noise), steps))
+    integrate = compiled_sampler(sampler) if compiled else SAMPLERS[sampler]
+    return integrate(run, run.hold(noise))
+
+
+@functools.cache
+def compiled_sampler(name: str) -> Callable[[_Run, Tensor], Tensor]:
+    """The torch.compile'd integration loop of sampler `name` (one wrapper per sampler)."""
+    return torch.compile(SAMPLERS[name])
