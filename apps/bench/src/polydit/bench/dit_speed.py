@@ -10,7 +10,8 @@ output, parameter and input grads), each in fp32 and under ``torch.autocast("cpu
 Also measures this machine's matmul peak (fp32, bf16) and reports our training throughput
 (analytic FLOPs of forward+backward per second) as a fraction of it.
 
-Run: ``uv run --group bench python -m polydit.bench.dit_speed``
+Run: ``uv run --group bench python -m polydit.bench.dit_speed [--compile]`` (``--compile``: both
+models through torch.compile, the compiled-vs-compiled pair).
 """
 
 from __future__ import annotations
@@ -170,8 +171,12 @@ def run_benchmark(
     warmup: int = 2,
     modes: tuple[str, ...] = MODES,
     seed: int = 0,
+    compile: bool = False,
 ) -> tuple[dict[str, dict[str, Timing]], dict[str, list[float]]]:
-    """({mode: {"ours": Timing, "diffusers": Timing}}, {mode: matmul-peak samples in FLOP/s})."""
+    """({mode: {"ours": Timing, "diffusers": Timing}}, {mode: matmul-peak samples in FLOP/s}).
+
+    compile: both models' forwards go through torch.compile (the fair pair for compiled
+    sampling and training); the warm-up runs pay the compile."""
     theirs = build_diffusers_dit(cfg, seed)
     ours = ported_dit(theirs)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -187,6 +192,9 @@ def run_benchmark(
 
     def run_theirs(x: Tensor, t: Tensor, y: Tensor) -> Tensor:
         return theirs(x, timestep=t, class_labels=y).sample
+
+    if compile:
+        run_ours, run_theirs = torch.compile(run_ours), torch.compile(run_theirs)
 
     probes = {
         torch.float32: MatmulProbe(torch.float32),
@@ -236,6 +244,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     parser.add_argument("--json", help="also write raw timings to this JSON file")
+    parser.add_argument(
+        "--compile", action="store_true", help="torch.compile both models (compiled vs compiled)"
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -249,7 +260,9 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     best = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
 
-    results, peaks = run_benchmark(DIT_S2, args.batch, args.reps, args.warmup, tuple(args.modes))
+    results, peaks = run_benchmark(
+        DIT_S2, args.batch, args.reps, args.warmup, tuple(args.modes), compile=args.compile
+    )
     for name, samples in peaks.items():
         kind = name.rsplit("-", 1)[1]
         best[kind] = max(best[kind], *samples)
