@@ -124,6 +124,20 @@ def run_eval(bench: DomainBench, flags: list[str], extra: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def metric_cells(bench: DomainBench, metrics: dict, base: dict | None) -> list[str]:
+    """The table's metric cells of one run; with `base`, each followed by its change from it."""
+    cells = []
+    for key, _, scale in bench.metrics:
+        value = metrics.get(key)
+        if value is None:
+            cells.append("–")
+        elif base is None:
+            cells.append(f"{scale * value:.2f}")
+        else:
+            cells.append(f"{scale * value:.2f} ({scale * (value - base[key]):+.2f})")
+    return cells
+
+
 def markdown(domain: str, bench: DomainBench, rows: list[dict]) -> str:
     """The table of one domain: a row per cache, metric deltas against the uncached row."""
     base = rows[0]["metrics"]
@@ -137,14 +151,7 @@ def markdown(domain: str, bench: DomainBench, rows: list[dict]) -> str:
         whole = base["eval_seconds"] / m["eval_seconds"]
         saved = 1.0 - m.get("cache_block_fraction", 1.0)
         cells = [row["name"], f"{sampling:.2f}×", f"{whole:.2f}×", f"{100 * saved:.0f}%"]
-        for key, _, scale in bench.metrics:
-            value = m.get(key)
-            if value is None:
-                cells.append("–")
-            elif row is rows[0]:
-                cells.append(f"{scale * value:.2f}")
-            else:
-                cells.append(f"{scale * value:.2f} ({scale * (value - base[key]):+.2f})")
+        cells += metric_cells(bench, m, None if row is rows[0] else base)
         lines.append("| " + " | ".join(cells) + " |")
     repeats = " and ".join(f"{s:.1f}" for s in rows[0].get("repeat_seconds", []))
     lines += [

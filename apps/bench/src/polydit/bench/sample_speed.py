@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from polydit.bench.cache_speed import DOMAINS, DomainBench, cache_flags, run_eval
+from polydit.bench.cache_speed import DOMAINS, DomainBench, cache_flags, metric_cells, run_eval
 from polydit.core.atomic import atomic_write_text
 from polydit.core.precision_choice import NATIVE_BF16_FLAGS, cpu_flags
 
@@ -164,14 +164,7 @@ def markdown(domain: str, bench: DomainBench, rows: list[dict]) -> str:
         ]
         if domain == "audio":
             cells.insert(3, f"{rate * m['clip_seconds']:.2f}")
-        for key, _, scale in bench.metrics:
-            value = m.get(key)
-            if value is None:
-                cells.append("–")
-            elif row is rows[0]:
-                cells.append(f"{scale * value:.2f}")
-            else:
-                cells.append(f"{scale * value:.2f} ({scale * (value - base[key]):+.2f})")
+        cells += metric_cells(bench, m, None if row is rows[0] else base)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
