@@ -199,10 +199,10 @@ def _evaluate(domain: Domain) -> Callable[..., None]:
         """Compute the domain's metrics; with --json the last stdout line is one JSON object.
 
         Also reports `eval_seconds` (wall time of the evaluation, model loading excluded),
-        `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models; its
-        `sampled_rows` and the first chunk, which pays a --compile, as `first_chunk_rows` /
-        `first_chunk_seconds`) and,
-        with --cache, `cache_block_fraction` (block evaluations computed / uncached).
+        `sampling_seconds` (the part spent in `Pipeline.generate`, for pipeline models),
+        `sampled_rows` with `first_chunk_rows` / `first_chunk_seconds` (the first chunk pays a
+        --compile, so a steady rate leaves it out) and, with --cache, `cache_block_fraction`
+        (block evaluations computed / uncached).
         """
         if report is not None and not domain.reports:
             raise typer.BadParameter(f"{domain.name} eval draws no report", param_hint="--report")
